@@ -1,0 +1,19 @@
+// Every subcommand of the CLI. Each lives in its own file (src/cli/<name>.cpp), parses its
+// flags, calls the library and prints. No logic lives here: what a command does is testable
+// through the library without a process.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace s2s::cli {
+
+// Shared by all commands: the exit status the chosen command asks for.
+struct Context {
+  int exit_code = 0;
+};
+
+// add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
+// kCommands (main.cpp).
+void add_doctor(CLI::App& app, Context& ctx);
+
+}  // namespace s2s::cli

@@ -1,0 +1,58 @@
+// s2s: the command-line program. Parses, dispatches to one command, maps errors to exit codes:
+// 0 success, 1 a failed check or internal error, 2 bad input (flags, files, checkpoints).
+#include <fmt/core.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+
+#include "cli/commands.h"
+#include "s2s/error.h"
+#include "s2s/version.h"
+
+namespace {
+
+using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
+constexpr AddCommand kCommands[] = {
+    s2s::cli::add_doctor,
+};
+
+constexpr const char* kFooter = R"(Examples:
+  s2s doctor                      check the stack: BLAS, oneDNN, threads, autograd
+  s2s <command> --help            flags and examples of one command
+
+The course's experiment end to end: scripts/course (see README.md).)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"s2s: train and run RNN sequence-to-sequence models (GRU, LSTM, RNN) on CPUs.",
+               "s2s"};
+  app.set_version_flag("--version", s2s::version_string());
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  s2s::cli::Context ctx;
+  for (AddCommand add : kCommands) add(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Bad flags are bad input: one line naming the flag, then exit 2.
+    fmt::print(stderr, "s2s: error: {}\nRun with --help for usage.\n", e.what());
+    return 2;
+  } catch (const s2s::Error& e) {
+    fmt::print(stderr, "s2s: error: {}\n", e.what());
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "s2s: internal error: {}\n", e.what());
+    return 1;
+  }
+  return ctx.exit_code;
+}
