@@ -1,0 +1,40 @@
+#include "s2s/cell.h"
+
+#include "s2s/error.h"
+
+namespace s2s {
+
+Cell parse_cell(const std::string& name) {
+  if (name == "gru") return Cell::GRU;
+  if (name == "lstm") return Cell::LSTM;
+  if (name == "rnn") return Cell::RNN;
+  throw Error("unknown cell '" + name + "': expected gru, lstm or rnn");
+}
+
+std::string to_string(Cell cell) {
+  switch (cell) {
+    case Cell::GRU: return "gru";
+    case Cell::LSTM: return "lstm";
+    case Cell::RNN: return "rnn";
+  }
+  return "?";
+}
+
+int gate_count(Cell cell) {
+  switch (cell) {
+    case Cell::GRU: return 3;
+    case Cell::LSTM: return 4;
+    case Cell::RNN: return 1;
+  }
+  return 0;
+}
+
+RnnImpl parse_rnn_impl(const std::string& name) {
+  if (name == "onednn") return RnnImpl::OneDNN;
+  if (name == "torch") return RnnImpl::Torch;
+  throw Error("unknown RNN implementation '" + name + "': expected onednn or torch");
+}
+
+std::string to_string(RnnImpl impl) { return impl == RnnImpl::OneDNN ? "onednn" : "torch"; }
+
+}  // namespace s2s
