@@ -9,12 +9,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
-#include <sys/stat.h>
 
 #include "s2s/csv.h"
 #include "s2s/dataset.h"
@@ -98,9 +98,8 @@ int main(int argc, char** argv) {
       "\"load_delta_mb\": {:.1f}, \"load_delta_over_file\": {:.2f}, "
       "\"batch64_us\": {:.1f}, \"epoch_plan_ms\": {:.1f}, \"checksum\": {}}}\n",
       path, file_bytes / 1e6, corpus->size(), vocab.size(), read_s, dataset_s, load_s,
-      static_cast<double>(rss_before_kb) / 1024.0, peak_bytes / (1 << 20),
-      peak_bytes / file_bytes, delta_bytes / (1 << 20), delta_bytes / file_bytes, batch_us,
-      plan_ms, checksum);
+      static_cast<double>(rss_before_kb) / 1024.0, peak_bytes / (1 << 20), peak_bytes / file_bytes,
+      delta_bytes / (1 << 20), delta_bytes / file_bytes, batch_us, plan_ms, checksum);
   const bool ok = load_s < 2.0 && peak_bytes < 4.0 * file_bytes;
   return ok ? 0 : 1;
 }
