@@ -45,6 +45,12 @@ struct TokenSpan {
 class Corpus {
  public:
   Corpus();
+  // Copies rebuild the token index (it points into the token strings); moves keep it.
+  Corpus(const Corpus& other);
+  Corpus& operator=(const Corpus& other);
+  Corpus(Corpus&&) noexcept = default;
+  Corpus& operator=(Corpus&&) noexcept = default;
+  ~Corpus() = default;
 
   // Appends a row. Empty sequences are allowed here (the CSV reader rejects them).
   void add(const std::vector<std::string_view>& source,

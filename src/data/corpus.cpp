@@ -15,6 +15,20 @@ Corpus::Corpus() {
   std::fill(std::begin(byte_ids_), std::end(byte_ids_), -1);
 }
 
+Corpus::Corpus(const Corpus& other)
+    : tokens_(other.tokens_), ids_(other.ids_), offsets_(other.offsets_) {
+  std::copy(std::begin(other.byte_ids_), std::end(other.byte_ids_), std::begin(byte_ids_));
+  index_.reserve(other.index_.size());
+  for (size_t id = 0; id < tokens_.size(); ++id) {
+    if (tokens_[id].size() != 1) index_.emplace(tokens_[id], static_cast<int32_t>(id));
+  }
+}
+
+Corpus& Corpus::operator=(const Corpus& other) {
+  if (this != &other) *this = Corpus(other);
+  return *this;
+}
+
 int32_t Corpus::intern(std::string_view token) {
   if (token.size() == 1) {
     int32_t& slot = byte_ids_[static_cast<unsigned char>(token[0])];
