@@ -106,6 +106,12 @@ class Corpus {
   std::vector<int64_t> offsets_;
 };
 
+// The tokens of a text, split on whitespace exactly as data files are ("0 0  5\t3" ->
+// {"0", "0", "5", "3"}): for inputs typed on a command line or read from a request.
+std::vector<std::string> split_tokens(std::string_view text);
+// Tokens joined by single spaces, as data files write them.
+std::string join_tokens(const std::vector<std::string>& tokens);
+
 // Corpus of in-memory pairs (generators, tests).
 Corpus make_corpus(const std::vector<Pair>& pairs);
 

@@ -92,7 +92,10 @@ struct LoaderOptions {
 };
 
 // The course's DataLoader. Iterating an epoch:
-//   DataLoader loader(dataset, {.batch_size = 64, .seed = 7});
+//   LoaderOptions options;
+//   options.batch_size = 64;
+//   options.seed = 7;
+//   DataLoader loader(dataset, options);
 //   for (const Batch& batch : loader.epoch(e)) { ... }
 // Every row appears exactly once per epoch (except the rows dropped by drop_last).
 class DataLoader {

@@ -119,6 +119,30 @@ Pair Corpus::pair(size_t row) const {
   return Pair{source_tokens(row), target_tokens(row)};
 }
 
+std::vector<std::string> split_tokens(std::string_view text) {
+  auto space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+  };
+  std::vector<std::string> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const size_t start = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i > start) tokens.emplace_back(text.substr(start, i - start));
+  }
+  return tokens;
+}
+
+std::string join_tokens(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (i > 0) out.push_back(' ');
+    out += tokens[i];
+  }
+  return out;
+}
+
 Corpus make_corpus(const std::vector<Pair>& pairs) {
   Corpus corpus;
   size_t tokens = 0;

@@ -57,5 +57,12 @@ TEST(Corpus, Stats) {
   EXPECT_DOUBLE_EQ(s.target.mean, 1.5);
 }
 
+TEST(Tokens, SplitAndJoinLikeDataFiles) {
+  EXPECT_EQ(split_tokens("  0 0\t5\r\n3  é "), (std::vector<std::string>{"0", "0", "5", "3", "é"}));
+  EXPECT_EQ(split_tokens(" \t "), std::vector<std::string>{});
+  EXPECT_EQ(join_tokens({"5", "3", "<eos>"}), "5 3 <eos>");
+  EXPECT_EQ(join_tokens({}), "");
+}
+
 }  // namespace
 }  // namespace s2s
