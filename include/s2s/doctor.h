@@ -91,9 +91,8 @@ struct DoctorReport {
   std::vector<std::string> notes;     // true but surprising facts (e.g. no MKL in Debian torch)
 };
 
-// Runs every check and reports threads as they are (call configure_runtime() first, like every
-// command). Prints nothing: the
-// oneDNN verbose output is captured from stdout while the check net runs.
+// Runs every check and reports threads as they are: call configure_runtime() first, like every
+// command. Prints nothing: oneDNN's verbose output is captured from stdout while the net runs.
 DoctorReport run_doctor();
 
 // Readable report, several lines, ending with the verdict and any warnings.
