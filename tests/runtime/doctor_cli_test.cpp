@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "run_command.h"
+#include "support/run_command.h"
 
 namespace s2s {
 namespace {
