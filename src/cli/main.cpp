@@ -13,12 +13,16 @@ namespace {
 
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
+    s2s::cli::add_dashboard,
     s2s::cli::add_doctor,
+    s2s::cli::add_plot,
 };
 
 constexpr const char* kFooter = R"(Examples:
-  s2s doctor                      check the stack: BLAS, oneDNN, threads, autograd
-  s2s <command> --help            flags and examples of one command
+  s2s doctor                       check the stack: BLAS, oneDNN, threads, autograd
+  s2s dashboard runs/              live training charts on http://127.0.0.1:8050/
+  s2s plot runs/gru -o gru.png     the same charts as a PNG or SVG image
+  s2s <command> --help             flags and examples of one command
 
 The course's experiment end to end: scripts/course (see README.md).)";
 
