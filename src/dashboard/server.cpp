@@ -226,6 +226,12 @@ struct Dashboard::Impl {
   }
 
   void install_routes() {
+    // httplib's default adds SO_REUSEPORT, which would let a second dashboard share the port
+    // and answer half the requests. SO_REUSEADDR alone: restarts still bind at once.
+    server.set_socket_options([](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
     server.set_pre_routing_handler(
         [this](const httplib::Request& req, httplib::Response& res) { return screen(req, res); });
     for (const auto& [url, asset] : assets()) {

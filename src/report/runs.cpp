@@ -67,8 +67,8 @@ void flatten(const nlohmann::json& obj, const std::string& prefix,
 
 // The few settings that tell runs apart, in the order a reader scans them.
 std::string summarize(const std::vector<std::pair<std::string, std::string>>& config) {
-  static const char* kPreferred[] = {"task",   "cell",          "rnn",       "hidden_size",
-                                     "layers", "num_layers",    "batch_size", "lr"};
+  static const char* kPreferred[] = {"task",   "cell",       "rnn",        "hidden_size",
+                                     "layers", "num_layers", "batch_size", "lr"};
   auto leaf = [](const std::string& key) {
     const auto dot = key.rfind('.');
     return dot == std::string::npos ? key : key.substr(dot + 1);
@@ -207,7 +207,7 @@ std::vector<RunInfo> discover_runs(const std::vector<fs::path>& roots) {
     }
     std::sort(found.begin(), found.end());
     for (const auto& dir : found)
-      add(root, fs::canonical(dir), prefix + fs::relative(dir, root).generic_string());
+      add(root, fs::canonical(dir), prefix + dir.lexically_relative(root).generic_string());
   }
   return runs;
 }
