@@ -108,15 +108,20 @@ function markersPlugin(markers) {
         for (const m of markers) {
           if (m.epoch === null || m.epoch === undefined) continue;
           const x = Math.round(u.valToPos(m.epoch, 'x', true));
+          const both = m.kind === 'best' && m.overfit === m.epoch;  // one line, one label
+          if (m.kind === 'overfit' && m.best === m.epoch) continue;
           ctx.strokeStyle = m.color;
           ctx.fillStyle = m.color;
-          ctx.setLineDash(m.kind === 'best' ? [2, 3].map(v => v * devicePixelRatio) : [8, 4].map(v => v * devicePixelRatio));
+          ctx.setLineDash((m.kind === 'best' && !both ? [2, 3] : [8, 4]).map(v => v * devicePixelRatio));
           ctx.beginPath();
           ctx.moveTo(x, top);
           ctx.lineTo(x, top + height);
           ctx.stroke();
-          ctx.fillText(m.kind === 'best' ? `best ${m.epoch}` : `overfit ${m.epoch}`,
-            x + 3 * devicePixelRatio, top + (m.kind === 'best' ? 12 : 26) * devicePixelRatio);
+          const label = both ? `best ${m.epoch}, overfit after` : `${m.kind} ${m.epoch}`;
+          // Near the right edge the label goes on the left of its line.
+          const right = x + ctx.measureText(label).width + 6 * devicePixelRatio > u.bbox.left + u.bbox.width;
+          ctx.textAlign = right ? 'right' : 'left';
+          ctx.fillText(label, x + (right ? -3 : 3) * devicePixelRatio, top + (12 + 13 * m.row) * devicePixelRatio);
         }
         ctx.restore();
       }],
@@ -153,8 +158,10 @@ function chartOptions(chart, runs, width) {
       value: (u, v) => fmt(v) });
     series.push({ label: `${r.id} valid`, stroke: color, width: 2.2, spanGaps: false,
       value: (u, v) => fmt(v) });
-    markers.push({ kind: 'best', epoch: info.best_epoch, color });
-    markers.push({ kind: 'overfit', epoch: info.overfit_epoch, color });
+    const row = markers.length;  // stack labels of different runs
+    const m = { best: info.best_epoch, overfit: info.overfit_epoch, color, row: row / 2 };
+    markers.push({ ...m, kind: 'best', epoch: info.best_epoch });
+    markers.push({ ...m, kind: 'overfit', epoch: info.overfit_epoch, row: row / 2 + 0.5 });
   }
   return {
     title: chart.title,

@@ -11,9 +11,10 @@
 
 namespace s2s {
 
-// One line of metrics.jsonl. Fields missing from a line are NaN (the writer may add fields
-// over time; readers must not depend on more than `epoch`).
-struct EpochMetrics {
+// One line of metrics.jsonl as readers see it. The writer's type is s2s::EpochMetrics
+// (s2s/metrics.h, training); this one is tolerant: fields missing from a line are NaN, so
+// files from older or newer writers still chart.
+struct MetricsRecord {
   int epoch = 0;
   double train_loss;
   double train_token_acc;
@@ -23,12 +24,12 @@ struct EpochMetrics {
   double valid_seq_acc;
   double epoch_seconds;
   double lr;
-  EpochMetrics();
+  MetricsRecord();
 };
 
 // Parses one line. Returns nullopt for anything that is not a JSON object with an integer
 // `epoch` >= 0 (blank lines, garbage, truncated JSON).
-std::optional<EpochMetrics> parse_metrics_line(const std::string& line);
+std::optional<MetricsRecord> parse_metrics_line(const std::string& line);
 
 // Follows one metrics.jsonl as it grows. poll() reads only the bytes appended since the last
 // call and keeps the last line until its newline arrives. A file that shrinks or is replaced
@@ -46,7 +47,7 @@ class MetricsFollower {
   // Reads what was appended. Returns true when records() changed. Never throws on I/O.
   bool poll();
 
-  const std::vector<EpochMetrics>& records() const { return records_; }
+  const std::vector<MetricsRecord>& records() const { return records_; }
   // Complete lines that were not valid records (malformed or too long), since the last reset.
   size_t skipped_lines() const { return skipped_; }
   const std::filesystem::path& path() const { return path_; }
@@ -58,7 +59,7 @@ class MetricsFollower {
   void take_line(const std::string& line);
 
   std::filesystem::path path_;
-  std::vector<EpochMetrics> records_;
+  std::vector<MetricsRecord> records_;
   std::string pending_;           // bytes after the last newline, not yet a full line
   bool discarding_line_ = false;  // inside an over-long line: drop bytes until its newline
   std::uintmax_t offset_ = 0;     // bytes of the file consumed so far
@@ -67,17 +68,19 @@ class MetricsFollower {
 };
 
 // Reads a whole metrics.jsonl once (complete lines only). Missing file: empty vector.
-std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path);
+std::vector<MetricsRecord> read_metrics(const std::filesystem::path& path);
 
-// The epoch with the lowest validation loss (first one on ties); nullopt when no epoch has a
-// finite validation loss.
-std::optional<int> best_epoch(const std::vector<EpochMetrics>& epochs);
+// The best epoch as training chooses its best checkpoint: highest valid_seq_acc, ties broken
+// by lower valid_loss; lowest valid_loss if no epoch has a sequence accuracy. nullopt when
+// nothing is finite.
+std::optional<int> best_epoch(const std::vector<MetricsRecord>& epochs);
 
-// The overfitting epoch: the first epoch whose validation loss was a new best (by more than
-// min_delta) and was then not improved on for `patience` further epochs. This is the epoch
-// where early stopping with the same patience would have stopped improving. nullopt while
-// fewer than `patience` epochs followed the best one. patience must be >= 1.
-std::optional<int> overfit_epoch(const std::vector<EpochMetrics>& epochs, int patience,
+// The overfitting epoch: the epoch with the lowest validation loss (improvements must beat
+// the best so far by more than min_delta), provided at least `patience` epochs followed it
+// without beating it. This is the rule training uses for summary.json's overfitting_epoch and
+// for early stopping (which stops `patience` epochs after it). nullopt while fewer than
+// `patience` epochs followed the lowest loss, or when patience < 1.
+std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience,
                                  double min_delta = 0.0);
 // Same rule on a bare sequence; returns the index into valid_loss.
 std::optional<size_t> overfit_index(const std::vector<double>& valid_loss, int patience,

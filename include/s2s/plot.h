@@ -17,7 +17,7 @@ struct PlotOptions {
 
 struct PlotRun {
   RunInfo info;
-  std::vector<EpochMetrics> epochs;
+  std::vector<MetricsRecord> epochs;
 };
 
 // Writes the charts to `out`; the format comes from its extension (.png or .svg). The file is

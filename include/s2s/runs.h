@@ -13,14 +13,16 @@
 
 namespace s2s {
 
-enum class RunStatus { running, finished, stopped_early };
-const char* to_string(RunStatus status);  // "running", "finished", "stopped early"
+// From summary.json's stop_reason: none yet: running; "early_stopping": stopped early;
+// "interrupted" or "non_finite_loss": stopped; anything else ("completed"): finished.
+enum class RunStatus { running, finished, stopped_early, stopped };
+const char* to_string(RunStatus status);  // "running", "finished", "stopped early", "stopped"
 
 // What summary.json says (every field optional: older or partial files still load).
 struct RunSummary {
   std::optional<int> best_epoch;
-  std::optional<int> overfit_epoch;  // null in the file: no overfitting seen
-  std::string stop_reason;           // e.g. "max_epochs", "early_stopping"
+  std::optional<int> overfit_epoch;  // "overfitting_epoch"; null in the file: none seen
+  std::string stop_reason;           // "completed", "early_stopping", "interrupted", ...
   std::optional<double> total_seconds;
 };
 
@@ -56,6 +58,6 @@ struct RunMarkers {
   double best_valid_token_acc;  // NaN when no epoch has one
   double best_valid_seq_acc;
 };
-RunMarkers run_markers(const RunInfo& run, const std::vector<EpochMetrics>& epochs);
+RunMarkers run_markers(const RunInfo& run, const std::vector<MetricsRecord>& epochs);
 
 }  // namespace s2s

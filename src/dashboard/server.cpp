@@ -54,7 +54,7 @@ json optional_json(const std::optional<int>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json epoch_json(const EpochMetrics& m) {
+json epoch_json(const MetricsRecord& m) {
   // NaN (a field the writer did not give) becomes null in the JSON.
   return {{"epoch", m.epoch},
           {"train_loss", m.train_loss},
@@ -131,8 +131,8 @@ struct Dashboard::Impl {
   }
 
   // Reads new epochs, unless metrics.jsonl now resolves outside the run's root.
-  const std::vector<EpochMetrics>& poll_locked(RunState& run) {
-    static const std::vector<EpochMetrics> kNone;
+  const std::vector<MetricsRecord>& poll_locked(RunState& run) {
+    static const std::vector<MetricsRecord> kNone;
     std::error_code ec;
     const fs::path path = run.info.metrics_path();
     if (fs::exists(fs::symlink_status(path, ec)) && !is_inside(run.info.root, path)) return kNone;

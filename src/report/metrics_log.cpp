@@ -23,7 +23,7 @@ double number_or_nan(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-EpochMetrics::EpochMetrics()
+MetricsRecord::MetricsRecord()
     : train_loss(kNaN),
       train_token_acc(kNaN),
       train_seq_acc(kNaN),
@@ -33,7 +33,7 @@ EpochMetrics::EpochMetrics()
       epoch_seconds(kNaN),
       lr(kNaN) {}
 
-std::optional<EpochMetrics> parse_metrics_line(const std::string& line) {
+std::optional<MetricsRecord> parse_metrics_line(const std::string& line) {
   // allow_exceptions=false: garbage yields a discarded value instead of a throw.
   const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
@@ -41,7 +41,7 @@ std::optional<EpochMetrics> parse_metrics_line(const std::string& line) {
   if (e == j.end() || !e->is_number_integer()) return std::nullopt;
   const auto epoch = e->get<int64_t>();
   if (epoch < 0 || epoch > std::numeric_limits<int>::max()) return std::nullopt;
-  EpochMetrics m;
+  MetricsRecord m;
   m.epoch = static_cast<int>(epoch);
   m.train_loss = number_or_nan(j, "train_loss");
   m.train_token_acc = number_or_nan(j, "train_token_acc");
@@ -135,7 +135,7 @@ bool MetricsFollower::poll() {
   return changed || records_.size() != before;
 }
 
-std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path) {
+std::vector<MetricsRecord> read_metrics(const std::filesystem::path& path) {
   MetricsFollower follower(path);
   // One poll reads a bounded amount; a few more cover big files, with a cap for huge ones.
   for (int i = 0; i < 64; ++i) {
@@ -147,39 +147,40 @@ std::vector<EpochMetrics> read_metrics(const std::filesystem::path& path) {
   return follower.records();
 }
 
-std::optional<int> best_epoch(const std::vector<EpochMetrics>& epochs) {
-  std::optional<int> best;
-  double best_loss = 0;
-  for (const auto& m : epochs) {
-    if (!std::isfinite(m.valid_loss)) continue;
-    if (!best || m.valid_loss < best_loss) {
-      best = m.epoch;
-      best_loss = m.valid_loss;
+std::optional<int> best_epoch(const std::vector<MetricsRecord>& epochs) {
+  // As training picks its best checkpoint: highest valid_seq_acc, ties to lower valid_loss.
+  std::optional<size_t> best;
+  for (size_t i = 0; i < epochs.size(); ++i) {
+    const auto& m = epochs[i];
+    if (!std::isfinite(m.valid_seq_acc)) continue;
+    if (!best || m.valid_seq_acc > epochs[*best].valid_seq_acc ||
+        (m.valid_seq_acc == epochs[*best].valid_seq_acc && m.valid_loss < epochs[*best].valid_loss))
+      best = i;
+  }
+  if (!best) {  // no sequence accuracy logged: lowest validation loss
+    for (size_t i = 0; i < epochs.size(); ++i) {
+      if (std::isfinite(epochs[i].valid_loss) &&
+          (!best || epochs[i].valid_loss < epochs[*best].valid_loss))
+        best = i;
     }
   }
-  return best;
+  if (!best) return std::nullopt;
+  return epochs[*best].epoch;
 }
 
 std::optional<size_t> overfit_index(const std::vector<double>& valid_loss, int patience,
                                     double min_delta) {
   if (patience < 1) return std::nullopt;
   std::optional<size_t> best;
-  double best_loss = 0;
-  int since_best = 0;
   for (size_t i = 0; i < valid_loss.size(); ++i) {
     const double loss = valid_loss[i];
-    if (std::isfinite(loss) && (!best || loss < best_loss - min_delta)) {
-      best = i;
-      best_loss = loss;
-      since_best = 0;
-      continue;
-    }
-    if (best && ++since_best >= patience) return best;
+    if (std::isfinite(loss) && (!best || loss < valid_loss[*best] - min_delta)) best = i;
   }
+  if (best && valid_loss.size() - 1 - *best >= static_cast<size_t>(patience)) return best;
   return std::nullopt;
 }
 
-std::optional<int> overfit_epoch(const std::vector<EpochMetrics>& epochs, int patience,
+std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience,
                                  double min_delta) {
   std::vector<double> losses;
   losses.reserve(epochs.size());

@@ -32,15 +32,15 @@ const Rgb kPalette[] = {{0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.
 
 struct Panel {
   const char* title;
-  double EpochMetrics::*train;
-  double EpochMetrics::*valid;
+  double MetricsRecord::*train;
+  double MetricsRecord::*valid;
   bool unit_range;  // accuracies: fixed 0..1 axis
 };
 
 const Panel kPanels[] = {
-    {"Loss", &EpochMetrics::train_loss, &EpochMetrics::valid_loss, false},
-    {"Token accuracy", &EpochMetrics::train_token_acc, &EpochMetrics::valid_token_acc, true},
-    {"Sequence accuracy", &EpochMetrics::train_seq_acc, &EpochMetrics::valid_seq_acc, true},
+    {"Loss", &MetricsRecord::train_loss, &MetricsRecord::valid_loss, false},
+    {"Token accuracy", &MetricsRecord::train_token_acc, &MetricsRecord::valid_token_acc, true},
+    {"Sequence accuracy", &MetricsRecord::train_seq_acc, &MetricsRecord::valid_seq_acc, true},
 };
 
 // A "nice" tick step (1, 2 or 5 times a power of ten) giving about `count` ticks over span.
@@ -168,7 +168,7 @@ class Painter {
       vline(markers.best_epoch, {2, 3}, 0.9);
       vline(markers.overfit_epoch, {8, 4}, 0.6);
       for (int split = 0; split < 2; ++split) {
-        double EpochMetrics::*field = split == 0 ? panel.train : panel.valid;
+        double MetricsRecord::*field = split == 0 ? panel.train : panel.valid;
         const double dash[] = {6, 4};
         cairo_set_dash(cr_, dash, split == 0 ? 2 : 0, 0);
         cairo_set_line_width(cr_, split == 0 ? 1.6 : 2.2);

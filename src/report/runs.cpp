@@ -67,8 +67,9 @@ void flatten(const nlohmann::json& obj, const std::string& prefix,
 
 // The few settings that tell runs apart, in the order a reader scans them.
 std::string summarize(const std::vector<std::pair<std::string, std::string>>& config) {
-  static const char* kPreferred[] = {"task",   "cell",       "rnn",        "hidden_size",
-                                     "layers", "num_layers", "batch_size", "lr"};
+  static const char* kPreferred[] = {"task",   "cell",       "rnn",    "impl",
+                                     "layers", "num_layers", "hidden", "hidden_size",
+                                     "batch",  "batch_size", "lr",     "dropout"};
   auto leaf = [](const std::string& key) {
     const auto dot = key.rfind('.');
     return dot == std::string::npos ? key : key.substr(dot + 1);
@@ -106,6 +107,8 @@ const char* to_string(RunStatus status) {
       return "finished";
     case RunStatus::stopped_early:
       return "stopped early";
+    case RunStatus::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -116,6 +119,9 @@ RunStatus RunInfo::status() const {
   if (r.find("early") != std::string::npos || r.find("patience") != std::string::npos ||
       r.find("overfit") != std::string::npos)
     return RunStatus::stopped_early;
+  if (r.find("interrupt") != std::string::npos || r.find("non_finite") != std::string::npos ||
+      r.find("nan") != std::string::npos || r.find("error") != std::string::npos)
+    return RunStatus::stopped;
   return RunStatus::finished;
 }
 
@@ -148,7 +154,7 @@ RunInfo load_run(const fs::path& dir, std::string id) {
         auto train = config->find("train");
         if (train != config->end() && train->is_object()) p = optional_int(*train, key);
       }
-      if (p && *p >= 1) run.patience = *p;
+      if (p && *p >= 1) run.patience = *p;  // 0 disables early stopping; keep 3 for marking
     }
   }
   run.config_summary = summarize(run.config);
@@ -156,7 +162,9 @@ RunInfo load_run(const fs::path& dir, std::string id) {
   if (auto s = is_inside(run.dir, summary_path) ? read_small_json(summary_path) : std::nullopt) {
     RunSummary summary;
     summary.best_epoch = optional_int(*s, "best_epoch");
-    summary.overfit_epoch = optional_int(*s, "overfit_epoch");
+    summary.overfit_epoch = optional_int(*s, "overfitting_epoch");
+    if (!summary.overfit_epoch) summary.overfit_epoch = optional_int(*s, "overfit_epoch");
+    if (summary.overfit_epoch && *summary.overfit_epoch <= 0) summary.overfit_epoch.reset();
     if (auto r = s->find("stop_reason"); r != s->end() && r->is_string())
       summary.stop_reason = r->get<std::string>();
     if (auto t = s->find("total_seconds"); t != s->end() && t->is_number())
@@ -212,7 +220,7 @@ std::vector<RunInfo> discover_runs(const std::vector<fs::path>& roots) {
   return runs;
 }
 
-RunMarkers run_markers(const RunInfo& run, const std::vector<EpochMetrics>& epochs) {
+RunMarkers run_markers(const RunInfo& run, const std::vector<MetricsRecord>& epochs) {
   RunMarkers m;
   m.best_valid_token_acc = std::numeric_limits<double>::quiet_NaN();
   m.best_valid_seq_acc = std::numeric_limits<double>::quiet_NaN();

@@ -35,11 +35,11 @@ class TempDir : public ::testing::Test {
   fs::path dir_, path_;
 };
 
-std::vector<s2s::EpochMetrics> losses(std::initializer_list<double> values) {
-  std::vector<s2s::EpochMetrics> out;
+std::vector<s2s::MetricsRecord> losses(std::initializer_list<double> values) {
+  std::vector<s2s::MetricsRecord> out;
   int e = 1;
   for (double v : values) {
-    s2s::EpochMetrics m;
+    s2s::MetricsRecord m;
     m.epoch = e++;
     m.valid_loss = v;
     out.push_back(m);
@@ -146,23 +146,27 @@ TEST_F(TempDir, ReadMetricsReadsWholeFile) {
   EXPECT_TRUE(s2s::read_metrics(dir_ / "missing.jsonl").empty());
 }
 
-TEST(BestEpoch, LowestValidationLossFirstOnTies) {
+TEST(BestEpoch, HighestValidSeqAccTiesToLowerLossElseLowestLoss) {
+  auto e = losses({3, 2, 1.5, 1.0, 2.5});
+  const double seq[] = {0.1, 0.4, 0.4, 0.3, 0.2};
+  for (size_t i = 0; i < e.size(); ++i) e[i].valid_seq_acc = seq[i];
+  EXPECT_EQ(s2s::best_epoch(e), 3);  // 0.4 at epochs 2 and 3; epoch 3 has the lower loss
+  // Without sequence accuracy: lowest validation loss, first on ties.
   EXPECT_EQ(s2s::best_epoch(losses({3, 2, 1, 1, 2})), 3);
   EXPECT_EQ(s2s::best_epoch(losses({NAN, 2, NAN})), 2);
   EXPECT_FALSE(s2s::best_epoch(losses({NAN})));
   EXPECT_FALSE(s2s::best_epoch({}));
 }
 
-TEST(OverfitEpoch, BestEpochFollowedByPatienceEpochsWithoutImprovement) {
-  // Best at epoch 3, then 3 epochs without a new best.
+TEST(OverfitEpoch, LowestValidationLossFollowedByPatienceEpochs) {
+  // Lowest at epoch 3, then 3 epochs without beating it.
   EXPECT_EQ(s2s::overfit_epoch(losses({3, 2, 1, 1.1, 1.2, 1.3}), 3), 3);
-  // Not yet: only 2 epochs since the best.
+  // Not yet: only 2 epochs since the lowest.
   EXPECT_FALSE(s2s::overfit_epoch(losses({3, 2, 1, 1.1, 1.2}), 3));
-  // Equal is not an improvement.
+  // Equal is not an improvement: the first lowest counts.
   EXPECT_EQ(s2s::overfit_epoch(losses({3, 1, 1, 1}), 2), 2);
-  // The first plateau counts, even if the loss improves later (early stopping would stop).
-  EXPECT_EQ(s2s::overfit_epoch(losses({3, 2, 2.5, 2.6, 1.0}), 2), 2);
-  // A recovery within patience resets the count.
+  // A later, lower loss moves it (as training's min_valid_loss_epoch does).
+  EXPECT_FALSE(s2s::overfit_epoch(losses({3, 2, 2.5, 2.6, 1.0}), 2));
   EXPECT_EQ(s2s::overfit_epoch(losses({3, 2, 2.5, 1.5, 1.6, 1.7}), 2), 4);
   // min_delta: improvements smaller than it do not count.
   EXPECT_EQ(s2s::overfit_epoch(losses({3, 2, 1.99, 1.98}), 2, 0.05), 2);

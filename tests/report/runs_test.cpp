@@ -40,13 +40,14 @@ TEST(DiscoverRuns, FindsTheFixtureRunsWithStatusAndConfig) {
   EXPECT_EQ(runs[2].status(), s2s::RunStatus::running);
   EXPECT_STREQ(s2s::to_string(runs[0].status()), "stopped early");
   EXPECT_EQ(runs[0].config_summary,
-            "task=reverse cell=gru hidden_size=256 num_layers=1 batch_size=32 lr=0.001");
+            "cell=gru impl=fused layers=1 hidden=256 batch=32 lr=0.001 dropout=0.1");
   EXPECT_EQ(runs[0].patience, 4);
   ASSERT_TRUE(runs[0].summary);
-  EXPECT_EQ(runs[0].summary->best_epoch, 10);
+  EXPECT_EQ(runs[0].summary->best_epoch, 12);
   EXPECT_EQ(runs[0].summary->overfit_epoch, 10);
   EXPECT_EQ(runs[0].summary->stop_reason, "early_stopping");
-  EXPECT_FALSE(runs[1].summary->overfit_epoch);
+  EXPECT_FALSE(runs[1].summary->overfit_epoch);  // null in the file
+  EXPECT_EQ(runs[1].summary->stop_reason, "completed");
   EXPECT_EQ(runs[2].metrics_path(), fs::canonical(kRuns / "rnn_h128") / "metrics.jsonl");
 }
 
@@ -84,6 +85,22 @@ TEST(DiscoverRuns, NestedRunsUpToTwoLevelsAndSymlinksOutsideIgnored) {
   EXPECT_EQ(ids, (std::vector<std::string>{"alias", "grid/gru"}));
 }
 
+TEST(RunStatus, FromStopReason) {
+  s2s::RunInfo run;
+  EXPECT_EQ(run.status(), s2s::RunStatus::running);
+  const std::pair<const char*, s2s::RunStatus> cases[] = {
+      {"completed", s2s::RunStatus::finished},
+      {"early_stopping", s2s::RunStatus::stopped_early},
+      {"interrupted", s2s::RunStatus::stopped},
+      {"non_finite_loss", s2s::RunStatus::stopped}};
+  for (const auto& [reason, status] : cases) {
+    run.summary = s2s::RunSummary{};
+    run.summary->stop_reason = reason;
+    EXPECT_EQ(run.status(), status) << reason;
+  }
+  EXPECT_STREQ(s2s::to_string(s2s::RunStatus::stopped), "stopped");
+}
+
 TEST(DiscoverRuns, MissingRootIsAnError) {
   try {
     s2s::discover_runs({kRuns / "nope"});
@@ -108,18 +125,19 @@ TEST(RunMarkers, SummaryWinsElseComputedWithConfigPatience) {
   auto runs = s2s::discover_runs({kRuns});
   const auto& gru = find(runs, "gru_h256");
   auto m = s2s::run_markers(gru, s2s::read_metrics(gru.metrics_path()));
-  EXPECT_EQ(m.best_epoch, 10);
+  EXPECT_EQ(m.best_epoch, 12);
   EXPECT_EQ(m.overfit_epoch, 10);
   EXPECT_DOUBLE_EQ(m.best_valid_token_acc, 0.89672);
   EXPECT_DOUBLE_EQ(m.best_valid_seq_acc, 0.46621);
 
-  // Without summary.json (still running), the rule runs on the metrics: gru's curve has its
-  // best validation loss at epoch 10 and 4 worse epochs after it (patience 4).
+  // Without summary.json (still running), the rules run on the metrics: gru's curve has its
+  // lowest validation loss at epoch 10 and 4 worse epochs after it (patience 4), and its best
+  // sequence accuracy at epoch 12.
   s2s::RunInfo running = gru;
   running.summary.reset();
   auto epochs = s2s::read_metrics(gru.metrics_path());
   EXPECT_EQ(s2s::run_markers(running, epochs).overfit_epoch, 10);
   epochs.pop_back();  // only 3 epochs after the best: not yet
   EXPECT_FALSE(s2s::run_markers(running, epochs).overfit_epoch);
-  EXPECT_EQ(s2s::run_markers(running, epochs).best_epoch, 10);
+  EXPECT_EQ(s2s::run_markers(running, epochs).best_epoch, 12);
 }
