@@ -294,3 +294,21 @@ TEST(Loopback, RecognizesLocalAddresses) {
   EXPECT_FALSE(s2s::is_loopback_host("0.0.0.0"));
   EXPECT_FALSE(s2s::is_loopback_host("192.168.1.5"));
 }
+
+TEST(WebDir, EnvironmentOverrideWinsAndIsChecked) {
+  const char* old = std::getenv("S2S_WEB_DIR");
+  const std::string saved = old ? old : "";
+  ::setenv("S2S_WEB_DIR", kWeb.c_str(), 1);
+  EXPECT_EQ(s2s::find_web_dir(), fs::canonical(kWeb));
+  const fs::path empty = fresh_dir("web-empty");
+  ::setenv("S2S_WEB_DIR", empty.c_str(), 1);
+  try {
+    s2s::find_web_dir();
+    ADD_FAILURE() << "expected s2s::Error";
+  } catch (const s2s::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "S2S_WEB_DIR=" + empty.string() + ": no index.html there");
+  }
+  ::unsetenv("S2S_WEB_DIR");
+  EXPECT_EQ(s2s::find_web_dir(), fs::canonical(kWeb));  // the source tree, compiled in
+  if (old) ::setenv("S2S_WEB_DIR", saved.c_str(), 1);
+}
