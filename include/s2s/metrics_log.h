@@ -35,7 +35,8 @@ std::optional<MetricsRecord> parse_metrics_line(const std::string& line);
 // call and keeps the last line until its newline arrives. A file that shrinks or is replaced
 // (new inode) is read again from the start; a file that vanishes yields no records. Lines
 // longer than kMaxLineBytes are skipped, and one poll reads at most kMaxBytesPerPoll, so a
-// huge or hostile file costs bounded memory and time per call.
+// huge or hostile file costs bounded memory and time per call. A line whose epoch is not
+// after the previous one (a resumed run appending) replaces the records from that epoch on.
 class MetricsFollower {
  public:
   static constexpr size_t kMaxLineBytes = 64 * 1024;

@@ -71,6 +71,9 @@ void MetricsFollower::take_line(const std::string& line) {
     ++skipped_;
     return;
   }
+  // An epoch at or before the last one: training resumed from an earlier checkpoint and
+  // appended. The later write wins, so curves never run backwards.
+  while (!records_.empty() && records_.back().epoch >= m->epoch) records_.pop_back();
   records_.push_back(*m);
 }
 

@@ -136,6 +136,17 @@ TEST_F(TempDir, FollowerRestartsOnTruncationAndReplacementAndEmptiesOnVanish) {
   EXPECT_TRUE(f.records().empty());
 }
 
+TEST_F(TempDir, AResumedRunRewritingEpochsReplacesThem) {
+  append(line(1, 3.0) + line(2, 2.0) + line(3, 1.0) + line(2, 2.5) + line(3, 1.5) +
+         line(4, 1.2));
+  auto all = s2s::read_metrics(path_);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_DOUBLE_EQ(all[0].valid_loss, 3.0);
+  EXPECT_DOUBLE_EQ(all[1].valid_loss, 2.5);
+  EXPECT_DOUBLE_EQ(all[2].valid_loss, 1.5);
+  EXPECT_EQ(all[3].epoch, 4);
+}
+
 TEST_F(TempDir, ReadMetricsReadsWholeFile) {
   std::string text;
   for (int e = 1; e <= 50; ++e) text += line(e, 3.0 / e);
