@@ -137,8 +137,7 @@ TEST_F(TempDir, FollowerRestartsOnTruncationAndReplacementAndEmptiesOnVanish) {
 }
 
 TEST_F(TempDir, AResumedRunRewritingEpochsReplacesThem) {
-  append(line(1, 3.0) + line(2, 2.0) + line(3, 1.0) + line(2, 2.5) + line(3, 1.5) +
-         line(4, 1.2));
+  append(line(1, 3.0) + line(2, 2.0) + line(3, 1.0) + line(2, 2.5) + line(3, 1.5) + line(4, 1.2));
   auto all = s2s::read_metrics(path_);
   ASSERT_EQ(all.size(), 4u);
   EXPECT_DOUBLE_EQ(all[0].valid_loss, 3.0);
