@@ -72,7 +72,7 @@ std::string raw_request(int port, const std::string& request) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{2, 0};  // a server keeping the connection open must not hang the test
+  timeval timeout{1, 0};  // a server keeping the connection open must not hang the test
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "";
   ::send(fd, request.data(), request.size(), 0);
