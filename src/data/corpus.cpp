@@ -1,7 +1,10 @@
 // Corpus: interned token strings plus flat id arrays (see include/s2s/corpus.h).
 #include "s2s/corpus.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 
 #include "s2s/error.h"
@@ -39,9 +42,25 @@ int32_t Corpus::find(std::string_view token) const {
   return it == index_.end() ? -1 : it->second;
 }
 
+namespace {
+// Asks for transparent huge pages on a large reserved array: loading a million rows touches
+// ~100 MB for the first time, and 4 KiB page faults cost more than the parsing (measured: a
+// third of the load on a virtual machine). Advice only; harmless where unsupported.
+void advise_huge_pages(const void* data, size_t bytes) {
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  const auto begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) {
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  }
+}
+}  // namespace
+
 void Corpus::reserve(size_t rows, size_t tokens) {
   offsets_.reserve(2 * rows);
   ids_.reserve(tokens);
+  advise_huge_pages(offsets_.data(), offsets_.capacity() * sizeof(int64_t));
+  advise_huge_pages(ids_.data(), ids_.capacity() * sizeof(int32_t));
 }
 
 void Corpus::add_ids(const int32_t* source, size_t source_len, const int32_t* target,

@@ -259,18 +259,25 @@ bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
-// Splits a field on whitespace and interns each token; returns the number of tokens.
-void tokenize(const std::string& field, Corpus& corpus, std::vector<int32_t>& ids) {
-  ids.clear();
+// Splits a field on whitespace (tokens are views into the field).
+void tokenize(const std::string& field, std::vector<std::string_view>& tokens) {
+  tokens.clear();
   const char* p = field.data();
   const char* end = p + field.size();
   while (p < end) {
     while (p < end && is_space(*p)) ++p;
     const char* q = p;
     while (q < end && !is_space(*q)) ++q;
-    if (q > p) ids.push_back(corpus.intern(std::string_view(p, static_cast<size_t>(q - p))));
+    if (q > p) tokens.emplace_back(p, static_cast<size_t>(q - p));
     p = q;
   }
+}
+
+// Interns tokens only once their row is accepted, so skipped rows add nothing to the corpus.
+void intern_all(const std::vector<std::string_view>& tokens, Corpus& corpus,
+                std::vector<int32_t>& ids) {
+  ids.clear();
+  for (std::string_view t : tokens) ids.push_back(corpus.intern(t));
 }
 
 std::string abbreviate(std::string_view text, size_t max = 60) {
@@ -303,6 +310,7 @@ class Parser {
     if (!read_header()) {
       throw Error(fmt::format("{}: file is empty; expected the header 'source,target'", name_));
     }
+    std::vector<std::string_view> source_tokens, target_tokens;
     std::vector<int32_t> source, target;
     while (next_record()) {
       if (!row_error_.empty()) {
@@ -319,9 +327,14 @@ class Parser {
         bad_row(rec_.error);
         continue;
       }
-      tokenize(rec_.fields[source_col_], corpus, source);
-      tokenize(rec_.fields[target_col_], corpus, target);
-      if (!check_side("source", source) || !check_side("target", target)) continue;
+      tokenize(rec_.fields[source_col_], source_tokens);
+      tokenize(rec_.fields[target_col_], target_tokens);
+      if (!check_side("source", source_tokens.size()) ||
+          !check_side("target", target_tokens.size())) {
+        continue;
+      }
+      intern_all(source_tokens, corpus, source);
+      intern_all(target_tokens, corpus, target);
       corpus.add_ids(source.data(), source.size(), target.data(), target.size());
       ++rows_;
     }
@@ -435,13 +448,13 @@ class Parser {
     throw Error(fmt::format("{}:{}: {}", name_, line_, what));
   }
 
-  bool check_side(const char* side, const std::vector<int32_t>& ids) {
-    if (ids.empty()) {
+  bool check_side(const char* side, size_t tokens) {
+    if (tokens == 0) {
       bad_row(fmt::format("empty {}", side));
       return false;
     }
-    if (options_.max_length > 0 && static_cast<int64_t>(ids.size()) > options_.max_length) {
-      bad_row(fmt::format("{} has {} tokens, more than the maximum {}", side, ids.size(),
+    if (options_.max_length > 0 && static_cast<int64_t>(tokens) > options_.max_length) {
+      bad_row(fmt::format("{} has {} tokens, more than the maximum {}", side, tokens,
                           options_.max_length));
       return false;
     }
