@@ -84,6 +84,8 @@ std::string format_doctor_text(const DoctorReport& report, bool verbose) {
   std::string out;
   auto line = [&out](const std::string& text) { out += text + "\n"; };
 
+  line("s2s doctor: is the stack set up, and is the Intel optimization on?");
+  line("");
   line("Versions");
   for (const auto& [name, value] : report.versions) {
     line(fmt::format("  {:<10} {}", name, value.empty() ? "(not loaded)" : value));
