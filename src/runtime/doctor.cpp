@@ -145,6 +145,13 @@ OneDnnInfo check_onednn(const BlasInfo& blas) {
     if (exec.primitive == "convolution" || exec.primitive == "inner_product" ||
         exec.primitive == "matmul") {
       info.ran = true;
+      // "jit:avx512_core" / "brgemm:avx512_core" -> "avx512_core": the ISA it dispatched to.
+      const auto colon = exec.implementation.find(':');
+      const std::string isa =
+          colon == std::string::npos ? exec.implementation : exec.implementation.substr(colon + 1);
+      if (std::find(info.isa_used.begin(), info.isa_used.end(), isa) == info.isa_used.end()) {
+        info.isa_used.push_back(isa);
+      }
     }
   }
 
