@@ -53,6 +53,9 @@ struct OneDnnInfo {
   // The highest ISA oneDNN may dispatch to on this CPU (dnnl_get_effective_cpu_isa), e.g.
   // "avx512_core_bf16"; the ISA each primitive actually used is in its implementation name.
   std::string isa;
+  // The ISAs the compute primitives (convolution, inner_product, matmul) actually used, taken
+  // from their implementation names: "jit:avx512_core" -> "avx512_core".
+  std::vector<std::string> isa_used;
   std::vector<std::string> primitives;  // distinct primitive kinds executed, in first-seen order
   std::vector<OneDnnExec> executions;   // every captured exec line, parsed
   std::vector<LayerRoute> layers;       // per layer of the Conv2d + Linear net

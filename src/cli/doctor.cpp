@@ -10,19 +10,28 @@
 namespace s2s::cli {
 namespace {
 
-constexpr const char* kDescription =
-    "Check the stack like the course does: versions, which BLAS torch's matrix multiplies "
-    "really call (and how fast), threads, a Conv2d + Linear net run with oneDNN verbose on "
-    "(which primitives executed, on which ISA), and the autograd example (da=18, db=6).\n"
-    "Exit status: 0 when every check passes; 1 when one fails (reference BLAS, oneDNN did "
-    "not run, wrong gradients), with a WARNING line saying what to do.";
+// The long story goes in the footer: the description is also the one line `s2s --help` lists.
+constexpr const char* kFooter =
+    R"(What it checks, like the course's "is the Intel optimization on?":
+  - versions of s2s, LibTorch, oneDNN, OpenBLAS and the compiler
+  - BLAS: which library torch's sgemm_ really resolves to (and every BLAS mapped in the
+    process), whether it is the slow reference BLAS, and a 512x512 sgemm GFLOP/s figure
+  - oneDNN: a Conv2d + Linear net run with oneDNN verbose on, its lines captured inside the
+    process: which primitives executed (convolution, inner_product, reorder) and on which ISA,
+    and where each layer ran (torch's dense Linear uses BLAS; to_mkldnn runs it on oneDNN)
+  - threads: torch intra-op / inter-op, OpenMP, OpenBLAS, and the variables that change them
+  - autograd: a=1, b=2, x=a+a*b, y=x^2, y.backward() must give da=18, db=6
 
-constexpr const char* kFooter = R"(Examples:
+Exit status: 0 when every check passes; 1 when one fails (reference BLAS, oneDNN did not
+run, wrong gradients), after a WARNING line that says what to do.
+
+Examples:
   s2s doctor                    readable report, verdict on the last line
   s2s doctor --json             one JSON object: ok, versions, blas, onednn, threads, autograd
   s2s doctor --verbose          also print oneDNN's raw verbose lines
   s2s doctor --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["blas"])'
-  OMP_NUM_THREADS=1 s2s doctor  see how the thread counts follow the environment)";
+  LD_PRELOAD=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3 s2s doctor
+                                what a machine stuck on reference BLAS looks like (exit 1))";
 
 struct DoctorFlags {
   bool json = false;
@@ -33,8 +42,8 @@ struct DoctorFlags {
 
 void add_doctor(CLI::App& app, Context& ctx) {
   auto flags = std::make_shared<DoctorFlags>();
-  auto* cmd = app.add_subcommand("doctor", "Check the stack: versions, BLAS, oneDNN, threads");
-  cmd->description(kDescription);
+  auto* cmd = app.add_subcommand(
+      "doctor", "Check the stack: BLAS, oneDNN primitives and ISA, threads, autograd");
   cmd->footer(kFooter);
   cmd->add_flag("--json", flags->json, "Print one JSON object instead of text");
   cmd->add_flag("--verbose", flags->verbose, "Include oneDNN's raw verbose lines");

@@ -2,6 +2,7 @@
 // the printing in doctor_format.cpp.
 #include "runtime/doctor.h"
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -120,11 +121,19 @@ OneDnnInfo check_onednn(const BlasInfo& blas) {
     dense_out = linear->forward(features);
   });
   // Pass 2, the Linear through oneDNN: torch's mkldnn tensor path runs an inner_product.
+  // A LibTorch built without mkldnn throws here; report that instead of failing the doctor.
   torch::Tensor onednn_out;
-  const auto mkldnn = run_verbose(info, [&] {
-    onednn_out = at::mkldnn_linear(features.to_mkldnn(), linear->weight, linear->bias).to_dense();
-  });
-  info.linear_max_abs_diff = (onednn_out - dense_out).abs().max().item<double>();
+  std::vector<OneDnnExec> mkldnn;
+  std::string mkldnn_route = "no oneDNN line";
+  try {
+    mkldnn = run_verbose(info, [&] {
+      onednn_out = at::mkldnn_linear(features.to_mkldnn(), linear->weight, linear->bias).to_dense();
+    });
+    info.linear_max_abs_diff = (onednn_out - dense_out).abs().max().item<double>();
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    mkldnn_route = "failed: " + what.substr(0, what.find('\n'));
+  }
 
   info.executions = dense;
   info.executions.insert(info.executions.end(), mkldnn.begin(), mkldnn.end());
@@ -136,6 +145,13 @@ OneDnnInfo check_onednn(const BlasInfo& blas) {
     if (exec.primitive == "convolution" || exec.primitive == "inner_product" ||
         exec.primitive == "matmul") {
       info.ran = true;
+      // "jit:avx512_core" / "brgemm:avx512_core" -> "avx512_core": the ISA it dispatched to.
+      const auto colon = exec.implementation.find(':');
+      const std::string isa =
+          colon == std::string::npos ? exec.implementation : exec.implementation.substr(colon + 1);
+      if (std::find(info.isa_used.begin(), info.isa_used.end(), isa) == info.isa_used.end()) {
+        info.isa_used.push_back(isa);
+      }
     }
   }
 
@@ -153,7 +169,7 @@ OneDnnInfo check_onednn(const BlasInfo& blas) {
   info.layers.push_back(
       {"Linear (to_mkldnn)", mkldnn_linear
                                  ? "oneDNN inner_product (" + mkldnn_linear->implementation + ")"
-                                 : "no oneDNN line"});
+                                 : mkldnn_route});
   return info;
 }
 
@@ -182,7 +198,11 @@ ThreadInfo check_threads() {
   return threads;
 }
 
-void add_verdict(DoctorReport& report) {
+}  // namespace
+
+namespace doctor {
+
+void apply_verdict(DoctorReport& report) {
   if (report.blas.library.empty()) {
     report.warnings.push_back(
         "no sgemm_ found in the process: torch has no BLAS and matrix multiplies are slow.");
@@ -198,17 +218,17 @@ void add_verdict(DoctorReport& report) {
         "oneDNN did not run: no convolution or inner_product verbose line while the Conv2d + "
         "Linear net ran. Torch may be built without mkldnn, or oneDNN verbose is compiled out.");
   } else if (report.onednn.linear_max_abs_diff > 1e-4) {
-    report.warnings.push_back("oneDNN's Linear differs from the BLAS Linear by " +
-                              std::to_string(report.onednn.linear_max_abs_diff) + ".");
+    report.warnings.push_back(fmt::format("oneDNN's Linear differs from the BLAS Linear by {:g}.",
+                                          report.onednn.linear_max_abs_diff));
   }
   if (!report.autograd.ok) {
-    report.warnings.push_back("autograd gave da=" + std::to_string(report.autograd.da) + ", db=" +
-                              std::to_string(report.autograd.db) + ", expected 18 and 6.");
+    report.warnings.push_back(fmt::format("autograd gave da={:g}, db={:g}, expected 18 and 6.",
+                                          report.autograd.da, report.autograd.db));
   }
   report.ok = report.warnings.empty();
 }
 
-}  // namespace
+}  // namespace doctor
 
 DoctorReport run_doctor() {
   DoctorReport report;
@@ -239,7 +259,7 @@ DoctorReport run_doctor() {
   }
   report.threads = check_threads();
   report.autograd = check_autograd();
-  add_verdict(report);
+  doctor::apply_verdict(report);
   return report;
 }
 

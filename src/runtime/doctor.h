@@ -55,4 +55,8 @@ void set_onednn_verbose(int level);
 // Environment variables that change threads, BLAS or oneDNN, as (name, value) when set.
 std::vector<std::pair<std::string, std::string>> relevant_environment();
 
+// Adds a warning for every failed check (reference or missing BLAS, oneDNN did not run or
+// disagrees with BLAS, wrong gradients) and sets ok when there is none.
+void apply_verdict(DoctorReport& report);
+
 }  // namespace s2s::doctor

@@ -60,6 +60,7 @@ std::string format_doctor_json(const DoctorReport& report, bool verbose) {
   json["onednn"] = {{"version", onednn.version},
                     {"ran", onednn.ran},
                     {"isa", onednn.isa},
+                    {"isa_used", onednn.isa_used},
                     {"primitives", onednn.primitives},
                     {"layers", layers},
                     {"executions", executions},
@@ -84,6 +85,8 @@ std::string format_doctor_text(const DoctorReport& report, bool verbose) {
   std::string out;
   auto line = [&out](const std::string& text) { out += text + "\n"; };
 
+  line("s2s doctor: is the stack set up, and is the Intel optimization on?");
+  line("");
   line("Versions");
   for (const auto& [name, value] : report.versions) {
     line(fmt::format("  {:<10} {}", name, value.empty() ? "(not loaded)" : value));
@@ -112,7 +115,8 @@ std::string format_doctor_text(const DoctorReport& report, bool verbose) {
   const OneDnnInfo& onednn = report.onednn;
   line("");
   line("oneDNN (the course's check: a Conv2d + Linear net with verbose on)");
-  line(fmt::format("  {:<10} {}, highest ISA {}", "version", onednn.version, onednn.isa));
+  line(fmt::format("  {:<10} {}, highest ISA {}, used {}", "version", onednn.version, onednn.isa,
+                   onednn.isa_used.empty() ? "(none)" : join(onednn.isa_used, ", ")));
   for (const LayerRoute& route : onednn.layers) {
     line(fmt::format("  {:<19} {}", route.layer, route.backend));
   }

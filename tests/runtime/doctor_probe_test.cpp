@@ -141,5 +141,75 @@ TEST(OneDnnFacts, VersionAndIsaAreKnown) {
   EXPECT_NE(isa, "all");
 }
 
+// A report whose checks all passed, before the verdict.
+DoctorReport passing_report() {
+  DoctorReport report;
+  report.blas.library = kOpenBlasWrapper;
+  report.blas.vendor = "OpenBLAS";
+  report.onednn.ran = true;
+  report.onednn.linear_max_abs_diff = 1e-7;
+  report.autograd = {18.0, 6.0, true};
+  return report;
+}
+
+TEST(Verdict, OkWhenEveryCheckPasses) {
+  DoctorReport report = passing_report();
+  apply_verdict(report);
+  EXPECT_TRUE(report.ok);
+  EXPECT_TRUE(report.warnings.empty());
+}
+
+TEST(Verdict, ReferenceBlasFailsWithAFix) {
+  DoctorReport report = passing_report();
+  report.blas.library = kReferenceBlas;
+  report.blas.is_reference = true;
+  apply_verdict(report);
+  EXPECT_FALSE(report.ok);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_EQ(report.warnings[0].rfind(
+                std::string("BLAS is the unoptimised reference BLAS (") + kReferenceBlas + ")", 0),
+            0u)
+      << report.warnings[0];
+  EXPECT_NE(report.warnings[0].find("update-alternatives"), std::string::npos);
+}
+
+TEST(Verdict, MissingBlasFails) {
+  DoctorReport report = passing_report();
+  report.blas.library.clear();
+  apply_verdict(report);
+  EXPECT_FALSE(report.ok);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("no sgemm_"), std::string::npos);
+}
+
+TEST(Verdict, OneDnnNotRunningFails) {
+  DoctorReport report = passing_report();
+  report.onednn.ran = false;
+  apply_verdict(report);
+  EXPECT_FALSE(report.ok);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_EQ(report.warnings[0].rfind("oneDNN did not run", 0), 0u) << report.warnings[0];
+}
+
+TEST(Verdict, OneDnnDisagreeingWithBlasFails) {
+  DoctorReport report = passing_report();
+  report.onednn.linear_max_abs_diff = 0.5;
+  apply_verdict(report);
+  EXPECT_FALSE(report.ok);
+  ASSERT_EQ(report.warnings.size(), 1u);
+  EXPECT_NE(report.warnings[0].find("differs from the BLAS Linear by 0.5"), std::string::npos)
+      << report.warnings[0];
+}
+
+TEST(Verdict, WrongGradientsFailAndEveryProblemIsListed) {
+  DoctorReport report = passing_report();
+  report.autograd = {17.0, 6.0, false};
+  report.onednn.ran = false;
+  apply_verdict(report);
+  EXPECT_FALSE(report.ok);
+  ASSERT_EQ(report.warnings.size(), 2u);
+  EXPECT_EQ(report.warnings[1], "autograd gave da=17, db=6, expected 18 and 6.");
+}
+
 }  // namespace
 }  // namespace s2s::doctor

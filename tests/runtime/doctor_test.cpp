@@ -16,7 +16,7 @@ bool has(const std::vector<std::string>& items, const std::string& item) {
 }
 
 TEST(Doctor, EveryCheckPassesOnThisMachine) {
-  configure_runtime();
+  const int64_t threads = configure_runtime();
   const DoctorReport report = run_doctor();
   EXPECT_TRUE(report.ok);
   EXPECT_TRUE(report.warnings.empty());
@@ -30,8 +30,8 @@ TEST(Doctor, EveryCheckPassesOnThisMachine) {
   EXPECT_TRUE(has(report.blas.loaded, report.blas.library));
   EXPECT_EQ(report.blas.sgemm_size, 512);
   EXPECT_GT(report.blas.sgemm_gflops, 0.0);
-  // configure_runtime() with defaults uses every core.
-  EXPECT_EQ(report.threads.torch_intra_op, report.threads.hardware_concurrency);
+  // The doctor reports the threads configure_runtime() set (the policy is tested elsewhere).
+  EXPECT_EQ(report.threads.torch_intra_op, threads);
   EXPECT_GE(report.threads.torch_inter_op, 1);
 }
 
@@ -60,6 +60,12 @@ TEST(Doctor, ConvolutionAndInnerProductRanOnOneDnn) {
   EXPECT_EQ(onednn.layers[2].backend.rfind("oneDNN inner_product (", 0), 0u);
   // The oneDNN Linear computes what the BLAS Linear computes.
   EXPECT_LT(onednn.linear_max_abs_diff, 1e-4);
+  // The ISA the compute primitives used is named and is one this CPU has ("avx512_core" here,
+  // "avx2" on older machines), never "uni"/"any" of a plain reorder.
+  ASSERT_FALSE(onednn.isa_used.empty());
+  for (const std::string& isa : onednn.isa_used) {
+    EXPECT_EQ(isa.rfind("avx", 0), 0u) << isa;
+  }
   // A second run in the same process still sees its lines (verbose is switched per run).
   EXPECT_FALSE(onednn.verbose_lines.empty());
 }
@@ -80,6 +86,7 @@ DoctorReport known_report() {
   report.onednn.version = "2.6.3";
   report.onednn.ran = true;
   report.onednn.isa = "avx512_core";
+  report.onednn.isa_used = {"avx512_core"};
   report.onednn.primitives = {"reorder", "convolution"};
   report.onednn.executions = {{"reorder", "jit:uni", "8x3x3x3", 0.004},
                               {"convolution", "jit:avx512_core", "mb4_ic3oc8", 0.09}};
@@ -106,6 +113,7 @@ TEST(DoctorFormat, JsonHasTheDocumentedFields) {
   EXPECT_EQ(json.at("onednn").at("version"), "2.6.3");
   EXPECT_EQ(json.at("onednn").at("ran"), true);
   EXPECT_EQ(json.at("onednn").at("isa"), "avx512_core");
+  EXPECT_EQ(json.at("onednn").at("isa_used"), nlohmann::json({"avx512_core"}));
   EXPECT_EQ(json.at("onednn").at("primitives"), nlohmann::json({"reorder", "convolution"}));
   EXPECT_EQ(json.at("onednn").at("executions")[1].at("implementation"), "jit:avx512_core");
   EXPECT_EQ(json.at("onednn").at("layers")[0].at("backend"),
@@ -127,7 +135,7 @@ TEST(DoctorFormat, TextShowsEachCheckAndEndsWithTheVerdict) {
        {"  library    /usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3\n",
         "  vendor     OpenBLAS\n", "  OpenBLAS   openmp threading, 2 threads\n",
         "  sgemm      41.3 GFLOP/s (512x512 float matmul through torch::mm)\n",
-        "  version    2.6.3, highest ISA avx512_core\n",
+        "  version    2.6.3, highest ISA avx512_core, used avx512_core\n",
         "  Conv2d              oneDNN convolution (jit:avx512_core)\n",
         "  primitives reorder, convolution (2 executions)\n",
         "  torch intra-op 2, inter-op 1; OpenMP max 2; OpenBLAS 2; cores 2\n",
