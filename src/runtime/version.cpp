@@ -1,13 +1,15 @@
 #include "s2s/version.h"
 
-#include <dnnl.hpp>
 #include <torch/version.h>
+#include <dnnl.hpp>
 
 #include "s2s_build_info.h"
 
 namespace s2s {
 
-std::string version() { return S2S_VERSION_STRING; }
+std::string version() {
+  return S2S_VERSION_STRING;
+}
 
 std::string version_string() {
   const dnnl_version_t* v = dnnl_version();
