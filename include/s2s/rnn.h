@@ -25,7 +25,7 @@ struct RnnStackOptions {
   TORCH_ARG(int64_t, num_layers) = 1;
   // Dropout on the outputs of every layer but the last, in training mode (as PyTorch does).
   TORCH_ARG(double, dropout) = 0.0;
-  TORCH_ARG(RnnImpl, impl) = RnnImpl::Torch;
+  TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
 };
 
 // Recurrent state, each [num_layers, batch, hidden]. c is defined for LSTM only.

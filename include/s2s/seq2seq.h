@@ -24,7 +24,7 @@ struct Seq2SeqOptions {
   TORCH_ARG(int64_t, layers) = 4;
   // Between stacked layers only; ignored (as in PyTorch) when layers == 1.
   TORCH_ARG(double, dropout) = 0.2;
-  TORCH_ARG(RnnImpl, impl) = RnnImpl::Torch;
+  TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
 };
 
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/onednn_rnn.h"
 #include "s2s/error.h"
 
 namespace s2s {
@@ -15,14 +16,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,
                                                        double dropout, bool train) {
-  if (impl == RnnImpl::OneDNN) {
-    throw Error("the oneDNN RNN implementation is not built into this binary; use --impl torch");
-  }
   const int64_t hidden = params[1].size(1);
   const auto zeros = [&] {
     return at::zeros({num_layers, input.size(1), hidden}, input.options());
   };
   const at::Tensor h = h0.defined() ? h0 : zeros();
+  // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
+  // checks) runs on stock ATen.
+  if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
+    const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
+    auto r = kernels::onednn_rnn(cell, input, h, c, params, num_layers, dropout, train);
+    return {r.output, r.h_n, r.c_n};
+  }
   constexpr bool kHasBiases = true, kBidirectional = false, kBatchFirst = false;
   switch (cell) {
     case Cell::GRU: {
