@@ -4,6 +4,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include "kernels/decode_step.h"
 #include "s2s/error.h"
 
 namespace s2s {
@@ -61,19 +62,38 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
   at::NoGradGuard no_grad;
   RnnState state = encode(src);
   const int64_t batch = src.size(1);
-  at::Tensor tok = at::full({1, batch}, kSosId, src.options().dtype(at::kLong));
-  at::Tensor done = at::zeros({1, batch}, src.options().dtype(at::kBool));
-  std::vector<at::Tensor> outs;
-  for (int64_t t = 0; t < max_len; ++t) {
-    auto [y, next] = dec->forward(dec_emb->forward(tok), state);
-    state = next;
-    tok = out->forward(y).argmax(-1);
-    outs.push_back(tok.masked_fill(done, kPadId));
-    done = done.logical_or(tok == kEosId);
-    if (done.all().item<bool>()) break;
+  const auto long_opts = src.options().dtype(at::kLong);
+  at::Tensor result = at::full({max_len, batch}, kPadId, long_opts);
+  at::Tensor tok = at::full({batch}, kSosId, long_opts);
+  at::Tensor done = at::zeros({batch}, src.options().dtype(at::kBool));
+  const auto finish = [&](int64_t t) {
+    result[t].copy_(tok).masked_fill_(done, kPadId);
+    done.logical_or_(tok == kEosId);
+    return done.all().item<bool>();
+  };
+  int64_t steps = 0;
+  if (options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat) {
+    // Fused path: every layer in one oneDNN call per token, into preallocated buffers.
+    kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch);
+    step.set_state(state.h, state.c);
+    at::Tensor logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
+    const at::Tensor w_out_t = out->weight.t();
+    while (steps < max_len) {
+      at::index_select_out(step.input(), dec_emb->weight, 0, tok);
+      const at::Tensor& y = step.run();
+      at::addmm_out(logits, out->bias, y[0], w_out_t);
+      at::argmax_out(tok, logits, 1);
+      if (finish(steps++)) break;
+    }
+  } else {
+    while (steps < max_len) {
+      auto [y, next] = dec->forward(dec_emb->forward(tok.unsqueeze(0)), state);
+      state = next;
+      tok = out->forward(y[0]).argmax(-1);
+      if (finish(steps++)) break;
+    }
   }
-  if (outs.empty()) return at::empty({0, batch}, src.options().dtype(at::kLong));
-  return at::cat(outs, 0);
+  return result.narrow(0, 0, steps);
 }
 
 }  // namespace s2s
