@@ -14,6 +14,8 @@ struct Context {
 
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).
+void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
+void add_gen(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli
