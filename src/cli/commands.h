@@ -17,5 +17,6 @@ struct Context {
 void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
+void add_train(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli

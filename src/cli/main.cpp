@@ -16,6 +16,7 @@ constexpr AddCommand kCommands[] = {
     s2s::cli::add_data,
     s2s::cli::add_doctor,
     s2s::cli::add_gen,
+    s2s::cli::add_train,
 };
 
 constexpr const char* kFooter = R"(Examples:

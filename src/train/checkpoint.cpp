@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "s2s/csv.h"  // write_file_atomic
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 
 namespace s2s {
 namespace {

@@ -23,6 +23,7 @@
 #include "s2s/csv.h"
 #include "s2s/dataset.h"
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 #include "s2s/metrics.h"
 #include "s2s/runtime.h"
 #include "train/scoring.h"
