@@ -32,7 +32,7 @@ struct TrainConfig {
   // Multiply the learning rate by lr_decay after every epoch (1 = constant).
   double lr_decay = 1.0;
   double teacher_forcing = 1.0;  // probability of feeding the true previous token
-  double clip = 1.0;             // max gradient norm; 0 disables clipping
+  double clip = 5.0;             // max gradient norm (a guard, rarely active); 0: off
   int64_t seed = 1;
   int64_t threads = 0;   // 0: all cores
   int64_t patience = 0;  // stop when valid loss has not improved for N epochs; 0: never

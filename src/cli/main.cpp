@@ -13,10 +13,8 @@ namespace {
 
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
-    s2s::cli::add_data,
-    s2s::cli::add_doctor,
-    s2s::cli::add_gen,
-    s2s::cli::add_train,
+    s2s::cli::add_data, s2s::cli::add_doctor, s2s::cli::add_eval,  s2s::cli::add_export,
+    s2s::cli::add_gen,  s2s::cli::add_import, s2s::cli::add_infer, s2s::cli::add_train,
 };
 
 constexpr const char* kFooter = R"(Examples:
