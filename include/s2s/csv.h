@@ -61,7 +61,4 @@ std::string format_pairs_csv(const std::vector<Pair>& pairs);
 // previous file at `path` is never left half-written. Throws s2s::Error on I/O failure.
 void write_pairs_csv(const std::string& path, const std::vector<Pair>& pairs);
 
-// Writes `contents` to `path` atomically (temp file in the same directory, fsync, rename).
-void write_file_atomic(const std::string& path, std::string_view contents);
-
 }  // namespace s2s

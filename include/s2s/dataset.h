@@ -58,11 +58,11 @@ class PairDataset : public torch::data::datasets::Dataset<PairDataset, torch::da
 // A padded batch, time-major like the reference (nn.utils.rnn.pad_sequence): column b is
 // dataset row indices[b].
 struct Batch {
-  torch::Tensor src;          // [S, B] int64: source + <eos>, then <pad> (0) to the longest
-  torch::Tensor tgt;          // [T, B] int64: target + <eos>, then <pad>
-  torch::Tensor src_lengths;  // [B] int64, including <eos>
-  torch::Tensor tgt_lengths;  // [B] int64, including <eos>
-  torch::Tensor tgt_mask;     // [T, B] bool: true on real target tokens (incl. <eos>)
+  torch::Tensor src;             // [S, B] int64: source + <eos>, then <pad> (0) to the longest
+  torch::Tensor tgt;             // [T, B] int64: target + <eos>, then <pad>
+  torch::Tensor src_lengths;     // [B] int64, including <eos>
+  torch::Tensor tgt_lengths;     // [B] int64, including <eos>
+  torch::Tensor tgt_mask;        // [T, B] bool: true on real target tokens (incl. <eos>)
   std::vector<int64_t> indices;  // dataset rows, one per column
 
   int64_t size() const { return static_cast<int64_t>(indices.size()); }

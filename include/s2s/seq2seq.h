@@ -7,13 +7,9 @@
 #include <torch/nn/modules/linear.h>
 
 #include "s2s/rnn.h"
+#include "s2s/vocab.h"  // kPadId, kSosId, kEosId
 
 namespace s2s {
-
-// Token ids every s2s vocabulary reserves (include/s2s/vocab.h builds vocabularies this way).
-inline constexpr int64_t kPadId = 0;
-inline constexpr int64_t kSosId = 1;
-inline constexpr int64_t kEosId = 2;
 
 struct Seq2SeqOptions {
   explicit Seq2SeqOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}

@@ -31,8 +31,8 @@ std::string task_description(const std::string& task);
 //   copy: digits 0..9; target = source.
 //   reverse: digits 0..9; target = source reversed.
 //   sort: digits 0..9; target = source sorted ascending.
-std::vector<Pair> generate_task(const std::string& task, int64_t count,
-                                const TaskOptions& options, uint64_t seed);
+std::vector<Pair> generate_task(const std::string& task, int64_t count, const TaskOptions& options,
+                                uint64_t seed);
 
 // A training and a validation set drawn from one seeded stream, with disjoint sources: no
 // validation source appears in the training set (repeats within one set are allowed).

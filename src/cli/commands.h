@@ -14,6 +14,13 @@ struct Context {
 
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).
+void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
+void add_eval(CLI::App& app, Context& ctx);
+void add_export(CLI::App& app, Context& ctx);
+void add_gen(CLI::App& app, Context& ctx);
+void add_import(CLI::App& app, Context& ctx);
+void add_infer(CLI::App& app, Context& ctx);
+void add_train(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli
