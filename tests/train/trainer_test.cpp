@@ -111,6 +111,7 @@ TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
   write_copy_task(dir, 64, 32);
   s2s::TrainConfig config = tiny_config(dir);
   config.lr = 0.5;  // far too high: validation loss soon stops improving
+  config.lr_decay = 1.0;
   config.epochs = 30;
   config.patience = 2;
   const s2s::TrainSummary s = s2s::train(config);
