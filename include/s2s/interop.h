@@ -13,8 +13,9 @@ namespace s2s {
 void export_state_dict(const std::string& model_path, const std::string& state_dict_path,
                        const std::string& vocab_path);
 
-// Builds an s2s checkpoint at `model_path` from a PyTorch state_dict file (torch.save of the
-// reference model's state_dict()) and a vocabulary JSON in s2s's format (Vocab::to_json: the
+// Builds an s2s checkpoint at `model_path` from a PyTorch state_dict file (in Python,
+// torch.save(dict(model.state_dict()), path): a plain dict, because the OrderedDict's _metadata
+// does not unpickle in C++) and a vocabulary JSON in s2s's format (Vocab::to_json: the
 // four special tokens first). Throws s2s::Error naming the file for missing, extra or misshapen
 // tensors.
 void import_state_dict(const std::string& state_dict_path, const std::string& vocab_path,

@@ -15,7 +15,7 @@ The vocabulary is s2s's JSON ({"format": "s2s-vocab", "version": 1, "tokens": [.
 <pad>, <sos>, <eos>, <unk> as ids 0-3.
 
 Examples:
-  python: torch.save(model.state_dict(), "py.pt")
+  python: torch.save(dict(model.state_dict()), "py.pt")   (a plain dict, not the OrderedDict)
   s2s import --from py.pt --vocab py.vocab.json --to imported.pt
   s2s infer --model imported.pt --input "0 0 0 5 3 8 2 7 1 4"
 )";

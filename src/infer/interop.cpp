@@ -59,7 +59,9 @@ void import_state_dict(const std::string& state_dict_path, const std::string& vo
   try {
     value = torch::jit::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception&) {
-    throw Error(state_dict_path + ": not a readable torch.save file");
+    throw Error(state_dict_path +
+                ": not a readable torch.save file of a plain dict (in Python: "
+                "torch.save(dict(model.state_dict()), path))");
   }
   if (!value.isGenericDict()) throw Error(state_dict_path + ": expected a state_dict (a dict)");
   std::map<std::string, at::Tensor> tensors;

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The Python side of the interop test, using the reference model (reference/run_seq2seq.py).
 
-  interop_check.py make OUT.pt VOCAB.json CELL HIDDEN LAYERS   random reference model -> files
-  interop_check.py greedy SD.pt VOCAB.json < inputs            one decoded response per line
+  interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
+                                                   DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
+  interop_check.py greedy VOCAB.json INPUTS SD.pt...   one decoded response per input line
 """
 import json
 import os
@@ -29,25 +30,33 @@ def load(sd_path, vocab_path):
 
 def main():
     if sys.argv[1] == "make":
-        _, _, out, vocab_path, cell, hidden, layers = sys.argv
-        torch.manual_seed(5)
+        _, _, out_dir, vocab_path = sys.argv
         tokens = ["<pad>", "<sos>", "<eos>", "<unk>"] + [str(d) for d in range(10)]
-        m = ref.Seq2Seq(len(tokens), int(hidden), int(layers), 0.0, cell)
-        torch.save(m.state_dict(), out)
         json.dump({"format": "s2s-vocab", "version": 1, "tokens": tokens}, open(vocab_path, "w"))
+        for cell in ("gru", "lstm", "rnn"):
+            torch.manual_seed(5)
+            m = ref.Seq2Seq(len(tokens), 16, 2, 0.0, cell)
+            with torch.no_grad():  # larger weights: varied, decisive outputs to compare
+                for p in m.parameters():
+                    p.mul_(4)
+            # A plain dict: a state_dict's OrderedDict carries _metadata C++ cannot unpickle.
+            torch.save(dict(m.state_dict()), os.path.join(out_dir, cell + ".pt"))
         return
-    m, tokens = load(sys.argv[2], sys.argv[3])
-    ids = {t: i for i, t in enumerate(tokens)}
-    for line in sys.stdin:
-        src = [ids.get(t, 3) for t in line.split()] + [2]
-        out = m.greedy(torch.tensor(src).unsqueeze(1), 2 * (len(src) - 1) + 2, 1)[:, 0].tolist()
-        words = []
-        for i in out:
-            if i == 2:
-                break
-            words.append(tokens[i])
-        print(" ".join(words))
-
+    vocab_path, inputs = sys.argv[2], open(sys.argv[3]).read().splitlines()
+    for sd_path in sys.argv[4:]:
+        m, tokens = load(sd_path, vocab_path)
+        ids = {t: i for i, t in enumerate(tokens)}
+        for line in inputs:
+            src = [ids.get(t, 3) for t in line.split()] + [2]
+            steps = 2 * (len(src) - 1) + 2  # s2s infer's default
+            out = m.greedy(torch.tensor(src).unsqueeze(1), steps, 1)[:, 0].tolist()
+            words = []
+            for i in out:
+                if i == 2:
+                    break
+                if i > 1:  # like s2s's Vocab::decode: <pad> and <sos> are not printed
+                    words.append(tokens[i])
+            print(" ".join(words))
 
 if __name__ == "__main__":
     main()
