@@ -7,12 +7,15 @@
 namespace s2s {
 
 struct RuntimeOptions {
-  // Intra-op threads for torch and oneDNN. 0 means every core of the machine
-  // (torch's own default on Debian is 1, which wastes half of a 2-core machine).
+  // Intra-op threads for torch, oneDNN and OpenBLAS (one OpenMP pool). 0 means automatic:
+  // default_threads(), one core fewer than the machine has (see src/runtime/runtime.cpp).
   int64_t threads = 0;
   // Seeds torch's global generator when set (>= 0).
   int64_t seed = -1;
 };
+
+// The thread count that threads = 0 selects: max(1, cores - 1).
+int64_t default_threads();
 
 // Applies the options; returns the thread count in force.
 int64_t configure_runtime(const RuntimeOptions& options = {});

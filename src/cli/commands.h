@@ -17,7 +17,12 @@ struct Context {
 void add_dashboard(CLI::App& app, Context& ctx);
 void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
+void add_eval(CLI::App& app, Context& ctx);
+void add_export(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
+void add_import(CLI::App& app, Context& ctx);
+void add_infer(CLI::App& app, Context& ctx);
 void add_plot(CLI::App& app, Context& ctx);
+void add_train(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli

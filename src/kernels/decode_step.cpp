@@ -1,0 +1,114 @@
+#include "kernels/decode_step.h"
+
+#include <ATen/ATen.h>
+
+#include <unordered_map>
+
+#include "kernels/rnn_primitives.h"
+#include "kernels/weight_cache.h"
+
+namespace s2s::kernels {
+
+using dnnl::memory;
+
+// Layers run as few primitives as oneDNN allows: a stacked primitive needs equal input and
+// hidden widths, so layer 0 runs alone when the input is narrower or wider.
+struct DecodeStep::Impl {
+  struct Segment {
+    const RnnPrimitives* prims;
+    ConvertedWeights weights;
+    int64_t first, count;
+    std::unordered_map<int, memory> args[2];  // [parity]: reads state buffer parity, writes !parity
+  };
+  Cell cell;
+  int64_t layers, batch, hidden;
+  at::Tensor x, h[2], c[2];    // state [L, B, H] double-buffered
+  std::vector<at::Tensor> ys;  // each segment's top output [1, B, H]
+  std::vector<Segment> segments;
+  int parity = 0;
+};
+
+DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.cell = cell;
+  m.layers = num_layers;
+  m.batch = batch;
+  m.hidden = params[1].size(1);
+  const int64_t input = params[0].size(1);
+  const auto opts = params[0].options().requires_grad(false);
+  m.x = at::zeros({batch, input}, opts);
+  for (int i = 0; i < 2; ++i) {
+    m.h[i] = at::zeros({num_layers, batch, m.hidden}, opts);
+    if (cell == Cell::LSTM) m.c[i] = at::zeros({num_layers, batch, m.hidden}, opts);
+  }
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  if (input == m.hidden) {
+    spans.push_back({0, num_layers});
+  } else {
+    spans.push_back({0, 1});
+    if (num_layers > 1) spans.push_back({1, num_layers - 1});
+  }
+  for (auto [first, count] : spans) {
+    Impl::Segment s;
+    s.first = first;
+    s.count = count;
+    const int64_t in = first == 0 ? input : m.hidden;
+    s.prims = &inference_primitives(RnnShape{cell, count, 1, batch, in, m.hidden});
+    s.weights = converted_weights(*s.prims, params.slice(4 * first, 4 * count));
+    m.ys.push_back(at::zeros({1, batch, m.hidden}, opts));
+    m.segments.push_back(std::move(s));
+  }
+  const auto bytes_at = [](const at::Tensor& t, int64_t layer) {
+    return static_cast<char*>(t.data_ptr()) + layer * t.stride(0) * t.element_size();
+  };
+  for (size_t k = 0; k < m.segments.size(); ++k) {
+    Impl::Segment& s = m.segments[k];
+    const RnnShape& sh = s.prims->shape;
+    const memory::desc st = iter_md(s.count, batch, m.hidden);
+    const at::Tensor& src = k == 0 ? m.x : m.ys[k - 1];
+    for (int p = 0; p < 2; ++p) {
+      auto& a = s.args[p];
+      a.emplace(DNNL_ARG_SRC_LAYER,
+                memory(layer_md(1, batch, sh.input), cpu_engine(), src.data_ptr()));
+      a.emplace(DNNL_ARG_WEIGHTS_LAYER, make_memory(s.prims->weights_layer, s.weights.layer));
+      a.emplace(DNNL_ARG_WEIGHTS_ITER, make_memory(s.prims->weights_iter, s.weights.iter));
+      a.emplace(DNNL_ARG_BIAS, make_memory(bias_md(sh), s.weights.bias));
+      a.emplace(DNNL_ARG_DST_LAYER, make_memory(layer_md(1, batch, m.hidden), m.ys[k]));
+      a.emplace(DNNL_ARG_SRC_ITER, memory(st, cpu_engine(), bytes_at(m.h[p], s.first)));
+      a.emplace(DNNL_ARG_DST_ITER, memory(st, cpu_engine(), bytes_at(m.h[1 - p], s.first)));
+      if (cell == Cell::LSTM) {
+        a.emplace(DNNL_ARG_SRC_ITER_C, memory(st, cpu_engine(), bytes_at(m.c[p], s.first)));
+        a.emplace(DNNL_ARG_DST_ITER_C, memory(st, cpu_engine(), bytes_at(m.c[1 - p], s.first)));
+      }
+    }
+  }
+}
+
+DecodeStep::~DecodeStep() = default;
+
+void DecodeStep::set_state(const at::Tensor& h, const at::Tensor& c) {
+  impl_->parity = 0;
+  impl_->h[0].copy_(h);
+  if (impl_->cell == Cell::LSTM) impl_->c[0].copy_(c);
+}
+
+at::Tensor& DecodeStep::input() {
+  return impl_->x;
+}
+
+const at::Tensor& DecodeStep::run() {
+  Impl& m = *impl_;
+  for (auto& s : m.segments) s.prims->forward.execute(cpu_stream(), s.args[m.parity]);
+  m.parity = 1 - m.parity;
+  return m.ys.back();
+}
+
+at::Tensor DecodeStep::h() const {
+  return impl_->h[impl_->parity];
+}
+at::Tensor DecodeStep::c() const {
+  return impl_->cell == Cell::LSTM ? impl_->c[impl_->parity] : at::Tensor();
+}
+
+}  // namespace s2s::kernels

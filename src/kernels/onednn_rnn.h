@@ -1,0 +1,28 @@
+// Fused oneDNN RNN kernels (GRU, LSTM, tanh RNN) behind an entry point that mirrors
+// at::gru / at::lstm / at::rnn_tanh: time-major, unidirectional, with bias, PyTorch weight
+// layouts. Gradients flow through torch autograd; everything oneDNN-specific stays in src/kernels.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/ArrayRef.h>
+
+#include <cstdint>
+
+#include "s2s/cell.h"
+
+namespace s2s::kernels {
+
+struct RnnResult {
+  at::Tensor output;  // [T, B, H]: the last layer's hidden state at every step
+  at::Tensor h_n;     // [L, B, H]
+  at::Tensor c_n;     // [L, B, H] for LSTM, undefined otherwise
+};
+
+// input [T,B,I] f32; h0 [L,B,H]; c0 [L,B,H] (LSTM only, else undefined);
+// params = [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...] exactly as torch::nn::GRU etc.
+// (gate order r,z,n for GRU and i,f,g,o for LSTM). `train` enables inter-layer dropout, as in
+// at::gru; gradients are recorded whenever grad mode is on and an input requires grad.
+RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                     at::TensorList params, int64_t num_layers, double dropout, bool train);
+
+}  // namespace s2s::kernels

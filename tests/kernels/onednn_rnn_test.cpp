@@ -1,0 +1,188 @@
+// Our oneDNN RNN stack against stock ATen (at::gru / at::lstm / at::rnn_tanh): forward outputs
+// and every gradient, within 1e-4 relative (max-norm), for many shapes, modes and dropout.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
+
+#include <tuple>
+
+#include "kernels/onednn_rnn.h"
+
+namespace s2s::kernels {
+namespace {
+
+struct Case {
+  Cell cell;
+  int64_t layers, steps, batch, input, hidden;
+  double dropout;
+  bool train;
+};
+
+std::string name(const Case& c) {
+  return to_string(c.cell) + "_L" + std::to_string(c.layers) + "_T" + std::to_string(c.steps) +
+         "_B" + std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
+         std::to_string(c.hidden) + (c.train ? "_train" : "_eval") +
+         (c.dropout > 0 ? "_dropout" : "");
+}
+
+// max|a - b| / max|b|: relative in the max norm, so near-zero entries do not dominate.
+double rel_error(const at::Tensor& a, const at::Tensor& b) {
+  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
+  return (a - b).abs().max().item<double>() / scale;
+}
+
+struct Outputs {
+  std::vector<at::Tensor> values;  // output, h_n, c_n (LSTM)
+};
+
+Outputs reference(const Case& c, const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0,
+                  const std::vector<at::Tensor>& params) {
+  switch (c.cell) {
+    case Cell::GRU: {
+      auto [y, h] = at::gru(x, h0, params, true, c.layers, c.dropout, c.train, false, false);
+      return {{y, h}};
+    }
+    case Cell::LSTM: {
+      auto [y, h, cn] =
+          at::lstm(x, {h0, c0}, params, true, c.layers, c.dropout, c.train, false, false);
+      return {{y, h, cn}};
+    }
+    case Cell::RNN: {
+      auto [y, h] = at::rnn_tanh(x, h0, params, true, c.layers, c.dropout, c.train, false, false);
+      return {{y, h}};
+    }
+  }
+  return {};
+}
+
+Outputs ours(const Case& c, const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0,
+             const std::vector<at::Tensor>& params) {
+  RnnResult r = onednn_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, c.train);
+  if (c.cell == Cell::LSTM) return {{r.output, r.h_n, r.c_n}};
+  return {{r.output, r.h_n}};
+}
+
+class OnednnRnnTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
+  const Case c = GetParam();
+  at::manual_seed(42);
+  const int64_t g = gate_count(c.cell);
+  const double k = 1.0 / std::sqrt(static_cast<double>(c.hidden));
+  std::vector<at::Tensor> params;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const int64_t in = l == 0 ? c.input : c.hidden;
+    for (auto sizes : {std::vector<int64_t>{g * c.hidden, in},
+                       {g * c.hidden, c.hidden},
+                       {g * c.hidden},
+                       {g * c.hidden}})
+      params.push_back((at::rand(sizes) * 2 - 1).mul_(k).requires_grad_());
+  }
+  const at::Tensor x = at::randn({c.steps, c.batch, c.input}).requires_grad_();
+  const at::Tensor h0 = at::randn({c.layers, c.batch, c.hidden}).requires_grad_();
+  const at::Tensor c0 = c.cell == Cell::LSTM
+                            ? at::randn({c.layers, c.batch, c.hidden}).requires_grad_()
+                            : at::Tensor();
+  std::vector<at::Tensor> inputs{x, h0};
+  if (c0.defined()) inputs.push_back(c0);
+  inputs.insert(inputs.end(), params.begin(), params.end());
+
+  // Same seed before each run: both draw their dropout masks with the same at::dropout calls.
+  at::manual_seed(7);
+  const Outputs want = reference(c, x, h0, c0, params);
+  at::manual_seed(7);
+  const Outputs got = ours(c, x, h0, c0, params);
+
+  ASSERT_EQ(got.values.size(), want.values.size());
+  // Weighted sums of every output make every gradient path non-trivial.
+  at::Tensor loss_want = at::zeros({}), loss_got = at::zeros({});
+  for (size_t i = 0; i < want.values.size(); ++i) {
+    ASSERT_TRUE(got.values[i].sizes().equals(want.values[i].sizes())) << "output " << i;
+    EXPECT_LT(rel_error(got.values[i], want.values[i]), 1e-4) << "output " << i;
+    const at::Tensor w = at::randn(want.values[i].sizes());
+    loss_want = loss_want + (want.values[i] * w).sum();
+    loss_got = loss_got + (got.values[i] * w).sum();
+  }
+  const auto grads_want = torch::autograd::grad({loss_want}, inputs);
+  const auto grads_got = torch::autograd::grad({loss_got}, inputs);
+  const std::vector<std::string> labels = [&] {
+    std::vector<std::string> l{"input", "h0"};
+    if (c0.defined()) l.push_back("c0");
+    const char* kinds[] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"};
+    for (int64_t layer = 0; layer < c.layers; ++layer)
+      for (const char* kind : kinds) l.push_back(kind + std::to_string(layer));
+    return l;
+  }();
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    ASSERT_TRUE(grads_got[i].defined()) << labels[i];
+    EXPECT_LT(rel_error(grads_got[i], grads_want[i]), 1e-4) << labels[i];
+  }
+}
+
+TEST_P(OnednnRnnTest, NoGradForwardMatchesATen) {
+  const Case c = GetParam();
+  at::manual_seed(3);
+  const int64_t g = gate_count(c.cell);
+  std::vector<at::Tensor> params;
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const int64_t in = l == 0 ? c.input : c.hidden;
+    params.push_back(at::randn({g * c.hidden, in}) * 0.2);
+    params.push_back(at::randn({g * c.hidden, c.hidden}) * 0.2);
+    params.push_back(at::randn({g * c.hidden}) * 0.2);
+    params.push_back(at::randn({g * c.hidden}) * 0.2);
+  }
+  const at::Tensor x = at::randn({c.steps, c.batch, c.input});
+  const at::Tensor h0 = at::randn({c.layers, c.batch, c.hidden});
+  const at::Tensor c0 = c.cell == Cell::LSTM ? at::randn_like(h0) : at::Tensor();
+  at::NoGradGuard no_grad;
+  at::manual_seed(11);  // the same dropout masks for both when c.train
+  const Outputs want = reference(c, x, h0, c0, params);
+  // Twice: the second call takes the converted weights from the cache.
+  for (int round = 0; round < 2; ++round) {
+    at::manual_seed(11);
+    const Outputs got = ours(c, x, h0, c0, params);
+    for (size_t i = 0; i < want.values.size(); ++i)
+      EXPECT_LT(rel_error(got.values[i], want.values[i]), 1e-4) << "output " << i;
+  }
+  // An in-place update (as an optimizer step does) must invalidate the cached conversion.
+  params[1].mul_(0.5);
+  params[2].add_(0.1);
+  at::manual_seed(12);
+  const Outputs want2 = reference(c, x, h0, c0, params);
+  at::manual_seed(12);
+  const Outputs got2 = ours(c, x, h0, c0, params);
+  for (size_t i = 0; i < want2.values.size(); ++i)
+    EXPECT_LT(rel_error(got2.values[i], want2.values[i]), 1e-4) << "after update, output " << i;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
+    out.push_back({cell, 1, 1, 1, 5, 7, 0.0, true});     // length 1, batch 1, odd sizes
+    out.push_back({cell, 2, 4, 3, 6, 9, 0.0, false});    // eval, input != hidden
+    out.push_back({cell, 3, 5, 2, 11, 8, 0.5, true});    // dropout between layers
+    out.push_back({cell, 4, 3, 5, 16, 16, 0.8, false});  // dropout ignored in eval
+    out.push_back({cell, 4, 6, 4, 12, 32, 0.3, true});
+  }
+  out.push_back({Cell::GRU, 2, 10, 64, 64, 64, 0.0, true});  // course-like batch
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, OnednnRnnTest, ::testing::ValuesIn(cases()),
+                         [](const auto& info) { return name(info.param); });
+
+TEST(OnednnRnnArguments, RejectsParameterCountWithAClearMessage) {
+  const at::Tensor x = at::zeros({2, 1, 3}), h0 = at::zeros({1, 1, 4});
+  std::vector<at::Tensor> params{at::zeros({12, 3}), at::zeros({12, 4})};
+  try {
+    onednn_rnn(Cell::GRU, x, h0, at::Tensor(), params, 1, 0.0, false);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_STREQ(e.what(),
+                 "onednn_rnn: expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got 2 "
+                 "for 1 layers");
+  }
+}
+
+}  // namespace
+}  // namespace s2s::kernels

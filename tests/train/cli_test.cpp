@@ -1,0 +1,252 @@
+// train / eval / infer / export / import as processes: signals, kills, printouts, errors,
+// and the round trip through Python's torch.load and the reference model.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include <fmt/core.h>
+
+#include <cmath>
+
+#include "s2s/checkpoint.h"
+#include "s2s/error.h"
+#include "test_util.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using s2s::testing::lines_of;
+using s2s::testing::read_text;
+using s2s::testing::run_cli;
+using s2s::testing::temp_dir;
+using s2s::testing::write_copy_task;
+
+pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<std::string> all{"/bin/sh", "-c"};
+  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
+  for (const auto& a : args) cmd += " " + a;
+  all.push_back(cmd + " > " + log + " 2>&1");
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<std::string> slow_run(const std::string& dir, const std::string& out) {
+  return {"train",
+          "--train",
+          dir + "/train.csv",
+          "--valid",
+          dir + "/valid.csv",
+          "--out",
+          out,
+          "--layers",
+          "2",
+          "--hidden",
+          "64",
+          "--epochs",
+          "1000",
+          "--threads",
+          "1"};
+}
+
+TEST(TrainCli, SigintFinishesTheStepWritesLastPtAndExits130) {
+  const std::string dir = temp_dir("sigint");
+  write_copy_task(dir, 2000, 50);
+  const std::string out = dir + "/run";
+  const pid_t pid = spawn_cli(slow_run(dir, out), dir + "/log.txt");
+  // Wait for the first epoch to finish, then interrupt in the middle of the second.
+  for (int i = 0; i < 600 && lines_of(read_text(out + "/metrics.jsonl")).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130) << read_text(dir + "/log.txt");
+  const auto ck = s2s::load_checkpoint(out + "/last.pt");
+  const auto state = nlohmann::json::parse(ck.meta.state_json);
+  EXPECT_GE(state["epoch"].get<int64_t>(), 1);
+  EXPECT_NE(read_text(dir + "/log.txt").find("--resume"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "interrupted");
+}
+
+TEST(TrainCli, CheckpointKilledAtRandomMomentsIsAlwaysLoadable) {
+  const std::string dir = temp_dir("kill9");
+  write_copy_task(dir, 64, 16);  // tiny epochs: last.pt is rewritten many times a second
+  const std::string out = dir + "/run";
+  std::mt19937 rng(11);
+  int loaded = 0;
+  for (int round = 0; round < 6; ++round) {
+    // Resume when there is something to resume: kills then also land in resume's writes.
+    const auto args = fs::exists(out + "/last.pt")
+                          ? std::vector<std::string>{"train", "--resume", out, "--threads", "1"}
+                          : slow_run(dir, out);
+    const auto before = fs::exists(out + "/last.pt") ? fs::last_write_time(out + "/last.pt")
+                                                     : fs::file_time_type::min();
+    const pid_t pid = spawn_cli(args, dir + "/log.txt");
+    // Once the process is writing checkpoints, kill it at a random moment within ~1 s.
+    for (int i = 0; i < 600; ++i) {
+      if (fs::exists(out + "/last.pt") && fs::last_write_time(out + "/last.pt") != before) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % 1000));
+    kill(pid, SIGKILL);
+    wait_exit(pid);
+    if (!fs::exists(out + "/last.pt")) continue;
+    EXPECT_NO_THROW(s2s::load_checkpoint(out + "/last.pt")) << "round " << round;
+    ++loaded;
+  }
+  EXPECT_EQ(loaded, 6);
+}
+
+class TrainedModel : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = temp_dir("trained");
+    write_copy_task(dir_, 4000, 200);
+    const auto r = run_cli("train --train " + dir_ + "/train.csv --valid " + dir_ +
+                           "/valid.csv --out " + dir_ +
+                           "/run --layers 1 --hidden 128 --dropout 0 --batch 32 --lr 0.005 "
+                           "--lr-decay 0.7 --epochs 8 --threads 1 --seed 3");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  }
+  static std::string model() { return dir_ + "/run/best.pt"; }
+  static std::string dir_;
+};
+std::string TrainedModel::dir_;
+
+TEST_F(TrainedModel, EvalJsonReportsTheNumbers) {
+  const auto r = run_cli("eval --model " + model() + " --data " + dir_ + "/valid.csv --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["rows"], 200);
+  // The training run's best validation epoch, recomputed from best.pt.
+  const auto summary = nlohmann::json::parse(read_text(dir_ + "/run/summary.json"));
+  EXPECT_DOUBLE_EQ(j["seq_acc"].get<double>(),
+                   summary["best_metrics"]["valid_seq_acc"].get<double>());
+  EXPECT_DOUBLE_EQ(j["token_acc"].get<double>(),
+                   summary["best_metrics"]["valid_token_acc"].get<double>());
+  EXPECT_NEAR(j["loss"].get<double>(), summary["best_metrics"]["valid_loss"].get<double>(), 1e-6);
+  EXPECT_GE(j["seq_acc"].get<double>(), 0.98);
+  EXPECT_LT(j["loss"].get<double>(), 0.05);
+  EXPECT_EQ(j["unknown_tokens"], 0);
+}
+
+TEST_F(TrainedModel, InferPrintsTheCoursesLines) {
+  auto r = run_cli("infer --model " + model() + " --input '3 1 4 1'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "Call: 3 1 4 1\nResp: 3 1 4 1\n");
+  r = run_cli("infer --model " + model() + " --data " + dir_ + "/valid.csv --show 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_EQ(lines.size(), 7u) << r.output;
+  EXPECT_EQ(lines[0].substr(0, 6), "Call: ");
+  EXPECT_EQ(lines[1].substr(6), lines[0].substr(6));  // True: the copy
+  EXPECT_EQ(lines[2].substr(0, 6), "Resp: ");
+  const auto summary = nlohmann::json::parse(read_text(dir_ + "/run/summary.json"));
+  const double acc = summary["best_metrics"]["valid_seq_acc"].get<double>();
+  EXPECT_EQ(lines[6], fmt::format("Accuracy: {:.4f} ({}/200)", acc, std::lround(acc * 200)));
+  std::ofstream(dir_ + "/stdin.txt") << "9 9 8 7\n\n5 5 5 5\n";
+  r = run_cli("infer --model " + model() + " < " + dir_ + "/stdin.txt");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "Call: 9 9 8 7\nResp: 9 9 8 7\nCall: 5 5 5 5\nResp: 5 5 5 5\n");
+}
+
+TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
+  const std::string bad = dir_ + "/bad";
+  fs::create_directories(bad);
+  const std::string bytes = read_text(model());
+  std::ofstream(bad + "/truncated.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  std::ofstream(bad + "/letters.csv") << "source,target\na b c,c b a\nx y,y x\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {"eval --model " + bad + "/truncated.pt --data " + dir_ + "/valid.csv",
+       "truncated.pt: not a readable s2s checkpoint"},
+      {"eval --model " + dir_ + "/valid.csv --data " + dir_ + "/valid.csv",
+       "valid.csv: not a readable s2s checkpoint"},
+      {"eval --model " + model() + " --data " + bad + "/letters.csv",
+       "letters.csv: none of its tokens are in the vocabulary"},
+      {"infer --model " + model() + " --input 'a b'", "none of its tokens"},
+      {"train --resume " + bad, "config.json: cannot open"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
+    EXPECT_EQ(lines_of(r.output).size(), 1u) << r.output;
+    EXPECT_NE(r.output.find("s2s: error: "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+  }
+}
+
+std::string python(const std::string& args) {
+  const std::string cmd =
+      "/usr/bin/python3 " S2S_SOURCE_DIR "/tests/train/interop_check.py " + args + " 2>&1";
+  std::string out;
+  FILE* pipe = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  EXPECT_EQ(pclose(pipe), 0) << out;
+  return out;
+}
+
+const char* kInputs = "3 1 4 1\n5 9 2 6\n0 0 0 7\n8 8 1 2\n";
+
+TEST_F(TrainedModel, ExportedStateDictGivesTheSameGreedyOutputsInPython) {
+  const std::string sd = dir_ + "/export.pt";
+  const auto r = run_cli("export --model " + model() + " --to " + sd);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_TRUE(fs::exists(dir_ + "/export.vocab.json"));
+  std::ofstream(dir_ + "/inputs.txt") << kInputs;
+  const std::string py =
+      python("greedy " + dir_ + "/export.vocab.json " + dir_ + "/inputs.txt " + sd);
+  const auto cpp = run_cli("infer --model " + model() + " < " + dir_ + "/inputs.txt");
+  std::string resp;
+  for (const auto& line : lines_of(cpp.output)) {
+    if (line.rfind("Resp: ", 0) == 0) resp += line.substr(6) + "\n";
+  }
+  EXPECT_EQ(py, resp);
+  EXPECT_EQ(py, kInputs);  // and the model copies
+}
+
+TEST(Interop, ImportedPythonModelsDecodeLikePython) {
+  const std::string dir = temp_dir("import");
+  std::ofstream(dir + "/inputs.txt") << kInputs;
+  const std::string vocab = dir + "/vocab.json";
+  python("make " + dir + " " + vocab);
+  std::string cpp_all;
+  for (const char* cell : {"gru", "lstm", "rnn"}) {
+    const std::string sd = dir + "/" + cell + ".pt";
+    const auto r = run_cli("import --from " + sd + " --vocab " + vocab + " --to " + dir + "/m.pt");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto ck = s2s::load_checkpoint(dir + "/m.pt");
+    EXPECT_EQ(s2s::to_string(ck.model->options.cell()), cell);
+    EXPECT_EQ(ck.model->options.layers(), 2);
+    const auto cpp = run_cli("infer --model " + dir + "/m.pt < " + dir + "/inputs.txt");
+    for (const auto& line : lines_of(cpp.output)) {
+      if (line.rfind("Resp:", 0) == 0) cpp_all += (line.size() > 6 ? line.substr(6) : "") + "\n";
+    }
+  }
+  const std::string py = python("greedy " + vocab + " " + dir + "/inputs.txt " + dir + "/gru.pt " +
+                                dir + "/lstm.pt " + dir + "/rnn.pt");
+  EXPECT_EQ(py, cpp_all);
+  EXPECT_GE(lines_of(py).size(), 12u);
+}
+
+}  // namespace

@@ -1,0 +1,62 @@
+#!/usr/bin/python3
+"""The Python side of the interop test, using the reference model (reference/run_seq2seq.py).
+
+  interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
+                                                   DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
+  interop_check.py greedy VOCAB.json INPUTS SD.pt...   one decoded response per input line
+"""
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "reference"))
+import run_seq2seq as ref  # noqa: E402
+
+
+def load(sd_path, vocab_path):
+    tokens = json.load(open(vocab_path))["tokens"]
+    sd = torch.load(sd_path)
+    hidden = sd["enc.weight_hh_l0"].shape[1]
+    gates = sd["enc.weight_hh_l0"].shape[0] // hidden
+    cell = {1: "rnn", 3: "gru", 4: "lstm"}[gates]
+    layers = sum(1 for k in sd if k.startswith("enc.weight_hh_l"))
+    m = ref.Seq2Seq(len(tokens), hidden, layers, 0.0, cell)
+    m.load_state_dict(sd)  # strict: names and shapes must match exactly
+    m.eval()
+    return m, tokens
+
+
+def main():
+    if sys.argv[1] == "make":
+        _, _, out_dir, vocab_path = sys.argv
+        tokens = ["<pad>", "<sos>", "<eos>", "<unk>"] + [str(d) for d in range(10)]
+        json.dump({"format": "s2s-vocab", "version": 1, "tokens": tokens}, open(vocab_path, "w"))
+        for cell in ("gru", "lstm", "rnn"):
+            torch.manual_seed(5)
+            m = ref.Seq2Seq(len(tokens), 16, 2, 0.0, cell)
+            with torch.no_grad():  # larger weights: varied, decisive outputs to compare
+                for p in m.parameters():
+                    p.mul_(4)
+            # A plain dict: a state_dict's OrderedDict carries _metadata C++ cannot unpickle.
+            torch.save(dict(m.state_dict()), os.path.join(out_dir, cell + ".pt"))
+        return
+    vocab_path, inputs = sys.argv[2], open(sys.argv[3]).read().splitlines()
+    for sd_path in sys.argv[4:]:
+        m, tokens = load(sd_path, vocab_path)
+        ids = {t: i for i, t in enumerate(tokens)}
+        for line in inputs:
+            src = [ids.get(t, 3) for t in line.split()] + [2]
+            steps = 2 * (len(src) - 1) + 2  # s2s infer's default
+            out = m.greedy(torch.tensor(src).unsqueeze(1), steps, 1)[:, 0].tolist()
+            words = []
+            for i in out:
+                if i == 2:
+                    break
+                if i > 1:  # like s2s's Vocab::decode: <pad> and <sos> are not printed
+                    words.append(tokens[i])
+            print(" ".join(words))
+
+if __name__ == "__main__":
+    main()

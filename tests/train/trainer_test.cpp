@@ -1,0 +1,173 @@
+// The trainer as a library: learning, exact resume, checkpoints and their error cases.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "s2s/checkpoint.h"
+#include "s2s/error.h"
+#include "s2s/trainer.h"
+#include "test_util.h"
+
+namespace {
+
+using s2s::testing::lines_of;
+using s2s::testing::read_text;
+using s2s::testing::temp_dir;
+using s2s::testing::write_copy_task;
+
+s2s::TrainConfig tiny_config(const std::string& dir) {
+  s2s::TrainConfig c;
+  c.train = dir + "/train.csv";
+  c.valid = dir + "/valid.csv";
+  c.out = dir + "/run";
+  c.layers = 1;
+  c.hidden = 128;
+  c.dropout = 0.0;
+  c.batch = 32;
+  c.lr = 0.005;
+  c.lr_decay = 0.7;
+  c.epochs = 8;
+  c.threads = 1;
+  c.seed = 3;
+  return c;
+}
+
+TEST(Trainer, TinyModelLearnsCopyOfLength4) {
+  const std::string dir = temp_dir("learn");
+  write_copy_task(dir, 4000, 200);
+  const auto start = std::chrono::steady_clock::now();
+  const s2s::TrainSummary s = s2s::train(tiny_config(dir));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(s.reason, s2s::StopReason::Completed);
+  // Every training pair exactly right, and the unseen validation pairs nearly all.
+  EXPECT_GE(s.best_valid_seq_acc, 0.98);
+  EXPECT_LT(seconds, 60.0);
+  // metrics.jsonl: one object per epoch with the documented fields.
+  const auto lines = lines_of(read_text(dir + "/run/metrics.jsonl"));
+  ASSERT_EQ(lines.size(), 8u);
+  const auto last = nlohmann::json::parse(lines.back());
+  EXPECT_DOUBLE_EQ(last["train_seq_acc"].get<double>(), 1.0);
+  for (const char* key : {"epoch", "train_loss", "train_token_acc", "train_seq_acc", "valid_loss",
+                          "valid_token_acc", "valid_seq_acc", "epoch_seconds", "lr"}) {
+    EXPECT_TRUE(last.contains(key)) << key;
+  }
+  EXPECT_EQ(last["epoch"], 8);
+  const auto summary = nlohmann::json::parse(read_text(dir + "/run/summary.json"));
+  EXPECT_EQ(summary["stop_reason"], "completed");
+  EXPECT_EQ(summary["best_epoch"], s.best_epoch);
+  // best.pt holds the best epoch and reproduces its accuracy.
+  const s2s::LoadedCheckpoint best = s2s::load_checkpoint(dir + "/run/best.pt");
+  EXPECT_EQ(best.meta.epoch, s.best_epoch);
+  EXPECT_EQ(best.vocab.size(), 4 + 10);
+}
+
+// Metrics without wall-clock fields, for comparing runs.
+std::vector<std::string> numbers_of(const std::string& metrics_path) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(read_text(metrics_path))) {
+    auto j = nlohmann::json::parse(line);
+    for (const char* k : {"epoch_seconds", "train_pairs_per_second", "elapsed_seconds"}) j.erase(k);
+    out.push_back(j.dump());
+  }
+  return out;
+}
+
+TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
+  const std::string dir = temp_dir("resume");
+  write_copy_task(dir, 300, 60);
+  s2s::TrainConfig config = tiny_config(dir);
+  config.epochs = 3;
+  config.dropout = 0.3;
+  config.lr = 0.01;
+  config.lr_decay = 0.9;  // the schedule must resume too
+  config.layers = 2;      // dropout between layers draws from the RNG: resume must restore it
+  config.hidden = 16;
+  config.teacher_forcing = 0.7;
+  config.out = dir + "/straight";
+  s2s::train(config);
+
+  config.out = dir + "/interrupted";
+  s2s::TrainOptions stop;
+  stop.stop_after_steps = 13;  // mid-epoch 2 (10 steps per epoch)
+  stop.handle_signals = false;
+  EXPECT_EQ(s2s::train(config, stop).reason, s2s::StopReason::Interrupted);
+  EXPECT_EQ(lines_of(read_text(config.out + "/metrics.jsonl")).size(), 1u);
+  s2s::TrainOptions resume;
+  resume.resume = true;
+  resume.handle_signals = false;
+  EXPECT_EQ(s2s::train(config, resume).reason, s2s::StopReason::Completed);
+
+  const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
+  ASSERT_EQ(expected.size(), 3u);
+  EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
+}
+
+TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
+  const std::string dir = temp_dir("patience");
+  write_copy_task(dir, 64, 32);
+  s2s::TrainConfig config = tiny_config(dir);
+  config.lr = 0.5;  // far too high: validation loss soon stops improving
+  config.lr_decay = 1.0;
+  config.epochs = 30;
+  config.patience = 2;
+  const s2s::TrainSummary s = s2s::train(config);
+  ASSERT_EQ(s.reason, s2s::StopReason::EarlyStopping);
+  const auto summary = nlohmann::json::parse(read_text(config.out + "/summary.json"));
+  EXPECT_EQ(summary["stop_reason"], "early_stopping");
+  EXPECT_EQ(summary["overfitting_epoch"].get<int64_t>() + 2, s.epochs_completed);
+  EXPECT_LT(s.epochs_completed, 30);
+}
+
+void expect_error(const std::string& path, const std::string& fragment) {
+  try {
+    s2s::load_checkpoint(path);
+    ADD_FAILURE() << path << " loaded";
+  } catch (const s2s::Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoint, DamagedOrForeignFilesGiveOneLineErrors) {
+  const std::string dir = temp_dir("damaged");
+  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(8).layers(2));
+  const s2s::Vocab vocab =
+      s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  s2s::CheckpointMeta meta;
+  meta.config_json = R"({"cell": "gru", "hidden": 8, "layers": 2, "dropout": 0.2})";
+  meta.state_json = "{}";
+  s2s::save_checkpoint(dir + "/good.pt", model, vocab, meta);
+  EXPECT_EQ(s2s::load_checkpoint(dir + "/good.pt").vocab, vocab);
+  const std::string bytes = read_text(dir + "/good.pt");
+
+  for (size_t cut : {size_t{0}, size_t{10}, bytes.size() / 3, bytes.size() - 30}) {
+    std::ofstream(dir + "/cut.pt", std::ios::binary) << bytes.substr(0, cut);
+    expect_error(dir + "/cut.pt", "cut.pt");
+  }
+  // Flipped bytes all over the file: never a crash, always a one-line error (or, when a flip
+  // lands in slack space, a file that still loads).
+  for (size_t at = 100; at < bytes.size(); at += bytes.size() / 25) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x5a);
+    std::ofstream(dir + "/flip.pt", std::ios::binary) << bad;
+    try {
+      s2s::load_checkpoint(dir + "/flip.pt");
+    } catch (const s2s::Error& e) {
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  }
+  std::ofstream(dir + "/data.pt") << "source,target\n1 2,1 2\n";
+  expect_error(dir + "/data.pt", "not a readable s2s checkpoint");
+  expect_error(dir + "/missing.pt", "cannot open");
+
+  // A vocabulary that does not fit the weights (14 rows, 13 tokens).
+  const s2s::Vocab small = s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8"});
+  s2s::save_checkpoint(dir + "/mismatch.pt", model, small, meta);
+  expect_error(dir + "/mismatch.pt", "enc_emb.weight has shape [14, 8], expected [13, 8]");
+}
+
+}  // namespace
