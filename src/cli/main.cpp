@@ -14,6 +14,7 @@ namespace {
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
     s2s::cli::add_doctor,
+    s2s::cli::add_experiment,
 };
 
 constexpr const char* kFooter = R"(Examples:

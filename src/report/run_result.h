@@ -1,0 +1,52 @@
+// What a run directory written by `s2s train` says: its per-epoch metrics (metrics.jsonl), its
+// summary (summary.json, present once training ended) and whether it can be resumed (last.pt).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "report/grid.h"
+#include "report/overfit.h"
+
+namespace s2s::report {
+
+struct EpochMetrics {
+  int epoch = 0;
+  double train_loss = 0, train_token_acc = 0, train_seq_acc = 0;
+  double valid_loss = 0, valid_token_acc = 0, valid_seq_acc = 0;
+  double epoch_seconds = 0;
+};
+
+enum class RunState {
+  NotStarted,   // nothing to resume from: train from scratch
+  Interrupted,  // a checkpoint (last.pt) but no summary: resume
+  Finished,     // summary.json written: skip
+};
+
+const char* to_string(RunState state);
+
+// Reads metrics.jsonl. A missing file is no epochs; a partial or malformed line (a file being
+// written) is skipped, never an error.
+std::vector<EpochMetrics> read_metrics(const std::filesystem::path& file);
+
+RunState run_state(const std::filesystem::path& run_dir);
+
+// Throws s2s::Error when `run_dir` holds a run (config.json) whose configuration differs from
+// `params` in a key both know: rerunning into the same directory must not mix two experiments.
+void check_same_config(const std::filesystem::path& run_dir, const RunParams& params);
+
+struct RunResult {
+  RunState state = RunState::NotStarted;
+  std::vector<EpochMetrics> epochs;
+  std::optional<int> best_epoch;     // best validation sequence accuracy (summary's if written)
+  std::optional<EpochMetrics> best;  // that epoch's metrics
+  std::optional<int> overfit_epoch;  // by overfitting_epoch() on the curves
+  std::string stop_reason;           // from summary.json; empty while running
+  double wall_seconds = 0;           // summary's total_seconds, else the sum of epoch times
+};
+
+RunResult load_run(const std::filesystem::path& run_dir, const OverfitRule& rule = {});
+
+}  // namespace s2s::report
