@@ -93,6 +93,7 @@ class Experiment {
     std::size_t next = 0;
     int failed = 0;
     bool stopping = false;
+    auto last_progress = std::chrono::steady_clock::now();
     while (true) {
       if (g_stop_signal != 0 && !stopping) {
         stopping = true;
@@ -122,8 +123,14 @@ class Experiment {
 
       const auto exited = poll_children();
       if (!exited) {
-        for (const auto& [pid, index] : running) show_progress(index, shown_epoch[index]);
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        // Children are polled often (a finished run frees its job at once); their metrics
+        // files are read for progress lines once a second.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress >= std::chrono::seconds(1)) {
+          last_progress = now;
+          for (const auto& [pid, index] : running) show_progress(index, shown_epoch[index]);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
       const auto it = running.find(exited->pid);

@@ -71,19 +71,19 @@ Plan make_plan(const ExperimentOptions& options) {
 
   std::map<int64_t, std::size_t> data_index;
   for (const RunParams& params : all) {
-    if (is_redundant(params, all)) {
-      plan.notes.push_back(fmt::format(
-          "skipped {}: with 1 layer dropout has no effect (it acts between stacked layers), so "
-          "it would repeat the dropout-0 run",
-          run_name(params)));
-      continue;
-    }
     RunParams shown;
     for (const auto& kv : params)
       if (varying.count(kv.first) != 0) shown.push_back(kv);
     RunSpec run;
     run.params = params;
     run.name = run_name(shown.empty() ? params : shown);
+    if (is_redundant(params, all)) {
+      plan.notes.push_back(fmt::format(
+          "skipped {}: with 1 layer dropout has no effect (it acts between stacked layers), so "
+          "it would repeat the dropout-0 run",
+          run.name));
+      continue;
+    }
     run.dir = options.out / run.name;
     run.log = options.out / "logs" / (run.name + ".log");
     run.train_size = std::stoll(param_or(params, "train_size", std::to_string(kDefaultTrainSize)));
