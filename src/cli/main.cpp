@@ -13,12 +13,17 @@ namespace {
 
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
+    s2s::cli::add_data,
     s2s::cli::add_doctor,
     s2s::cli::add_experiment,
+    s2s::cli::add_gen,
 };
 
 constexpr const char* kFooter = R"(Examples:
   s2s doctor                      check the stack: BLAS, oneDNN, threads, autograd
+  s2s gen zero-shift --train 14000 --valid 2800 --out-dir data/
+                                  the course's data: data/train.csv, data/valid.csv
+  s2s data check data/train.csv   validate a data file, print rows/vocabulary/lengths
   s2s <command> --help            flags and examples of one command
 
 The course's experiment end to end: scripts/course (see README.md).)";

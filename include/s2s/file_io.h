@@ -1,0 +1,17 @@
+// Whole-file reads and crash-safe writes for files users care about (data, vocabularies,
+// reports): a write goes to a temp file in the same directory, is fsynced, then renamed over
+// the target, so a previous file is never left half-written.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace s2s {
+
+// Writes `contents` to `path` atomically. Throws s2s::Error naming the path on failure.
+void write_file_atomic(const std::string& path, std::string_view contents);
+
+// The whole file. Throws s2s::Error ("path: cannot open: No such file or directory").
+std::string read_file(const std::string& path);
+
+}  // namespace s2s

@@ -1,0 +1,80 @@
+// Whole-file reads and atomic writes (temp file in the same directory, fsync, rename).
+#include "s2s/file_io.h"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "s2s/error.h"
+
+namespace s2s {
+namespace {
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+[[noreturn]] void fail(const std::string& path, const char* what, int err) {
+  throw Error(fmt::format("{}: {}: {}", path, what, std::strerror(err)));
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::string_view contents) {
+  std::string temp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(&temp[0]);
+  if (fd < 0) fail(path, "cannot create a temporary file beside it", errno);
+  size_t done = 0;
+  while (done < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      ::unlink(temp.c_str());
+      fail(path, "cannot write", err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  // mkstemp creates 0600; data files are ordinary files (0644, minus the umask).
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::fchmod(fd, 0644 & ~mask);
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    fail(path, "cannot write", err);
+  }
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(temp.c_str());
+    fail(path, "cannot replace", err);
+  }
+  // Make the rename itself durable.
+  const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
+  if (dir >= 0) {
+    ::fsync(dir);
+    ::close(dir);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, "cannot open", errno);
+  std::ostringstream out;
+  out << in.rdbuf();
+  if (in.bad()) fail(path, "read error", errno);
+  return out.str();
+}
+
+}  // namespace s2s
