@@ -14,9 +14,11 @@ struct Context {
 
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).
+void add_dashboard(CLI::App& app, Context& ctx);
 void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
 void add_experiment(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
+void add_plot(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli

@@ -13,10 +13,8 @@ namespace {
 
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
-    s2s::cli::add_data,
-    s2s::cli::add_doctor,
-    s2s::cli::add_experiment,
-    s2s::cli::add_gen,
+    s2s::cli::add_dashboard,  s2s::cli::add_data, s2s::cli::add_doctor,
+    s2s::cli::add_experiment, s2s::cli::add_gen,  s2s::cli::add_plot,
 };
 
 constexpr const char* kFooter = R"(Examples:
@@ -24,6 +22,9 @@ constexpr const char* kFooter = R"(Examples:
   s2s gen zero-shift --train 14000 --valid 2800 --out-dir data/
                                   the course's data: data/train.csv, data/valid.csv
   s2s data check data/train.csv   validate a data file, print rows/vocabulary/lengths
+  s2s dashboard runs/             live training charts on http://127.0.0.1:8050/
+  s2s plot runs/gru -o gru.png    the same charts as a PNG or SVG image
+  s2s experiment course           the course's analysis: runs, report, curves (~1 hour)
   s2s <command> --help            flags and examples of one command
 
 The course's experiment end to end: scripts/course (see README.md).)";

@@ -92,6 +92,7 @@ class Experiment {
     std::map<std::size_t, int> shown_epoch;
     std::size_t next = 0;
     int failed = 0;
+    int interrupted = 0;
     bool stopping = false;
     auto last_progress = std::chrono::steady_clock::now();
     while (true) {
@@ -147,7 +148,8 @@ class Experiment {
             r.best_epoch ? std::to_string(*r.best_epoch) : "-",
             r.overfit_epoch ? std::to_string(*r.overfit_epoch) : "none",
             r.epochs.empty() ? 0 : r.epochs.back().epoch, format_duration(r.wall_seconds));
-      } else if (stopping) {
+      } else if (stopping || (exited->exit_code == 0 && r.state == RunState::Interrupted)) {
+        ++interrupted;
         live_[index] = "interrupted";
         say("[{}] stopped; it resumes from its checkpoint next time", run.name);
       } else {
@@ -159,10 +161,9 @@ class Experiment {
       make_plots(index);
       write_report(false);
     }
-    const bool complete = !stopping;
-    write_report(complete);
+    write_report(interrupted == 0);
     say("experiment: report written: {}", (options_.out / "REPORT.md").string());
-    if (stopping) return 130;
+    if (interrupted > 0) return 130;
     return failed > 0 ? 1 : 0;
   }
 
@@ -204,7 +205,7 @@ class Experiment {
 
   void show_progress(std::size_t index, int& shown) {
     const RunSpec& run = plan_.runs[index];
-    for (const EpochMetrics& m : read_metrics(run.dir / "metrics.jsonl")) {
+    for (const EpochMetrics& m : read_run_metrics(run.dir / "metrics.jsonl")) {
       if (m.epoch <= shown) continue;
       shown = m.epoch;
       say("[{}] epoch {}: train loss {:.4f}, valid loss {:.4f}, valid seq acc {:.1f}%, {:.1f}s",

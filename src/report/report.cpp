@@ -7,8 +7,8 @@
 #include <ctime>
 #include <fstream>
 
-#include "report/atomic_file.h"
 #include "report/course_reference.h"
+#include "s2s/file_io.h"
 
 namespace s2s::report {
 namespace {
@@ -284,8 +284,8 @@ Report render_report(const ReportInput& in) {
 }
 
 void write_report(const std::filesystem::path& dir, const Report& report) {
-  write_file_atomic(dir / "REPORT.md", report.markdown);
-  write_file_atomic(dir / "REPORT.html", report.html);
+  write_file_atomic((dir / "REPORT.md").string(), report.markdown);
+  write_file_atomic((dir / "REPORT.html").string(), report.html);
 }
 
 std::string machine_description() {

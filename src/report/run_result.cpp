@@ -41,23 +41,9 @@ const char* to_string(RunState state) {
   return "?";
 }
 
-std::vector<EpochMetrics> read_metrics(const fs::path& file) {
+std::vector<EpochMetrics> read_run_metrics(const fs::path& file) {
   std::vector<EpochMetrics> rows;
-  std::ifstream in(file);
-  std::string line;
-  while (std::getline(in, line)) {
-    const json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("epoch") || !j["epoch"].is_number())
-      continue;
-    EpochMetrics m;
-    m.epoch = j["epoch"].get<int>();
-    m.train_loss = number_or(j, "train_loss", NAN);
-    m.train_token_acc = number_or(j, "train_token_acc", NAN);
-    m.train_seq_acc = number_or(j, "train_seq_acc", NAN);
-    m.valid_loss = number_or(j, "valid_loss", NAN);
-    m.valid_token_acc = number_or(j, "valid_token_acc", NAN);
-    m.valid_seq_acc = number_or(j, "valid_seq_acc", NAN);
-    m.epoch_seconds = number_or(j, "epoch_seconds", 0);
+  for (const EpochMetrics& m : read_metrics(file)) {
     // A resumed run may repeat an epoch the interrupted process had logged: keep the last.
     while (!rows.empty() && rows.back().epoch >= m.epoch) rows.pop_back();
     rows.push_back(m);
@@ -66,9 +52,16 @@ std::vector<EpochMetrics> read_metrics(const fs::path& file) {
 }
 
 RunState run_state(const fs::path& run_dir) {
-  if (read_json(run_dir / "summary.json")) return RunState::Finished;
-  if (fs::exists(run_dir / "last.pt")) return RunState::Interrupted;
-  return RunState::NotStarted;
+  const bool checkpoint = fs::exists(run_dir / "last.pt");
+  if (const auto summary = read_json(run_dir / "summary.json")) {
+    // The trainer also writes a summary when it is interrupted: that run is not finished.
+    const auto reason = summary->find("stop_reason");
+    const bool interrupted =
+        reason != summary->end() && reason->is_string() && *reason == "interrupted";
+    if (!interrupted) return RunState::Finished;
+    if (checkpoint) return RunState::Interrupted;
+  }
+  return checkpoint ? RunState::Interrupted : RunState::NotStarted;
 }
 
 void check_same_config(const fs::path& run_dir, const RunParams& params) {
@@ -97,8 +90,9 @@ void check_same_config(const fs::path& run_dir, const RunParams& params) {
 RunResult load_run(const fs::path& run_dir, const OverfitRule& rule) {
   RunResult r;
   r.state = run_state(run_dir);
-  r.epochs = read_metrics(run_dir / "metrics.jsonl");
-  for (const EpochMetrics& m : r.epochs) r.wall_seconds += m.epoch_seconds;
+  r.epochs = read_run_metrics(run_dir / "metrics.jsonl");
+  for (const EpochMetrics& m : r.epochs)
+    if (std::isfinite(m.epoch_seconds)) r.wall_seconds += m.epoch_seconds;
 
   const auto summary = read_json(run_dir / "summary.json");
   if (summary) {

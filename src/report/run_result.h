@@ -9,27 +9,21 @@
 
 #include "report/grid.h"
 #include "report/overfit.h"
+#include "s2s/metrics_log.h"
 
 namespace s2s::report {
 
-struct EpochMetrics {
-  int epoch = 0;
-  double train_loss = 0, train_token_acc = 0, train_seq_acc = 0;
-  double valid_loss = 0, valid_token_acc = 0, valid_seq_acc = 0;
-  double epoch_seconds = 0;
-};
-
 enum class RunState {
   NotStarted,   // nothing to resume from: train from scratch
-  Interrupted,  // a checkpoint (last.pt) but no summary: resume
-  Finished,     // summary.json written: skip
+  Interrupted,  // a checkpoint (last.pt), no summary or one saying "interrupted": resume
+  Finished,     // summary.json written (early stopping, all epochs, or a NaN loss): skip
 };
 
 const char* to_string(RunState state);
 
-// Reads metrics.jsonl. A missing file is no epochs; a partial or malformed line (a file being
-// written) is skipped, never an error.
-std::vector<EpochMetrics> read_metrics(const std::filesystem::path& file);
+// metrics.jsonl as s2s::read_metrics reads it (partial and malformed lines skipped), with the
+// epochs a resumed run logged twice kept once (the later record).
+std::vector<EpochMetrics> read_run_metrics(const std::filesystem::path& file);
 
 RunState run_state(const std::filesystem::path& run_dir);
 

@@ -72,7 +72,7 @@ TEST_F(ExperimentRun, TrainsEveryRunOnceThenSkipsThemAll) {
 
   const std::string md = read(out / "REPORT.md");
   EXPECT_NE(md.find("6 of 6 runs finished (complete)"), std::string::npos);
-  EXPECT_NE(md.find("| l4-d0.8-n200 | 4 | 0.8 | 200 | finished (max_epochs) | 40.0% | 60.0% | 3 | "
+  EXPECT_NE(md.find("| l4-d0.8-n200 | 4 | 0.8 | 200 | finished (completed) | 40.0% | 60.0% | 3 | "
                     "none | 3 | 7s | - | - |"),
             std::string::npos);
   EXPECT_NE(md.find("![100 training pairs: l1-d0-n100, l4-d0-n100, l4-d0.8-n100](plots/"

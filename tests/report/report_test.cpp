@@ -55,7 +55,7 @@ TEST_F(ReportOnFixtures, LoadsBestAndOverfittingEpochsFromTheRunDirectories) {
   EXPECT_DOUBLE_EQ(r.best->valid_seq_acc, 0.812);
   EXPECT_DOUBLE_EQ(r.best->valid_token_acc, 0.906);
   EXPECT_DOUBLE_EQ(r.wall_seconds, 53.0);  // summary's total_seconds, not the sum of epochs
-  EXPECT_EQ(r.stop_reason, "early_stop");
+  EXPECT_EQ(r.stop_reason, "early_stopping");
   EXPECT_EQ(load_run(kRuns / "l1-d0-n14000").overfit_epoch, std::nullopt);
   EXPECT_EQ(load_run(kRuns / "l4-d0-n14000").overfit_epoch, 20);
 }
@@ -67,23 +67,27 @@ TEST_F(ReportOnFixtures, TableRowsMatchTheFixtures) {
             "| run | cell | hidden | layers | dropout | train pairs | status | best valid seq acc "
             "| valid token acc | best epoch | overfit epoch | epochs run | wall time | course: "
             "overfits at | course: accuracy |");
-  EXPECT_EQ(line_starting(md, "| l1-d0-n2800 |"),
-            "| l1-d0-n2800 | gru | 256 | 1 | 0 | 2800 | finished (early_stop) | 60.0% | 80.0% | 30 "
-            "| 30 | 40 | 21s | ~1900 | ~60.0% |");
-  EXPECT_EQ(line_starting(md, "| l4-d0-n2800 |"),
-            "| l4-d0-n2800 | gru | 256 | 4 | 0 | 2800 | finished (early_stop) | 58.0% | 79.0% | 12 "
-            "| 12 | 22 | 34s | ~600 | ~58.0% |");
-  EXPECT_EQ(line_starting(md, "| l4-d0.8-n2800 |"),
-            "| l4-d0.8-n2800 | gru | 256 | 4 | 0.8 | 2800 | finished (early_stop) | 81.2% | 90.6% "
-            "| 27 | 25 | 35 | 53s | ~1700 | ~81.2% |");
+  EXPECT_EQ(
+      line_starting(md, "| l1-d0-n2800 |"),
+      "| l1-d0-n2800 | gru | 256 | 1 | 0 | 2800 | finished (early_stopping) | 60.0% | 80.0% | 30 "
+      "| 30 | 40 | 21s | ~1900 | ~60.0% |");
+  EXPECT_EQ(
+      line_starting(md, "| l4-d0-n2800 |"),
+      "| l4-d0-n2800 | gru | 256 | 4 | 0 | 2800 | finished (early_stopping) | 58.0% | 79.0% | 12 "
+      "| 12 | 22 | 34s | ~600 | ~58.0% |");
+  EXPECT_EQ(
+      line_starting(md, "| l4-d0.8-n2800 |"),
+      "| l4-d0.8-n2800 | gru | 256 | 4 | 0.8 | 2800 | finished (early_stopping) | 81.2% | 90.6% "
+      "| 27 | 25 | 35 | 53s | ~1700 | ~81.2% |");
   EXPECT_EQ(line_starting(md, "| l1-d0-n14000 |"),
-            "| l1-d0-n14000 | gru | 256 | 1 | 0 | 14000 | finished (max_epochs) | 75.0% | 87.5% | "
+            "| l1-d0-n14000 | gru | 256 | 1 | 0 | 14000 | finished (completed) | 75.0% | 87.5% | "
             "40 | none | 40 | 1m41s | - | - |");
-  EXPECT_EQ(line_starting(md, "| l4-d0-n14000 |"),
-            "| l4-d0-n14000 | gru | 256 | 4 | 0 | 14000 | finished (early_stop) | 90.0% | 95.0% | "
-            "20 | 20 | 30 | 3m46s | - | - |");
+  EXPECT_EQ(
+      line_starting(md, "| l4-d0-n14000 |"),
+      "| l4-d0-n14000 | gru | 256 | 4 | 0 | 14000 | finished (early_stopping) | 90.0% | 95.0% | "
+      "20 | 20 | 30 | 3m46s | - | - |");
   EXPECT_EQ(line_starting(md, "| l4-d0.8-n14000 |")
-                .rfind("| l4-d0.8-n14000 | gru | 256 | 4 | 0.8 | 14000 | finished (max_epochs) | "
+                .rfind("| l4-d0.8-n14000 | gru | 256 | 4 | 0.8 | 14000 | finished (completed) | "
                        "99.7% |",
                        0),
             0u);
@@ -128,7 +132,7 @@ TEST_F(ReportOnFixtures, CurvesAreGroupedAsTheCourseGroupsThem) {
             std::string::npos);
   EXPECT_NE(report.html.find("<img src=\"plots/model-n2800.png\""), std::string::npos);
   EXPECT_NE(report.html.find("<td>l4-d0-n2800</td><td>gru</td><td>256</td><td>4</td><td>0</td>"
-                             "<td>2800</td><td>finished (early_stop)</td><td>58.0%</td>"),
+                             "<td>2800</td><td>finished (early_stopping)</td><td>58.0%</td>"),
             std::string::npos);
 }
 
@@ -161,6 +165,12 @@ TEST(RunResult, PartialAndMalformedMetricLinesAreSkipped) {
   EXPECT_EQ(r.best_epoch, 2);  // no summary: the highest validation sequence accuracy
   std::ofstream(dir / "last.pt") << "x";
   EXPECT_EQ(run_state(dir), RunState::Interrupted);
+  // The trainer writes a summary when interrupted too: still to be resumed.
+  std::ofstream(dir / "summary.json") << "{\"best_epoch\": 1, \"stop_reason\": \"interrupted\"}";
+  EXPECT_EQ(run_state(dir), RunState::Interrupted);
+  std::ofstream(dir / "summary.json")
+      << "{\"best_epoch\": 1, \"stop_reason\": \"non_finite_loss\"}";
+  EXPECT_EQ(run_state(dir), RunState::Finished);
   std::ofstream(dir / "summary.json") << "{\"best_epoch\": 1}";
   EXPECT_EQ(run_state(dir), RunState::Finished);
   EXPECT_EQ(load_run(dir).best_epoch, 1);

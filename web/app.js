@@ -1,0 +1,242 @@
+// The s2s dashboard page: polls the local server for runs and their metrics and draws them
+// with uPlot. No other network access; everything comes from the server that served the page.
+'use strict';
+
+// Same palette as `s2s plot` (src/report/plot.cpp), so images and the page read alike.
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f'];
+const MAX_DEFAULT_RUNS = 8;
+
+const CHARTS = [
+  { key: 'loss', el: 'chart-loss', title: 'Loss', train: 'train_loss', valid: 'valid_loss', unit: false },
+  { key: 'token', el: 'chart-token', title: 'Token accuracy', train: 'train_token_acc', valid: 'valid_token_acc', unit: true },
+  { key: 'seq', el: 'chart-seq', title: 'Sequence accuracy', train: 'train_seq_acc', valid: 'valid_seq_acc', unit: true },
+];
+
+const state = {
+  pollMs: 1000,
+  runs: [],              // from /api/runs, sorted by id
+  metrics: new Map(),    // run id -> { key, data } from /api/metrics
+  selected: null,        // Set of run ids; null until the first list (then: all, or the URL's)
+  touched: false,        // the user picked runs: stop auto-selecting new ones
+  charts: {},            // key -> uPlot
+  structure: '',         // selected runs + colours the charts were built for
+  updates: 0,            // times the charts got new data (tests wait on this)
+};
+window.s2s = state;
+
+function colorOf(id) {
+  const i = state.runs.findIndex(r => r.id === id);
+  return PALETTE[(i < 0 ? 0 : i) % PALETTE.length];
+}
+
+function fmt(v, digits = 4) {
+  return v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toFixed(digits);
+}
+
+function setStatus(text, error = false) {
+  const el = document.getElementById('status');
+  el.textContent = text;
+  el.classList.toggle('error', error);
+}
+
+async function getJSON(url) {
+  const res = await fetch(url, { cache: 'no-store' });
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+function selectionFromHash() {
+  const m = /(?:^#|&)runs=([^&]*)/.exec(location.hash);
+  return m ? new Set(m[1].split(',').filter(Boolean).map(decodeURIComponent)) : null;
+}
+
+function renderRunList() {
+  const body = document.querySelector('#runs tbody');
+  body.replaceChildren();
+  document.getElementById('empty').hidden = state.runs.length > 0;
+  for (const run of state.runs) {
+    const tr = document.createElement('tr');
+    tr.dataset.run = run.id;
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.checked = state.selected.has(run.id);
+    box.addEventListener('change', () => {
+      state.touched = true;
+      if (box.checked) state.selected.add(run.id); else state.selected.delete(run.id);
+      location.hash = 'runs=' + [...state.selected].map(encodeURIComponent).join(',');
+      refresh();
+    });
+    const cells = [document.createElement('td'), document.createElement('td'), document.createElement('td'),
+      document.createElement('td'), document.createElement('td')];
+    cells[0].append(box);
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.style.background = colorOf(run.id);
+    const config = document.createElement('span');
+    config.className = 'config';
+    config.textContent = run.config_summary;
+    config.title = Object.entries(run.config).map(([k, v]) => `${k}=${v}`).join('\n');
+    cells[1].className = 'name';
+    cells[1].append(swatch, document.createTextNode(run.id), config);
+    const badge = document.createElement('span');
+    badge.className = 'badge ' + run.status.replace(' ', '-');
+    badge.textContent = run.status;
+    if (run.stop_reason) badge.title = run.stop_reason;
+    cells[2].append(badge);
+    cells[3].textContent = run.epochs;
+    cells[3].className = 'epochs';
+    cells[4].textContent = `${fmt(run.best_valid_token_acc, 3)} / ${fmt(run.best_valid_seq_acc, 3)}`;
+    if (run.best_epoch !== null) cells[4].title = `best epoch ${run.best_epoch}` +
+      (run.overfit_epoch !== null ? `, overfitting after epoch ${run.overfit_epoch}` : '');
+    tr.append(...cells);
+    body.append(tr);
+  }
+}
+
+// Vertical lines for each run's best and overfitting epochs, drawn over the plot area.
+function markersPlugin(markers) {
+  return {
+    hooks: {
+      draw: [u => {
+        const { ctx } = u;
+        const { top, height } = u.bbox;
+        ctx.save();
+        ctx.lineWidth = 1.5 * devicePixelRatio;
+        ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+        ctx.textAlign = 'left';
+        ctx.textBaseline = 'alphabetic';
+        for (const m of markers) {
+          if (m.epoch === null || m.epoch === undefined) continue;
+          const x = Math.round(u.valToPos(m.epoch, 'x', true));
+          ctx.strokeStyle = m.color;
+          ctx.fillStyle = m.color;
+          ctx.setLineDash(m.kind === 'best' ? [2, 3].map(v => v * devicePixelRatio) : [8, 4].map(v => v * devicePixelRatio));
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, top + height);
+          ctx.stroke();
+          ctx.fillText(m.kind === 'best' ? `best ${m.epoch}` : `overfit ${m.epoch}`,
+            x + 3 * devicePixelRatio, top + (m.kind === 'best' ? 12 : 26) * devicePixelRatio);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+}
+
+function selectedRuns() {
+  return state.runs.filter(r => state.selected.has(r.id) && state.metrics.has(r.id));
+}
+
+// x: the union of epochs of the selected runs; one train and one valid series per run.
+function buildData(chart, runs) {
+  const epochs = new Set();
+  for (const r of runs) for (const m of state.metrics.get(r.id).data.metrics) epochs.add(m.epoch);
+  const xs = [...epochs].sort((a, b) => a - b);
+  const data = [xs];
+  for (const r of runs) {
+    const byEpoch = new Map(state.metrics.get(r.id).data.metrics.map(m => [m.epoch, m]));
+    for (const field of [chart.train, chart.valid]) {
+      data.push(xs.map(e => (byEpoch.has(e) ? byEpoch.get(e)[field] : null)));
+    }
+  }
+  return data;
+}
+
+function chartOptions(chart, runs, width) {
+  const series = [{ label: 'epoch', value: (u, v) => (v === null ? '–' : v) }];
+  const markers = [];
+  for (const r of runs) {
+    const color = colorOf(r.id);
+    const info = state.metrics.get(r.id).data;
+    series.push({ label: `${r.id} train`, stroke: color, width: 1.5, dash: [6, 4], spanGaps: false,
+      value: (u, v) => fmt(v) });
+    series.push({ label: `${r.id} valid`, stroke: color, width: 2.2, spanGaps: false,
+      value: (u, v) => fmt(v) });
+    markers.push({ kind: 'best', epoch: info.best_epoch, color });
+    markers.push({ kind: 'overfit', epoch: info.overfit_epoch, color });
+  }
+  return {
+    title: chart.title,
+    width,
+    height: 260,
+    scales: {
+      x: { time: false },
+      y: chart.unit ? { range: [0, 1] } : { range: (u, min, max) => [0, max > 0 ? max * 1.05 : 1] },
+    },
+    axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, {}],
+    series,
+    cursor: { points: { size: 7 } },
+    legend: { live: true },
+    plugins: [markersPlugin(markers)],
+  };
+}
+
+function drawCharts() {
+  const runs = selectedRuns();
+  const structure = JSON.stringify(runs.map(r => [r.id, colorOf(r.id), state.metrics.get(r.id).data.best_epoch,
+    state.metrics.get(r.id).data.overfit_epoch]));
+  for (const chart of CHARTS) {
+    const el = document.getElementById(chart.el);
+    const width = Math.max(300, el.clientWidth - 16);
+    const data = buildData(chart, runs);
+    const existing = state.charts[chart.key];
+    if (existing && structure === state.structure) {
+      existing.setData(data);
+    } else {
+      if (existing) existing.destroy();
+      state.charts[chart.key] = new uPlot(chartOptions(chart, runs, width), data, el);
+    }
+  }
+  state.structure = structure;
+  state.updates += 1;
+}
+
+async function refresh() {
+  const list = await getJSON('/api/runs');
+  state.pollMs = list.poll_ms || 1000;
+  state.runs = list.runs.sort((a, b) => a.id.localeCompare(b.id));
+  if (state.selected === null) state.selected = selectionFromHash();
+  if (state.selected === null || !state.touched && state.selected.size === 0 && state.runs.length) {
+    state.selected = new Set(state.runs.slice(0, MAX_DEFAULT_RUNS).map(r => r.id));
+  } else if (!state.touched && !selectionFromHash()) {
+    for (const r of state.runs) if (state.selected.size < MAX_DEFAULT_RUNS) state.selected.add(r.id);
+  }
+  renderRunList();
+  let changed = false;
+  for (const run of state.runs) {
+    if (!state.selected.has(run.id)) continue;
+    const key = `${run.epochs}|${run.last_epoch}|${run.status}|${run.best_epoch}|${run.overfit_epoch}`;
+    const cached = state.metrics.get(run.id);
+    if (cached && cached.key === key) continue;
+    const data = await getJSON('/api/metrics?run=' + encodeURIComponent(run.id));
+    state.metrics.set(run.id, { key, data });
+    changed = true;
+  }
+  const shown = JSON.stringify(selectedRuns().map(r => r.id));
+  if (changed || shown !== state.shown) drawCharts();
+  state.shown = shown;
+}
+
+async function loop() {
+  try {
+    await refresh();
+    setStatus(`updated ${new Date().toLocaleTimeString()} · every ${state.pollMs / 1000}s`);
+  } catch (err) {
+    setStatus(`server unreachable (${err.message}); retrying`, true);
+  }
+  setTimeout(loop, state.pollMs);
+}
+
+window.addEventListener('resize', () => {
+  for (const chart of CHARTS) {
+    const u = state.charts[chart.key];
+    if (u) u.setSize({ width: Math.max(300, document.getElementById(chart.el).clientWidth - 16), height: 260 });
+  }
+});
+
+if (typeof uPlot === 'undefined') {
+  setStatus('chart library missing: run scripts/setup (npm ci in web/)', true);
+} else {
+  loop();
+}
