@@ -52,30 +52,27 @@ class StopSignals {
 class Experiment {
  public:
   Experiment(const ExperimentOptions& options, std::FILE* log)
-      : options_(options),
-        plan_(make_plan(options)),
-        log_(log),
-        live_(plan_.runs.size()),
-        start_(std::chrono::steady_clock::now()) {
+      : options_(options), plan_(make_plan(options)), log_(log), live_(plan_.runs.size()) {
     for (const PlotGroup& g : plot_groups(plan_)) plots_.push_back({g, false, ""});
     for (PlotView& p : plots_) p.made = fs::exists(options_.out / p.group.file);
   }
 
-  void write_report(bool complete) {
+  void write_report() {
     ReportInput in;
     in.title = options_.name;
     in.command = options_.command;
     in.budget = budget_text();
     in.machine = machine_description();
     in.updated = utc_now();
-    in.elapsed_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    in.complete = complete;
     in.notes = plan_.notes;
     for (std::size_t i = 0; i < plan_.runs.size(); ++i)
       in.runs.push_back({&plan_.runs[i], load_run(plan_.runs[i].dir, in.rule), live_[i]});
     in.plots = plots_;
     report::write_report(options_.out, render_report(in));
+  }
+
+  void make_all_plots() {
+    for (PlotView& p : plots_) draw(p);
   }
 
   int run() {
@@ -84,7 +81,7 @@ class Experiment {
         plan_.threads_per_job, (options_.out / "REPORT.md").string());
     for (const std::string& note : plan_.notes) say("experiment: note: {}", note);
     for (const RunSpec& run : plan_.runs) check_same_config(run.dir, run.params);
-    write_report(false);
+    write_report();
     generate_data();
 
     StopSignals signals;
@@ -118,7 +115,7 @@ class Experiment {
             start_child(options_.s2s, train_args(options_, plan_, run, resume), run.log);
         running[pid] = index;
         live_[index] = "running";
-        write_report(false);
+        write_report();
       }
       if (running.empty()) break;
 
@@ -159,9 +156,9 @@ class Experiment {
             last_line(run.log), run.log.string());
       }
       make_plots(index);
-      write_report(false);
+      write_report();
     }
-    write_report(interrupted == 0);
+    write_report();
     say("experiment: report written: {}", (options_.out / "REPORT.md").string());
     if (interrupted > 0) return 130;
     return failed > 0 ? 1 : 0;
@@ -213,24 +210,26 @@ class Experiment {
     }
   }
 
-  // Redraws the charts that show run `index`, with the runs that have epochs so far.
+  // Redraws the charts that show run `index`.
   void make_plots(std::size_t index) {
-    for (PlotView& p : plots_) {
-      if (std::find(p.group.runs.begin(), p.group.runs.end(), index) == p.group.runs.end())
-        continue;
-      std::vector<std::string> args{"plot"};
-      for (std::size_t i : p.group.runs)
-        if (fs::exists(plan_.runs[i].dir / "metrics.jsonl"))
-          args.push_back(plan_.runs[i].dir.string());
-      if (args.size() == 1) continue;
-      const fs::path image = options_.out / p.group.file;
-      fs::create_directories(image.parent_path());
-      args.insert(args.end(), {"-o", image.string()});
-      const fs::path log = options_.out / "logs" / "plot.log";
-      const int code = run_child(options_.s2s, args, log);
-      p.made = code == 0 && fs::exists(image);
-      p.error = p.made ? "" : fmt::format("`s2s plot` exit {}: {}", code, last_line(log));
-    }
+    for (PlotView& p : plots_)
+      if (std::find(p.group.runs.begin(), p.group.runs.end(), index) != p.group.runs.end()) draw(p);
+  }
+
+  // One chart with `s2s plot`, over the group's runs that have epochs so far.
+  void draw(PlotView& p) {
+    std::vector<std::string> args{"plot"};
+    for (std::size_t i : p.group.runs)
+      if (fs::exists(plan_.runs[i].dir / "metrics.jsonl"))
+        args.push_back(plan_.runs[i].dir.string());
+    if (args.size() == 1) return;
+    const fs::path image = options_.out / p.group.file;
+    fs::create_directories(image.parent_path());
+    args.insert(args.end(), {"-o", image.string()});
+    const fs::path log = options_.out / "logs" / "plot.log";
+    const int code = run_child(options_.s2s, args, log);
+    p.made = code == 0 && fs::exists(image);
+    p.error = p.made ? "" : fmt::format("`s2s plot` exit {}: {}", code, last_line(log));
   }
 
   const ExperimentOptions& options_;
@@ -238,7 +237,6 @@ class Experiment {
   std::FILE* log_;
   std::vector<std::string> live_;
   std::vector<PlotView> plots_;
-  std::chrono::steady_clock::time_point start_;
 };
 
 }  // namespace
@@ -268,7 +266,8 @@ int run_experiment(const ExperimentOptions& options, std::FILE* log) {
 void refresh_report(const ExperimentOptions& options) {
   Experiment experiment(options, nullptr);
   fs::create_directories(options.out);
-  experiment.write_report(false);
+  experiment.make_all_plots();
+  experiment.write_report();
 }
 
 }  // namespace s2s::report

@@ -196,13 +196,17 @@ Report render_report(const ReportInput& in) {
   };
 
   std::size_t finished = 0;
-  for (const RunView& r : in.runs)
-    if (r.result.state == RunState::Finished) ++finished;
+  double training_seconds = 0;
+  for (const RunView& r : in.runs) {
+    if (r.result.state == RunState::Finished && r.live.empty()) ++finished;
+    training_seconds += r.result.wall_seconds;
+  }
 
   heading(1, "s2s experiment: " + in.title);
-  para(fmt::format("{} of {} runs finished{}. Updated {}; {} of wall time so far. Machine: {}.",
-                   finished, in.runs.size(), in.complete ? " (complete)" : " (in progress)",
-                   in.updated, format_duration(in.elapsed_seconds), in.machine));
+  para(fmt::format(
+      "{} of {} runs finished; {} of training so far (all runs). Updated {}. "
+      "Machine: {}.",
+      finished, in.runs.size(), format_duration(training_seconds), in.updated, in.machine));
   para("Reproduce, or resume after an interruption (finished runs are skipped):");
   doc.push_back({Block::Code, 0, in.command, {}, {}, {}});
 

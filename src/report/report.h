@@ -34,8 +34,6 @@ struct ReportInput {
   std::string budget;   // the time budget in words
   std::string machine;
   std::string updated;  // UTC time of this refresh
-  double elapsed_seconds = 0;
-  bool complete = false;  // every run finished (or failed)
   std::vector<std::string> notes;
   std::vector<RunView> runs;
   std::vector<PlotView> plots;

@@ -71,7 +71,7 @@ TEST_F(ExperimentRun, TrainsEveryRunOnceThenSkipsThemAll) {
   EXPECT_FALSE(lines_with(first, "start plot").empty());
 
   const std::string md = read(out / "REPORT.md");
-  EXPECT_NE(md.find("6 of 6 runs finished (complete)"), std::string::npos);
+  EXPECT_NE(md.find("6 of 6 runs finished; 39s of training so far"), std::string::npos);
   EXPECT_NE(md.find("| l4-d0.8-n200 | 4 | 0.8 | 200 | finished (completed) | 40.0% | 60.0% | 3 | "
                     "none | 3 | 7s | - | - |"),
             std::string::npos);

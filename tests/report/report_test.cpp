@@ -36,7 +36,6 @@ class ReportOnFixtures : public ::testing::Test {
     input_.budget = "test budget";
     input_.machine = "test machine";
     input_.updated = "2026-11-27 14:00 UTC";
-    input_.elapsed_seconds = 754;
     for (const RunSpec& r : plan_.runs) input_.runs.push_back({&r, load_run(r.dir), ""});
     for (const PlotGroup& g : plot_groups(plan_)) input_.plots.push_back({g, false, ""});
   }
@@ -95,8 +94,8 @@ TEST_F(ReportOnFixtures, TableRowsMatchTheFixtures) {
                 .find("| 40 | none | 40 | 5m01s | does not overfit | ~99.7% |"),
             std::string::npos);
   EXPECT_EQ(line_starting(md, "6 of 6 runs finished"),
-            "6 of 6 runs finished (in progress). Updated 2026-11-27 14:00 UTC; 12m34s of wall time "
-            "so far. Machine: test machine.");
+            "6 of 6 runs finished; 12m14s of training so far (all runs). Updated 2026-11-27 "
+            "14:00 UTC. Machine: test machine.");
 }
 
 TEST_F(ReportOnFixtures, ConclusionsAreJudgedFromTheFixtureNumbers) {
