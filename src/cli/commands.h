@@ -20,5 +20,6 @@ void add_doctor(CLI::App& app, Context& ctx);
 void add_experiment(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
 void add_plot(CLI::App& app, Context& ctx);
+void add_train(CLI::App& app, Context& ctx);
 
 }  // namespace s2s::cli

@@ -13,8 +13,15 @@ namespace {
 
 using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
-    s2s::cli::add_dashboard,  s2s::cli::add_data, s2s::cli::add_doctor,
-    s2s::cli::add_experiment, s2s::cli::add_gen,  s2s::cli::add_plot,
+    // clang-format off
+    s2s::cli::add_dashboard,
+    s2s::cli::add_data,
+    s2s::cli::add_doctor,
+    s2s::cli::add_experiment,
+    s2s::cli::add_gen,
+    s2s::cli::add_plot,
+    s2s::cli::add_train,
+    // clang-format on
 };
 
 constexpr const char* kFooter = R"(Examples:

@@ -13,18 +13,24 @@ Cell parse_cell(const std::string& name) {
 
 std::string to_string(Cell cell) {
   switch (cell) {
-    case Cell::GRU: return "gru";
-    case Cell::LSTM: return "lstm";
-    case Cell::RNN: return "rnn";
+    case Cell::GRU:
+      return "gru";
+    case Cell::LSTM:
+      return "lstm";
+    case Cell::RNN:
+      return "rnn";
   }
   return "?";
 }
 
 int gate_count(Cell cell) {
   switch (cell) {
-    case Cell::GRU: return 3;
-    case Cell::LSTM: return 4;
-    case Cell::RNN: return 1;
+    case Cell::GRU:
+      return 3;
+    case Cell::LSTM:
+      return 4;
+    case Cell::RNN:
+      return 1;
   }
   return 0;
 }
@@ -35,6 +41,8 @@ RnnImpl parse_rnn_impl(const std::string& name) {
   throw Error("unknown RNN implementation '" + name + "': expected onednn or torch");
 }
 
-std::string to_string(RnnImpl impl) { return impl == RnnImpl::OneDNN ? "onednn" : "torch"; }
+std::string to_string(RnnImpl impl) {
+  return impl == RnnImpl::OneDNN ? "onednn" : "torch";
+}
 
 }  // namespace s2s

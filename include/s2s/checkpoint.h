@@ -1,0 +1,46 @@
+// Checkpoints: one file holding weights, optimizer state, epoch, torch's RNG state, the
+// vocabulary and the run's configuration. Written atomically (temp file beside it, fsync,
+// rename), so a crash at any moment leaves either the old or the new file, never half of one.
+// A file that is truncated, corrupt, of another kind, or whose vocabulary does not fit its
+// weights is rejected with one s2s::Error line naming the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "s2s/seq2seq.h"
+#include "s2s/vocab.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace s2s {
+
+struct CheckpointMeta {
+  int64_t epoch = 0;        // epochs completed
+  std::string config_json;  // the run's effective configuration (TrainConfig::to_json)
+  std::string state_json;   // the trainer's resumable state (position, tallies, best so far)
+};
+
+// Saves model, vocabulary, meta, torch's global RNG state and (if given) the optimizer's state.
+void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab,
+                     const CheckpointMeta& meta, torch::optim::Optimizer* optimizer = nullptr);
+
+struct LoadedCheckpoint {
+  Seq2Seq model{nullptr};  // built from the configuration, weights loaded, in eval() mode
+  Vocab vocab;
+  CheckpointMeta meta;
+};
+
+// Loads a checkpoint written by save_checkpoint; impl chooses which code runs the RNNs.
+LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl::Torch);
+
+// Restores the optimizer's state and torch's RNG state from a checkpoint, to resume training.
+void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
+
+// The model options a configuration JSON describes (cell, hidden, layers, dropout).
+Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,
+                                         const std::string& source);
+
+}  // namespace s2s

@@ -1,0 +1,70 @@
+// RnnStack: a stack of RNN/GRU/LSTM layers with PyTorch's parameter names, shapes, gate order
+// and initialisation (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}), so a
+// state_dict moves between s2s and torch.nn.GRU/LSTM/RNN unchanged. Which code runs the
+// recurrence (stock ATen or our fused oneDNN kernels) is chosen by RnnStackOptions::impl and
+// decided in one place, run_rnn().
+#pragma once
+
+#include <torch/arg.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/pimpl.h>
+
+#include <tuple>
+#include <vector>
+
+#include "s2s/cell.h"
+
+namespace s2s {
+
+struct RnnStackOptions {
+  RnnStackOptions(Cell cell, int64_t input_size, int64_t hidden_size)
+      : cell_(cell), input_size_(input_size), hidden_size_(hidden_size) {}
+  TORCH_ARG(Cell, cell);
+  TORCH_ARG(int64_t, input_size);
+  TORCH_ARG(int64_t, hidden_size);
+  TORCH_ARG(int64_t, num_layers) = 1;
+  // Dropout on the outputs of every layer but the last, in training mode (as PyTorch does).
+  TORCH_ARG(double, dropout) = 0.0;
+  TORCH_ARG(RnnImpl, impl) = RnnImpl::Torch;
+};
+
+// Recurrent state, each [num_layers, batch, hidden]. c is defined for LSTM only.
+struct RnnState {
+  at::Tensor h;
+  at::Tensor c;
+};
+
+// The single dispatch point from an RnnStack to an implementation. Mirrors at::gru/at::lstm:
+// input [T, B, I]; h0 (and c0 for LSTM) [L, B, H], undefined means zeros; params is the flat
+// list [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]. Returns (output [T, B, H], h_n, c_n),
+// c_n undefined unless LSTM.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
+                                                       const at::Tensor& input,
+                                                       const at::Tensor& h0, const at::Tensor& c0,
+                                                       at::TensorList params, int64_t num_layers,
+                                                       double dropout, bool train);
+
+class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
+ public:
+  explicit RnnStackImpl(const RnnStackOptions& options);
+
+  void reset() override;
+  // PyTorch's init: every weight and bias ~ U(-1/sqrt(hidden), 1/sqrt(hidden)).
+  void reset_parameters();
+
+  // input [T, B, input_size]; state from the encoder (or empty for zeros).
+  // Returns the top layer's output [T, B, hidden] and the final state.
+  std::tuple<at::Tensor, RnnState> forward(const at::Tensor& input, const RnnState& state = {});
+
+  // [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]: the order at::gru expects.
+  const std::vector<at::Tensor>& flat_weights() const { return flat_weights_; }
+
+  RnnStackOptions options;
+
+ private:
+  std::vector<at::Tensor> flat_weights_;
+};
+
+TORCH_MODULE(RnnStack);
+
+}  // namespace s2s

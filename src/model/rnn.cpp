@@ -1,0 +1,86 @@
+#include "s2s/rnn.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/init.h>
+
+#include <cmath>
+#include <string>
+
+#include "s2s/error.h"
+
+namespace s2s {
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
+                                                       const at::Tensor& input,
+                                                       const at::Tensor& h0, const at::Tensor& c0,
+                                                       at::TensorList params, int64_t num_layers,
+                                                       double dropout, bool train) {
+  if (impl == RnnImpl::OneDNN) {
+    throw Error("the oneDNN RNN implementation is not built into this binary; use --impl torch");
+  }
+  const int64_t hidden = params[1].size(1);
+  const auto zeros = [&] {
+    return at::zeros({num_layers, input.size(1), hidden}, input.options());
+  };
+  const at::Tensor h = h0.defined() ? h0 : zeros();
+  constexpr bool kHasBiases = true, kBidirectional = false, kBatchFirst = false;
+  switch (cell) {
+    case Cell::GRU: {
+      auto [y, hn] = at::gru(input, h, params, kHasBiases, num_layers, dropout, train,
+                             kBidirectional, kBatchFirst);
+      return {y, hn, at::Tensor()};
+    }
+    case Cell::RNN: {
+      auto [y, hn] = at::rnn_tanh(input, h, params, kHasBiases, num_layers, dropout, train,
+                                  kBidirectional, kBatchFirst);
+      return {y, hn, at::Tensor()};
+    }
+    case Cell::LSTM: {
+      const at::Tensor c = c0.defined() ? c0 : zeros();
+      return at::lstm(input, {h, c}, params, kHasBiases, num_layers, dropout, train, kBidirectional,
+                      kBatchFirst);
+    }
+  }
+  throw Error("unknown cell");
+}
+
+RnnStackImpl::RnnStackImpl(const RnnStackOptions& options_) : options(options_) {
+  reset();
+}
+
+void RnnStackImpl::reset() {
+  if (options.num_layers() < 1 || options.hidden_size() < 1 || options.input_size() < 1) {
+    throw Error("an RNN needs at least 1 layer and positive sizes");
+  }
+  if (options.dropout() < 0.0 || options.dropout() >= 1.0) {
+    throw Error("dropout must be in [0, 1), got " + std::to_string(options.dropout()));
+  }
+  const int64_t rows = gate_count(options.cell()) * options.hidden_size();
+  flat_weights_.clear();
+  for (int64_t k = 0; k < options.num_layers(); ++k) {
+    const int64_t in = k == 0 ? options.input_size() : options.hidden_size();
+    const std::string l = "_l" + std::to_string(k);
+    flat_weights_.push_back(register_parameter("weight_ih" + l, at::empty({rows, in})));
+    flat_weights_.push_back(
+        register_parameter("weight_hh" + l, at::empty({rows, options.hidden_size()})));
+    flat_weights_.push_back(register_parameter("bias_ih" + l, at::empty({rows})));
+    flat_weights_.push_back(register_parameter("bias_hh" + l, at::empty({rows})));
+  }
+  reset_parameters();
+}
+
+void RnnStackImpl::reset_parameters() {
+  const double bound = 1.0 / std::sqrt(static_cast<double>(options.hidden_size()));
+  for (auto& w : flat_weights_) torch::nn::init::uniform_(w, -bound, bound);
+}
+
+std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
+                                                       const RnnState& state) {
+  // PyTorch applies no dropout to a single layer (and warns); do the same silently.
+  const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
+  auto [y, h, c] = run_rnn(options.impl(), options.cell(), input, state.h, state.c, flat_weights_,
+                           options.num_layers(), dropout, is_training());
+  return {y, RnnState{h, c}};
+}
+
+}  // namespace s2s

@@ -1,0 +1,79 @@
+#include "s2s/seq2seq.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "s2s/error.h"
+
+namespace s2s {
+
+Seq2SeqImpl::Seq2SeqImpl(const Seq2SeqOptions& options_) : options(options_) {
+  reset();
+}
+
+void Seq2SeqImpl::reset() {
+  if (options.vocab_size() < 4) {
+    throw Error("a vocabulary needs at least <pad>, <sos>, <eos> and one token");
+  }
+  const int64_t v = options.vocab_size(), h = options.hidden();
+  const auto rnn = [&] {
+    return RnnStack(RnnStackOptions(options.cell(), h, h)
+                        .num_layers(options.layers())
+                        .dropout(options.dropout())
+                        .impl(options.impl()));
+  };
+  // Registration order = state_dict order = the reference's order.
+  enc_emb = register_module("enc_emb", torch::nn::Embedding(v, h));
+  enc = register_module("enc", rnn());
+  dec_emb = register_module("dec_emb", torch::nn::Embedding(v, h));
+  dec = register_module("dec", rnn());
+  out = register_module("out", torch::nn::Linear(h, v));
+}
+
+RnnState Seq2SeqImpl::encode(const at::Tensor& src) {
+  return std::get<1>(enc->forward(enc_emb->forward(src)));
+}
+
+at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
+                                double teacher_forcing) {
+  RnnState state = encode(src);
+  if (teacher_forcing >= 1.0) {
+    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), state));
+    return at::log_softmax(out->forward(y), -1);
+  }
+  // Scheduled sampling: step by step, feeding back the argmax when the coin says so.
+  std::vector<at::Tensor> steps;
+  at::Tensor tok = tgt_in[0].unsqueeze(0);
+  for (int64_t t = 0; t < tgt_in.size(0); ++t) {
+    if (t > 0) {
+      const bool force = at::rand({1}).item<double>() < teacher_forcing;
+      tok = force ? tgt_in[t].unsqueeze(0) : steps.back().argmax(-1).detach();
+    }
+    auto [y, next] = dec->forward(dec_emb->forward(tok), state);
+    state = next;
+    steps.push_back(at::log_softmax(out->forward(y), -1));
+  }
+  return at::cat(steps, 0);
+}
+
+at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
+  at::NoGradGuard no_grad;
+  RnnState state = encode(src);
+  const int64_t batch = src.size(1);
+  at::Tensor tok = at::full({1, batch}, kSosId, src.options().dtype(at::kLong));
+  at::Tensor done = at::zeros({1, batch}, src.options().dtype(at::kBool));
+  std::vector<at::Tensor> outs;
+  for (int64_t t = 0; t < max_len; ++t) {
+    auto [y, next] = dec->forward(dec_emb->forward(tok), state);
+    state = next;
+    tok = out->forward(y).argmax(-1);
+    outs.push_back(tok.masked_fill(done, kPadId));
+    done = done.logical_or(tok == kEosId);
+    if (done.all().item<bool>()) break;
+  }
+  if (outs.empty()) return at::empty({0, batch}, src.options().dtype(at::kLong));
+  return at::cat(outs, 0);
+}
+
+}  // namespace s2s

@@ -1,0 +1,46 @@
+#include "train/scoring.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/functional/loss.h>
+
+namespace s2s {
+
+void tally_batch(Tally& tally, double loss_sum, const at::Tensor& pred, const at::Tensor& tgt,
+                 const at::Tensor& mask) {
+  const int64_t steps = tgt.size(0);
+  at::Tensor p = pred;
+  if (p.size(0) < steps) {
+    // Missing steps never match: -1 is no token id.
+    p = at::cat({p, at::full({steps - p.size(0), p.size(1)}, -1, p.options())});
+  } else if (p.size(0) > steps) {
+    p = p.slice(0, 0, steps);
+  }
+  const at::Tensor right = (p == tgt).logical_and(mask);
+  tally.loss_sum += loss_sum;
+  tally.tokens += mask.sum().item<int64_t>();
+  tally.correct_tokens += right.sum().item<int64_t>();
+  tally.seqs += tgt.size(1);
+  tally.correct_seqs += right.logical_or(mask.logical_not()).all(0).sum().item<int64_t>();
+}
+
+at::Tensor summed_nll(const at::Tensor& logp, const at::Tensor& tgt) {
+  return at::nll_loss(logp.reshape({-1, logp.size(-1)}), tgt.reshape(-1), {}, at::Reduction::Sum,
+                      kPadId);
+}
+
+Tally evaluate(Seq2Seq& model, const DataLoader& loader) {
+  const bool was_training = model->is_training();
+  model->eval();
+  at::NoGradGuard no_grad;
+  Tally tally;
+  for (const Batch& batch : loader.epoch(0)) {
+    const at::Tensor logp = model->forward(batch.src, decoder_input(batch));
+    const double loss = summed_nll(logp, batch.tgt).item<double>();
+    const at::Tensor pred = model->greedy(batch.src, batch.tgt.size(0));
+    tally_batch(tally, loss, pred, batch.tgt, batch.tgt_mask);
+  }
+  model->train(was_training);
+  return tally;
+}
+
+}  // namespace s2s

@@ -1,0 +1,25 @@
+// Scoring batches into a Tally, and a whole pass of evaluation (private to the library).
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "s2s/dataset.h"
+#include "s2s/metrics.h"
+#include "s2s/seq2seq.h"
+
+namespace s2s {
+
+// Adds a batch: loss_sum is the NLL summed over real target tokens; pred [P, B] predicted ids
+// (any length P: missing steps count as wrong, extra steps must be <pad> after <eos>);
+// tgt [T, B] and mask [T, B] (true on real tokens, <eos> included).
+void tally_batch(Tally& tally, double loss_sum, const at::Tensor& pred, const at::Tensor& tgt,
+                 const at::Tensor& mask);
+
+// NLL summed over non-pad targets of log-probs [T, B, V].
+at::Tensor summed_nll(const at::Tensor& logp, const at::Tensor& tgt);
+
+// Validation as the course does it: eval() mode, no gradients. Loss with teacher forcing;
+// token and sequence accuracy from free-running greedy decoding (max length = the target's).
+Tally evaluate(Seq2Seq& model, const DataLoader& loader);
+
+}  // namespace s2s
