@@ -38,6 +38,8 @@ constexpr KeySpec kKeys[] = {
     {"lr", "lr", Kind::Real, 1e-300, kNoMax, ""},
     {"patience", "p", Kind::Int, 0, 1e9, ""},
     {"seed", "s", Kind::Int, 0, 4294967295.0, ""},
+    {"lr_decay", "lrd", Kind::Real, 1e-300, kNoMax, ""},
+    {"impl", "", Kind::Choice, 0, 0, "torch onednn"},
     // Validation pairs are always train_size / 5, as in the course.
     {"train_size", "n", Kind::Int, 5, 1e9, ""},
 };

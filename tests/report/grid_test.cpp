@@ -42,7 +42,7 @@ TEST(Grid, ExpandsTheCartesianProductFirstAxisOutermost) {
 TEST(Grid, RejectsUnknownKeysNamingTheKnownOnes) {
   EXPECT_EQ(error_of("layers=1 depth=2"),
             "--grid 'depth=2': unknown key 'depth' (known: cell, layers, hidden, dropout, epochs, "
-            "batch, lr, patience, seed, train_size)");
+            "batch, lr, patience, seed, lr_decay, impl, train_size)");
 }
 
 TEST(Grid, RejectsEmptyGridsAndEmptyValues) {
