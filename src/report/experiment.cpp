@@ -20,7 +20,8 @@ namespace fs = std::filesystem;
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
-extern "C" void on_stop_signal(int sig) {
+// Not extern "C": that would give it one global name, shared with the trainer's handler.
+void on_experiment_stop_signal(int sig) {
   g_stop_signal = sig;
 }
 
@@ -32,7 +33,7 @@ class StopSignals {
   StopSignals() {
     g_stop_signal = 0;
     struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
+    sa.sa_handler = on_experiment_stop_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int_);
     sigaction(SIGTERM, &sa, &old_term_);
