@@ -10,6 +10,11 @@
 #include <vector>
 
 namespace s2s {
+// MERGE NOTE (experiment branch): train's include/s2s/metrics.h also defines s2s::EpochMetrics,
+// with another layout; two classes with one mangled name break the program at run time (ODR).
+// This inline namespace gives the dashboard's its own mangled name until the two are unified;
+// a file that includes both headers gets a compile error (ambiguous), never a silent crash.
+inline namespace metrics_log {
 
 // One line of metrics.jsonl. Fields missing from a line are NaN (the writer may add fields
 // over time; readers must not depend on more than `epoch`).
@@ -83,4 +88,5 @@ std::optional<int> overfit_epoch(const std::vector<EpochMetrics>& epochs, int pa
 std::optional<size_t> overfit_index(const std::vector<double>& valid_loss, int patience,
                                     double min_delta = 0.0);
 
+}  // namespace metrics_log
 }  // namespace s2s

@@ -66,8 +66,10 @@ class Experiment {
     in.machine = machine_description();
     in.updated = utc_now();
     in.notes = plan_.notes;
+    if (options_.patience > 0) in.rule.patience = options_.patience;
     for (std::size_t i = 0; i < plan_.runs.size(); ++i)
-      in.runs.push_back({&plan_.runs[i], load_run(plan_.runs[i].dir, in.rule), live_[i]});
+      in.runs.push_back(
+          {&plan_.runs[i], load_run(plan_.runs[i].dir, rule_for(plan_.runs[i])), live_[i]});
     in.plots = plots_;
     report::write_report(options_.out, render_report(in));
   }
@@ -138,7 +140,7 @@ class Experiment {
       running.erase(it);
       show_progress(index, shown_epoch[index]);
       const RunSpec& run = plan_.runs[index];
-      const RunResult r = load_run(run.dir);
+      const RunResult r = load_run(run.dir, rule_for(run));
       if (exited->exit_code == 0 && r.state == RunState::Finished) {
         live_[index].clear();
         say("[{}] done: best valid seq acc {} at epoch {}, overfit epoch {}, {} epochs in {}",
@@ -166,6 +168,16 @@ class Experiment {
   }
 
  private:
+  // Overfitting is judged with the run's own early-stopping patience: a run stopped early has
+  // exactly that many epochs after its best, so a longer rule could never call it.
+  OverfitRule rule_for(const RunSpec& run) const {
+    OverfitRule rule;
+    const int patience =
+        std::stoi(param_or(run.params, "patience", std::to_string(options_.patience)));
+    if (patience > 0) rule.patience = patience;
+    return rule;
+  }
+
   template <typename... Args>
   void say(fmt::format_string<Args...> format, Args&&... args) {
     if (log_ == nullptr) return;

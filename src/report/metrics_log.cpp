@@ -10,6 +10,7 @@
 #include <utility>
 
 namespace s2s {
+inline namespace metrics_log {
 
 namespace {
 
@@ -189,4 +190,5 @@ std::optional<int> overfit_epoch(const std::vector<EpochMetrics>& epochs, int pa
   return epochs[*i].epoch;
 }
 
+}  // namespace metrics_log
 }  // namespace s2s
