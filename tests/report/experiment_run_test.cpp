@@ -8,6 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include <signal.h>
+#include <unistd.h>
 
 #include "report/experiment.h"
 #include "s2s/error.h"
@@ -161,6 +165,31 @@ TEST(ExperimentCli, BadGridIsOneLineAndExitTwo) {
   EXPECT_EQ(std::string(buf, n),
             "s2s: error: --grid 'dropout=0,x': dropout must be a number, got 'x'\n");
   EXPECT_EQ(WEXITSTATUS(status), 2);
+}
+
+}  // namespace
+}  // namespace s2s::report
+
+namespace s2s::report {
+namespace {
+
+TEST_F(ExperimentRun, ASignalStopsTheRunningChildAndStartsNoMore) {
+  options_.grid = parse_grid("layers=1,2,3 train_size=100");
+  setenv("FAKE_S2S_SLEEP", "3", 1);
+  // Stops the experiment once its first training has started, as a Ctrl-C would.
+  std::thread stopper([this] {
+    for (int i = 0; i < 600 && lines_with(calls(), "start train").empty(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    kill(getpid(), SIGTERM);
+  });
+  const int code = run_experiment(options_, nullptr);
+  stopper.join();
+  EXPECT_EQ(code, 130);
+  EXPECT_EQ(lines_with(calls(), "start train").size(), 1u);  // the others never started
+  EXPECT_EQ(lines_with(calls(), "end train").size(), 0u);    // the child was stopped
+  const std::string md = read(options_.out / "REPORT.md");
+  EXPECT_NE(md.find("| l1 | 1 | 100 | interrupted |"), std::string::npos);
+  EXPECT_NE(md.find("| l2 | 2 | 100 | pending |"), std::string::npos);
 }
 
 }  // namespace
