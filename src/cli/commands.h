@@ -18,6 +18,7 @@ void add_dashboard(CLI::App& app, Context& ctx);
 void add_data(CLI::App& app, Context& ctx);
 void add_doctor(CLI::App& app, Context& ctx);
 void add_eval(CLI::App& app, Context& ctx);
+void add_experiment(CLI::App& app, Context& ctx);
 void add_export(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);

@@ -1,0 +1,286 @@
+#include "report/experiment.h"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <thread>
+
+#include "report/child_process.h"
+#include "report/report.h"
+#include "report/run_result.h"
+#include "s2s/error.h"
+
+namespace s2s::report {
+namespace fs = std::filesystem;
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+// Not extern "C": that would give it one global name, shared with the trainer's handler.
+void on_experiment_stop_signal(int sig) {
+  g_stop_signal = sig;
+}
+
+// SIGINT/SIGTERM ask the experiment to stop: no new runs, each running child gets one SIGTERM
+// (the trainer then finishes its step and writes last.pt), the report is written, and the same
+// command resumes later.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_experiment_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+class Experiment {
+ public:
+  Experiment(const ExperimentOptions& options, std::FILE* log)
+      : options_(options), plan_(make_plan(options)), log_(log), live_(plan_.runs.size()) {
+    for (const PlotGroup& g : plot_groups(plan_)) plots_.push_back({g, false, ""});
+    for (PlotView& p : plots_) p.made = fs::exists(options_.out / p.group.file);
+  }
+
+  void write_report() {
+    ReportInput in;
+    in.title = options_.name;
+    in.command = options_.command;
+    in.budget = budget_text();
+    in.machine = machine_description();
+    in.updated = utc_now();
+    in.notes = plan_.notes;
+    if (options_.patience > 0) in.rule.patience = options_.patience;
+    for (std::size_t i = 0; i < plan_.runs.size(); ++i)
+      in.runs.push_back(
+          {&plan_.runs[i], load_run(plan_.runs[i].dir, rule_for(plan_.runs[i])), live_[i]});
+    in.plots = plots_;
+    report::write_report(options_.out, render_report(in));
+  }
+
+  void make_all_plots() {
+    for (PlotView& p : plots_) draw(p);
+  }
+
+  int run() {
+    fs::create_directories(options_.out);
+    say("experiment: {} runs, {} job(s) x {} thread(s); report: {}", plan_.runs.size(), plan_.jobs,
+        plan_.threads_per_job, (options_.out / "REPORT.md").string());
+    for (const std::string& note : plan_.notes) say("experiment: note: {}", note);
+    for (const RunSpec& run : plan_.runs) check_same_config(run.dir, run.params);
+    write_report();
+    generate_data();
+
+    StopSignals signals;
+    std::map<pid_t, std::size_t> running;
+    std::map<std::size_t, int> shown_epoch;
+    std::size_t next = 0;
+    int failed = 0;
+    int interrupted = 0;
+    bool stopping = false;
+    auto last_progress = std::chrono::steady_clock::now();
+    while (true) {
+      if (g_stop_signal != 0 && !stopping) {
+        stopping = true;
+        say("experiment: stopping: each running run saves its checkpoint; run the same command "
+            "again to resume");
+        for (const auto& [pid, index] : running) ::kill(pid, SIGTERM);
+      }
+      while (!stopping && running.size() < static_cast<std::size_t>(plan_.jobs) &&
+             next < plan_.schedule.size()) {
+        const std::size_t index = plan_.schedule[next++];
+        const RunSpec& run = plan_.runs[index];
+        const RunState state = run_state(run.dir);
+        if (state == RunState::Finished) {
+          say("[{}] finished earlier: skipped", run.name);
+          continue;
+        }
+        const bool resume = state == RunState::Interrupted;
+        say("[{}] {} ({} thread(s)); log: {}", run.name, resume ? "resuming" : "starting",
+            plan_.threads_per_job, run.log.string());
+        const pid_t pid =
+            start_child(options_.s2s, train_args(options_, plan_, run, resume), run.log);
+        running[pid] = index;
+        live_[index] = "running";
+        write_report();
+      }
+      if (running.empty()) break;
+
+      const auto exited = poll_children();
+      if (!exited) {
+        // Children are polled often (a finished run frees its job at once); their metrics
+        // files are read for progress lines once a second.
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_progress >= std::chrono::seconds(1)) {
+          last_progress = now;
+          for (const auto& [pid, index] : running) show_progress(index, shown_epoch[index]);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      const auto it = running.find(exited->pid);
+      if (it == running.end()) continue;  // not a run (cannot happen: plots are waited for)
+      const std::size_t index = it->second;
+      running.erase(it);
+      show_progress(index, shown_epoch[index]);
+      const RunSpec& run = plan_.runs[index];
+      const RunResult r = load_run(run.dir, rule_for(run));
+      if (exited->exit_code == 0 && r.state == RunState::Finished) {
+        live_[index].clear();
+        say("[{}] done: best valid seq acc {} at epoch {}, overfit epoch {}, {} epochs in {}",
+            run.name, r.best ? fmt::format("{:.1f}%", 100 * r.best->valid_seq_acc) : "-",
+            r.best_epoch ? std::to_string(*r.best_epoch) : "-",
+            r.overfit_epoch ? std::to_string(*r.overfit_epoch) : "none",
+            r.epochs.empty() ? 0 : r.epochs.back().epoch, format_duration(r.wall_seconds));
+      } else if (stopping || (exited->exit_code == 0 && r.state == RunState::Interrupted)) {
+        ++interrupted;
+        live_[index] = "interrupted";
+        say("[{}] stopped; it resumes from its checkpoint next time", run.name);
+      } else {
+        ++failed;
+        live_[index] = fmt::format("failed (exit {}: {})", exited->exit_code, last_line(run.log));
+        say("[{}] failed with exit code {}: {} (log: {})", run.name, exited->exit_code,
+            last_line(run.log), run.log.string());
+      }
+      make_plots(index);
+      write_report();
+    }
+    write_report();
+    say("experiment: report written: {}", (options_.out / "REPORT.md").string());
+    if (interrupted > 0) return 130;
+    return failed > 0 ? 1 : 0;
+  }
+
+ private:
+  // Overfitting is judged with the run's own early-stopping patience: a run stopped early has
+  // exactly that many epochs after its best, so a longer rule could never call it.
+  OverfitRule rule_for(const RunSpec& run) const {
+    OverfitRule rule;
+    const int patience =
+        std::stoi(param_or(run.params, "patience", std::to_string(options_.patience)));
+    if (patience > 0) rule.patience = patience;
+    return rule;
+  }
+
+  template <typename... Args>
+  void say(fmt::format_string<Args...> format, Args&&... args) {
+    if (log_ == nullptr) return;
+    fmt::print(log_, "{}\n", fmt::format(format, std::forward<Args>(args)...));
+    std::fflush(log_);
+  }
+
+  std::string budget_text() const {
+    const std::string epochs = options_.epochs > 0
+                                   ? fmt::format("at most {} epochs per run", options_.epochs)
+                                   : "the trainer's default number of epochs";
+    const std::string patience =
+        options_.patience >= 0
+            ? fmt::format("early stopping after {} epochs without a lower validation loss",
+                          options_.patience)
+            : "the trainer's default early stopping";
+    return fmt::format("{}{}{}, {}; {} run(s) at once with {} thread(s) each.",
+                       options_.budget_note, options_.budget_note.empty() ? "" : " Used: ", epochs,
+                       patience, plan_.jobs, plan_.threads_per_job);
+  }
+
+  void generate_data() {
+    for (const DataSpec& data : plan_.data) {
+      if (fs::exists(data.train_csv()) && fs::exists(data.valid_csv())) continue;
+      say("data: generating {} training and {} validation pairs in {}", data.train_size,
+          data.valid_size, data.dir.string());
+      const fs::path log = options_.out / "logs" / fmt::format("gen-n{}.log", data.train_size);
+      const int code = run_child(options_.s2s, gen_args(data, options_.data_seed), log);
+      if (code != 0)
+        throw Error(fmt::format("generating {} failed (exit {}): {}", data.dir.string(), code,
+                                last_line(log)),
+                    1);
+    }
+  }
+
+  void show_progress(std::size_t index, int& shown) {
+    const RunSpec& run = plan_.runs[index];
+    for (const MetricsRecord& m : read_run_metrics(run.dir / "metrics.jsonl")) {
+      if (m.epoch <= shown) continue;
+      shown = m.epoch;
+      say("[{}] epoch {}: train loss {:.4f}, valid loss {:.4f}, valid seq acc {:.1f}%, {:.1f}s",
+          run.name, m.epoch, m.train_loss, m.valid_loss, 100 * m.valid_seq_acc, m.epoch_seconds);
+    }
+  }
+
+  // Redraws the charts that show run `index`.
+  void make_plots(std::size_t index) {
+    for (PlotView& p : plots_)
+      if (std::find(p.group.runs.begin(), p.group.runs.end(), index) != p.group.runs.end()) draw(p);
+  }
+
+  // One chart with `s2s plot`, over the group's runs that have epochs so far.
+  void draw(PlotView& p) {
+    std::vector<std::string> args{"plot"};
+    for (std::size_t i : p.group.runs)
+      if (fs::exists(plan_.runs[i].dir / "metrics.jsonl"))
+        args.push_back(plan_.runs[i].dir.string());
+    if (args.size() == 1) return;
+    const fs::path image = options_.out / p.group.file;
+    fs::create_directories(image.parent_path());
+    args.insert(args.end(), {"-o", image.string()});
+    const fs::path log = options_.out / "logs" / "plot.log";
+    const int code = run_child(options_.s2s, args, log);
+    p.made = code == 0 && fs::exists(image);
+    p.error = p.made ? "" : fmt::format("`s2s plot` exit {}: {}", code, last_line(log));
+  }
+
+  const ExperimentOptions& options_;
+  Plan plan_;
+  std::FILE* log_;
+  std::vector<std::string> live_;
+  std::vector<PlotView> plots_;
+};
+
+}  // namespace
+
+ExperimentOptions course_options(const fs::path& out) {
+  ExperimentOptions o;
+  o.name = "course";
+  o.grid_text = kCourseGrid;
+  o.grid = parse_grid(kCourseGrid);
+  o.out = out;
+  o.epochs = kCourseEpochs;
+  o.patience = kCoursePatience;
+  o.budget_note =
+      "The course trains each model for up to 2000 epochs; on a 2-core machine that is out of "
+      "reach, so `s2s experiment course` is sized to finish in about an hour: six runs, per "
+      "epoch ~5-10 s for the 4x256 GRU on 14000 pairs with the fused kernels, ~3 s with one "
+      "layer and a fifth of that on 2800 pairs (~25-30 s for one epoch of all six runs), at "
+      "most 100 epochs, and early stopping ends the overfitting runs sooner.";
+  return o;
+}
+
+int run_experiment(const ExperimentOptions& options, std::FILE* log) {
+  Experiment experiment(options, log);
+  return experiment.run();
+}
+
+void refresh_report(const ExperimentOptions& options) {
+  Experiment experiment(options, nullptr);
+  fs::create_directories(options.out);
+  experiment.make_all_plots();
+  experiment.write_report();
+}
+
+}  // namespace s2s::report

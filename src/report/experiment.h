@@ -1,0 +1,35 @@
+// `s2s experiment`: trains every run of a grid (the course's study by default), resumes or skips
+// what earlier invocations did, and keeps DIR/REPORT.md and DIR/REPORT.html up to date.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "report/plan.h"
+
+namespace s2s::report {
+
+// The course's study: a 1-layer GRU without dropout, a 4-layer one without and with dropout 0.8,
+// each on 2800 and on 14000 training pairs, 256 hidden units, early stopping on validation loss.
+inline constexpr const char* kCourseGrid =
+    "cell=gru hidden=256 layers=1,4 dropout=0,0.8 train_size=2800,14000";
+
+// The time budget of `s2s experiment course` (the course's 2000 epochs per run are out of reach
+// on 2 cores). Six runs; per epoch, with the fused kernels, ~5-10 s for a 4x256 GRU on 14000
+// pairs, ~3 s for 1 layer, a fifth of that on 2800 pairs: ~25-30 s for one epoch of all six,
+// so at most 100 epochs is at most ~45-50 minutes, and early stopping (patience 10 on the
+// validation loss) ends the overfitting runs sooner: about an hour at most on this machine.
+inline constexpr int kCourseEpochs = 100;
+inline constexpr int kCoursePatience = 10;
+
+ExperimentOptions course_options(const std::filesystem::path& out);
+
+// Runs the experiment; returns the exit code: 0 all runs finished, 1 some failed, 130 stopped
+// by a signal (resume by running the same command again). Progress lines go to `log`.
+int run_experiment(const ExperimentOptions& options, std::FILE* log);
+
+// The report alone, from whatever the run directories hold now (no training, no plots made).
+void refresh_report(const ExperimentOptions& options);
+
+}  // namespace s2s::report

@@ -1,0 +1,35 @@
+// When did a run start to overfit? The course reads it off the curves: the epoch after which
+// the validation loss only goes up while the training loss keeps going down. This is that rule,
+// made exact so that every run and every report judge it the same way.
+#pragma once
+
+#include <optional>
+#include <vector>
+
+namespace s2s::report {
+
+struct LossPoint {
+  int epoch = 0;
+  double train_loss = 0;
+  double valid_loss = 0;
+};
+
+struct OverfitRule {
+  // Epochs after the lowest validation loss needed before calling it (early stopping's patience).
+  int patience = 10;
+  // The validation loss over the last `patience` epochs (their median, robust to one noisy
+  // epoch) must exceed the minimum by this fraction of it...
+  double min_rise = 0.10;
+  // ...and by this much in absolute terms (nats per token), so a loss of 0.001 drifting to
+  // 0.0012 is noise, not overfitting.
+  double min_rise_abs = 0.002;
+};
+
+// The overfitting epoch: the epoch of the lowest validation loss, if at least `patience` epochs
+// follow it, the validation loss rose clearly since (see OverfitRule) and the training loss is
+// lower at the end than at that epoch (still fitting the training set, no longer generalizing).
+// Otherwise none: still improving, on a plateau, or too few epochs to tell.
+std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
+                                     const OverfitRule& rule = {});
+
+}  // namespace s2s::report

@@ -1,0 +1,325 @@
+#include "report/report.h"
+
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include "report/course_reference.h"
+#include "s2s/file_io.h"
+
+namespace s2s::report {
+namespace {
+
+// A report is a list of blocks, rendered once as Markdown and once as HTML.
+struct Block {
+  enum Type { Heading, Paragraph, Code, List, Table, Image } type;
+  int level = 0;                               // Heading
+  std::string text;                            // Heading, Paragraph, Code; Image: caption
+  std::vector<std::string> items;              // List; Table: header
+  std::vector<std::vector<std::string>> rows;  // Table
+  std::string src;                             // Image
+};
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string md_cell(std::string s) {
+  std::string out;
+  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
+  return out;
+}
+
+std::string to_markdown(const std::vector<Block>& blocks) {
+  std::string md;
+  for (const Block& b : blocks) {
+    switch (b.type) {
+      case Block::Heading:
+        md += std::string(b.level, '#') + " " + b.text + "\n\n";
+        break;
+      case Block::Paragraph:
+        md += b.text + "\n\n";
+        break;
+      case Block::Code:
+        md += "```\n" + b.text + "\n```\n\n";
+        break;
+      case Block::List:
+        for (const std::string& item : b.items) md += "- " + item + "\n";
+        md += "\n";
+        break;
+      case Block::Table: {
+        std::string line = "|", rule = "|";
+        for (const std::string& h : b.items) {
+          line += " " + md_cell(h) + " |";
+          rule += "---|";
+        }
+        md += line + "\n" + rule + "\n";
+        for (const auto& row : b.rows) {
+          line = "|";
+          for (const std::string& cell : row) line += " " + md_cell(cell) + " |";
+          md += line + "\n";
+        }
+        md += "\n";
+        break;
+      }
+      case Block::Image:
+        md += "![" + b.text + "](" + b.src + ")\n\n" + b.text + "\n\n";
+        break;
+    }
+  }
+  return md;
+}
+
+std::string to_html(const std::vector<Block>& blocks, const std::string& title) {
+  std::string h = fmt::format(
+      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{}</title>\n"
+      "<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}"
+      "table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;"
+      "text-align:right}}td:first-child,th:first-child{{text-align:left}}"
+      "pre{{background:#f4f4f4;padding:8px;overflow-x:auto}}img{{max-width:100%}}"
+      "figure{{margin:1em 0}}</style></head><body>\n",
+      html_escape(title));
+  for (const Block& b : blocks) {
+    switch (b.type) {
+      case Block::Heading:
+        h += fmt::format("<h{0}>{1}</h{0}>\n", b.level, html_escape(b.text));
+        break;
+      case Block::Paragraph:
+        h += "<p>" + html_escape(b.text) + "</p>\n";
+        break;
+      case Block::Code:
+        h += "<pre>" + html_escape(b.text) + "</pre>\n";
+        break;
+      case Block::List:
+        h += "<ul>\n";
+        for (const std::string& item : b.items) h += "<li>" + html_escape(item) + "</li>\n";
+        h += "</ul>\n";
+        break;
+      case Block::Table:
+        h += "<table>\n<tr>";
+        for (const std::string& c : b.items) h += "<th>" + html_escape(c) + "</th>";
+        h += "</tr>\n";
+        for (const auto& row : b.rows) {
+          h += "<tr>";
+          for (const std::string& c : row) h += "<td>" + html_escape(c) + "</td>";
+          h += "</tr>\n";
+        }
+        h += "</table>\n";
+        break;
+      case Block::Image:
+        h +=
+            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+                        html_escape(b.src), html_escape(b.text), html_escape(b.text));
+        break;
+    }
+  }
+  return h + "</body></html>\n";
+}
+
+std::string percent(double x) {
+  return std::isnan(x) ? "-" : fmt::format("{:.1f}%", 100 * x);
+}
+
+std::string status_of(const RunView& run) {
+  if (!run.live.empty()) return run.live;
+  const RunResult& r = run.result;
+  if (r.state == RunState::Finished)
+    return r.stop_reason.empty() ? "finished" : "finished (" + r.stop_reason + ")";
+  if (r.state == RunState::Interrupted) return "interrupted";
+  return r.epochs.empty() ? "pending" : "incomplete";
+}
+
+std::string rule_text(const OverfitRule& rule) {
+  return fmt::format(
+      "the epoch of the lowest validation loss, when at least {} epochs follow it, the median "
+      "validation loss of the last {} epochs is more than {:.0f}% (and {}) above that minimum, "
+      "and the training loss is still lower at the end than at that epoch",
+      rule.patience, rule.patience, 100 * rule.min_rise, rule.min_rise_abs);
+}
+
+std::vector<std::string> param_keys(const std::vector<RunView>& runs) {
+  std::vector<std::string> keys;
+  if (!runs.empty())
+    for (const auto& kv : runs.front().spec->params) keys.push_back(kv.first);
+  return keys;
+}
+
+}  // namespace
+
+std::vector<Observation> observations(const std::vector<RunView>& runs) {
+  std::vector<Observation> out;
+  for (const RunView& run : runs) {
+    Observation o;
+    o.name = run.spec->name;
+    o.params = run.spec->params;
+    o.finished = run.result.state == RunState::Finished && run.live.empty();
+    if (run.result.best) o.seq_acc = run.result.best->valid_seq_acc;
+    o.overfit_epoch = run.result.overfit_epoch;
+    o.epochs_run = run.result.epochs.empty() ? 0 : run.result.epochs.back().epoch;
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Report render_report(const ReportInput& in) {
+  std::vector<Block> doc;
+  const auto heading = [&](int level, std::string text) {
+    doc.push_back({Block::Heading, level, std::move(text), {}, {}, {}});
+  };
+  const auto para = [&](std::string text) {
+    doc.push_back({Block::Paragraph, 0, std::move(text), {}, {}, {}});
+  };
+  const auto list = [&](std::vector<std::string> items) {
+    if (!items.empty()) doc.push_back({Block::List, 0, {}, std::move(items), {}, {}});
+  };
+
+  std::size_t finished = 0;
+  double training_seconds = 0;
+  for (const RunView& r : in.runs) {
+    if (r.result.state == RunState::Finished && r.live.empty()) ++finished;
+    training_seconds += r.result.wall_seconds;
+  }
+
+  heading(1, "s2s experiment: " + in.title);
+  para(fmt::format(
+      "{} of {} runs finished; {} of training so far (all runs). Updated {}. "
+      "Machine: {}.",
+      finished, in.runs.size(), format_duration(training_seconds), in.updated, in.machine));
+  para("Reproduce, or resume after an interruption (finished runs are skipped):");
+  doc.push_back({Block::Code, 0, in.command, {}, {}, {}});
+
+  heading(2, "Budget");
+  para(in.budget);
+  list(in.notes);
+
+  heading(2, "Results");
+  Block table{Block::Table, 0, {}, {"run"}, {}, {}};
+  const std::vector<std::string> keys = param_keys(in.runs);
+  for (const std::string& k : keys) table.items.push_back(k == "train_size" ? "train pairs" : k);
+  for (const char* h :
+       {"status", "best valid seq acc", "valid token acc", "best epoch", "overfit epoch",
+        "epochs run", "wall time", "course: overfits at", "course: accuracy"})
+    table.items.emplace_back(h);
+  for (const RunView& run : in.runs) {
+    const RunResult& r = run.result;
+    std::vector<std::string> row{run.spec->name};
+    for (const std::string& k : keys) row.push_back(param_or(run.spec->params, k, ""));
+    row.push_back(status_of(run));
+    row.push_back(r.best ? percent(r.best->valid_seq_acc) : "-");
+    row.push_back(r.best ? percent(r.best->valid_token_acc) : "-");
+    row.push_back(r.best_epoch ? std::to_string(*r.best_epoch) : "-");
+    row.push_back(r.overfit_epoch    ? std::to_string(*r.overfit_epoch)
+                  : r.epochs.empty() ? "-"
+                                     : "none");
+    row.push_back(r.epochs.empty() ? "0" : std::to_string(r.epochs.back().epoch));
+    row.push_back(r.epochs.empty() ? "-" : format_duration(r.wall_seconds));
+    const auto course = course_figure(run.spec->params);
+    row.push_back(!course                 ? "-"
+                  : course->overfit_epoch ? fmt::format("~{}", *course->overfit_epoch)
+                                          : "does not overfit");
+    row.push_back(course ? "~" + percent(course->seq_acc) : "-");
+    table.rows.push_back(std::move(row));
+  }
+  doc.push_back(std::move(table));
+  para(
+      "Accuracy is exact-match sequence accuracy on the validation set (1/5 the size of the "
+      "training set) at the best epoch, the one with the highest validation sequence accuracy; "
+      "token accuracy is at the same epoch. Overfit epoch: " +
+      rule_text(in.rule) +
+      "; \"none\" means no overfitting within the epochs run. The course's figures come from "
+      "its own runs of up to 2000 epochs; its model rows are on 2800 training pairs.");
+
+  heading(2, "The course's conclusions, judged from these numbers");
+  para(
+      "Generated from the table: each claim is checked on every pair of finished runs that "
+      "differ in one setting only; accuracies within half a percentage point count as a tie, "
+      "and a run that did not overfit counts as overfitting later only if it ran past the "
+      "other's overfitting epoch.");
+  for (const Conclusion& c : judge_course_conclusions(observations(in.runs))) {
+    heading(3, fmt::format("{}: {}", to_string(c.verdict), c.claim));
+    para(c.summary);
+    list(c.evidence);
+  }
+
+  heading(2, "Curves");
+  if (in.plots.empty()) para("No two runs differ in a way the course compares; no charts.");
+  std::string kind;
+  for (const PlotView& p : in.plots) {
+    if (p.group.kind != kind) {
+      kind = p.group.kind;
+      heading(3, kind);
+    }
+    std::string runs;
+    for (std::size_t i : p.group.runs) runs += (runs.empty() ? "" : ", ") + in.runs[i].spec->name;
+    const std::string caption = fmt::format("{}: {}", p.group.title, runs);
+    if (p.made)
+      doc.push_back({Block::Image, 0, caption, {}, {}, p.group.file});
+    else
+      para(fmt::format("{} (chart not made: {})", caption,
+                       p.error.empty() ? "no epochs yet" : p.error));
+  }
+
+  Report report;
+  report.markdown = to_markdown(doc);
+  report.html = to_html(doc, "s2s experiment: " + in.title);
+  return report;
+}
+
+void write_report(const std::filesystem::path& dir, const Report& report) {
+  write_file_atomic((dir / "REPORT.md").string(), report.markdown);
+  write_file_atomic((dir / "REPORT.html").string(), report.html);
+}
+
+std::string machine_description() {
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string cpu = "unknown CPU";
+  std::ifstream info("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(info, line))
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  return fmt::format("{}, {}, {} cores", host, cpu, available_cores());
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(seconds);
+  if (s < 60) return fmt::format("{}s", s);
+  if (s < 3600) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+}
+
+}  // namespace s2s::report

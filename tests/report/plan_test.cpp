@@ -1,0 +1,133 @@
+// The plan of `s2s experiment`: runs, data, threads per job, and the exact child commands.
+#include <gtest/gtest.h>
+
+#include "report/experiment.h"
+#include "report/plan.h"
+#include "s2s/error.h"
+
+namespace s2s::report {
+namespace {
+
+std::vector<std::string> names(const Plan& plan) {
+  std::vector<std::string> out;
+  for (const RunSpec& r : plan.runs) out.push_back(r.name);
+  return out;
+}
+
+TEST(Plan, CourseStudyIsSixRunsOnTwoDatasets) {
+  ExperimentOptions o = course_options("/x");
+  o.cores = 2;
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(names(plan),
+            (std::vector<std::string>{"l1-d0-n2800", "l1-d0-n14000", "l4-d0-n2800", "l4-d0-n14000",
+                                      "l4-d0.8-n2800", "l4-d0.8-n14000"}));
+  ASSERT_EQ(plan.notes.size(), 2u);  // the two 1-layer dropout-0.8 runs
+  EXPECT_EQ(plan.notes[0].rfind("skipped l1-d0.8-n2800: with 1 layer dropout", 0), 0u);
+  ASSERT_EQ(plan.data.size(), 2u);
+  EXPECT_EQ(plan.data[0].train_size, 2800);
+  EXPECT_EQ(plan.data[0].valid_size, 560);  // validation = train / 5
+  EXPECT_EQ(plan.data[1].valid_size, 2800);
+  EXPECT_EQ(plan.data[1].dir, "/x/data/n14000");
+  EXPECT_EQ(plan.runs[3].dir, "/x/l4-d0-n14000");
+  EXPECT_EQ(plan.runs[3].log, "/x/logs/l4-d0-n14000.log");
+  EXPECT_EQ(plan.jobs, 1);
+  EXPECT_EQ(plan.threads_per_job, 2);
+  // One job: cheapest first (1 layer on 2800 pairs), the 4-layer 14000-pair runs last.
+  EXPECT_EQ(plan.runs[plan.schedule.front()].name, "l1-d0-n2800");
+  EXPECT_EQ(plan.runs[plan.schedule.back()].name.substr(0, 2), "l4");
+  EXPECT_EQ(plan.runs[plan.schedule.back()].train_size, 14000);
+}
+
+TEST(Plan, JobsSplitTheCoresAndRunTheLongestFirst) {
+  ExperimentOptions o = course_options("/x");
+  o.cores = 2;
+  o.jobs = 2;
+  Plan plan = make_plan(o);
+  EXPECT_EQ(plan.threads_per_job, 1);
+  EXPECT_EQ(plan.runs[plan.schedule.front()].train_size, 14000);
+  EXPECT_EQ(plan.runs[plan.schedule.back()].name, "l1-d0-n2800");
+  o.cores = 8;
+  o.jobs = 3;
+  EXPECT_EQ(make_plan(o).threads_per_job, 2);  // 8 / 3, rounded down
+  o.cores = 2;
+  o.jobs = 4;
+  plan = make_plan(o);
+  EXPECT_EQ(plan.threads_per_job, 1);
+  EXPECT_EQ(plan.notes.back(),
+            "--jobs 4 is more than the 2 cores: each run gets 1 thread and they compete");
+  o.jobs = 0;
+  EXPECT_THROW(make_plan(o), Error);
+}
+
+TEST(Plan, JobsNeverExceedTheRuns) {
+  ExperimentOptions o;
+  o.grid = parse_grid("hidden=8,16");
+  o.out = "/y";
+  o.cores = 4;
+  o.jobs = 8;
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(plan.jobs, 2);
+  EXPECT_EQ(plan.threads_per_job, 2);
+  EXPECT_EQ(names(plan), (std::vector<std::string>{"h8", "h16"}));
+  EXPECT_EQ(plan.data.at(0).train_size, kDefaultTrainSize);
+}
+
+TEST(Plan, OneLayerDropoutRunIsKeptWhenItsTwinIsNotInTheGrid) {
+  ExperimentOptions o;
+  o.grid = parse_grid("layers=1 dropout=0.5");
+  o.out = "/y";
+  const Plan plan = make_plan(o);
+  ASSERT_EQ(plan.runs.size(), 1u);
+  EXPECT_EQ(plan.runs[0].name, "l1-d0.5");  // nothing varies: every axis names it
+}
+
+TEST(Plan, ChildCommands) {
+  ExperimentOptions o = course_options("/x");
+  o.cores = 2;
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(gen_args(plan.data[0], 7),
+            (std::vector<std::string>{"gen", "zero-shift", "--train", "2800", "--valid", "560",
+                                      "--seed", "7", "--out-dir", "/x/data/n2800"}));
+  const RunSpec& run = plan.runs[4];  // l4-d0.8-n2800
+  EXPECT_EQ(train_args(o, plan, run, false), (std::vector<std::string>{"train",
+                                                                       "--train",
+                                                                       "/x/data/n2800/train.csv",
+                                                                       "--valid",
+                                                                       "/x/data/n2800/valid.csv",
+                                                                       "--out",
+                                                                       "/x/l4-d0.8-n2800",
+                                                                       "--cell",
+                                                                       "gru",
+                                                                       "--hidden",
+                                                                       "256",
+                                                                       "--layers",
+                                                                       "4",
+                                                                       "--dropout",
+                                                                       "0.8",
+                                                                       "--epochs",
+                                                                       "100",
+                                                                       "--patience",
+                                                                       "10",
+                                                                       "--threads",
+                                                                       "2"}));
+  EXPECT_EQ(train_args(o, plan, run, true),
+            (std::vector<std::string>{"train", "--resume", "/x/l4-d0.8-n2800", "--threads", "2"}));
+}
+
+TEST(Plan, GridEpochsAndPatienceWinOverTheFlags) {
+  ExperimentOptions o;
+  o.grid = parse_grid("epochs=5 patience=2 batch=32");
+  o.out = "/y";
+  o.epochs = 50;
+  o.patience = 9;
+  o.cores = 1;
+  const Plan plan = make_plan(o);
+  EXPECT_EQ(
+      train_args(o, plan, plan.runs[0], false),
+      (std::vector<std::string>{"train", "--train", "/y/data/n14000/train.csv", "--valid",
+                                "/y/data/n14000/valid.csv", "--out", "/y/e5-p2-b32", "--epochs",
+                                "5", "--patience", "2", "--batch", "32", "--threads", "1"}));
+}
+
+}  // namespace
+}  // namespace s2s::report
