@@ -34,11 +34,11 @@ void check_same_config(const std::filesystem::path& run_dir, const RunParams& pa
 struct RunResult {
   RunState state = RunState::NotStarted;
   std::vector<MetricsRecord> epochs;
-  std::optional<int> best_epoch;     // best validation sequence accuracy (summary's if written)
+  std::optional<int> best_epoch;      // best validation sequence accuracy (summary's if written)
   std::optional<MetricsRecord> best;  // that epoch's metrics
-  std::optional<int> overfit_epoch;  // by overfitting_epoch() on the curves
-  std::string stop_reason;           // from summary.json; empty while running
-  double wall_seconds = 0;           // summary's total_seconds, else the sum of epoch times
+  std::optional<int> overfit_epoch;   // by overfitting_epoch() on the curves
+  std::string stop_reason;            // from summary.json; empty while running
+  double wall_seconds = 0;            // summary's total_seconds, else the sum of epoch times
 };
 
 RunResult load_run(const std::filesystem::path& run_dir, const OverfitRule& rule = {});

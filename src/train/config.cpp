@@ -6,10 +6,11 @@
 
 namespace s2s {
 
-#define S2S_CONFIG_FIELDS(X)                                                                 \
-  X(train)                                                                                   \
-  X(valid)                                                                                   \
-  X(out) X(cell) X(layers) X(hidden) X(dropout) X(impl) X(epochs) X(batch) X(lr) X(lr_decay) \
+#define S2S_CONFIG_FIELDS(X)                                                          \
+  X(train)                                                                            \
+  X(valid)                                                                            \
+  X(out)                                                                              \
+  X(cell) X(layers) X(hidden) X(dropout) X(impl) X(epochs) X(batch) X(lr) X(lr_decay) \
       X(teacher_forcing) X(clip) X(seed) X(threads) X(patience) X(valid_batch)
 
 std::string TrainConfig::to_json() const {
