@@ -16,7 +16,6 @@ constexpr AddCommand kCommands[] = {
     s2s::cli::add_dashboard,  s2s::cli::add_data,   s2s::cli::add_doctor, s2s::cli::add_eval,
     s2s::cli::add_experiment, s2s::cli::add_export, s2s::cli::add_gen,    s2s::cli::add_import,
     s2s::cli::add_infer,      s2s::cli::add_plot,   s2s::cli::add_train,
-    // clang-format on
 };
 
 constexpr const char* kFooter = R"(Examples:
