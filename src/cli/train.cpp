@@ -2,15 +2,18 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
+#include "s2s/dashboard.h"
 #include "s2s/error.h"
 #include "s2s/trainer.h"
 
@@ -38,6 +41,8 @@ Examples:
       --cell lstm --layers 2 --hidden 128 --dropout 0.5 --epochs 30 --patience 5
   s2s train --resume runs/course --epochs 20     continue, now up to epoch 20
   s2s train --config runs/course/config.json --out runs/again --seed 2
+  s2s train --train data/train.csv --valid data/valid.csv --out runs/live --dashboard
+        the same, with its live curves on http://127.0.0.1:8050/
 )";
 
 std::string read_text(const std::string& path) {
@@ -52,6 +57,8 @@ struct TrainFlags {
   TrainConfig given;  // values of the flags on the command line
   std::string config_file;
   std::string resume_dir;
+  bool dashboard = false;
+  int dashboard_port = 8050;
   // For each flag: was it given, and how to copy its value into a base configuration.
   std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig&)>>> setters;
 };
@@ -77,6 +84,22 @@ int run(TrainFlags& f) {
   }
   for (auto& [opt, set] : f.setters) {
     if (opt->count() > 0) set(config);
+  }
+  // The live page for this run, served while it trains. A busy port is not worth losing a
+  // training run over: warn and train without it.
+  std::unique_ptr<Dashboard> dashboard;
+  if (f.dashboard && !config.out.empty()) {
+    std::filesystem::create_directories(config.out);
+    DashboardOptions dash;
+    dash.run_roots = {config.out};
+    dash.port = f.dashboard_port;
+    try {
+      dashboard = start_dashboard(dash);
+      fmt::print("dashboard: {} (live curves of this run)\n", dashboard->url());
+      std::fflush(stdout);
+    } catch (const Error& e) {
+      fmt::print(stderr, "s2s: warning: dashboard not started: {}\n", e.what());
+    }
   }
   const bool tty = isatty(STDERR_FILENO) != 0;
   options.progress_bar = tty;
@@ -137,6 +160,10 @@ void add_train(CLI::App& app, Context& ctx) {
       "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
   add(cmd, *f, "--valid-batch", &TrainConfig::valid_batch,
       fmt::format("Batch size for validation [{}]", d.valid_batch));
+  cmd->add_flag("--dashboard", f->dashboard,
+                "Serve the live dashboard of this run on 127.0.0.1 while it trains");
+  cmd->add_option("--dashboard-port", f->dashboard_port, "Port of --dashboard [8050]")
+      ->check(CLI::Range(0, 65535));
   cmd->callback([f, &ctx] { ctx.exit_code = run(*f); });
 }
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include <fmt/core.h>
+#include <httplib.h>
 
 #include <cmath>
 
@@ -85,6 +86,35 @@ TEST(TrainCli, SigintFinishesTheStepWritesLastPtAndExits130) {
   EXPECT_GE(state["epoch"].get<int64_t>(), 1);
   EXPECT_NE(read_text(dir + "/log.txt").find("--resume"), std::string::npos);
   EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "interrupted");
+}
+
+TEST(TrainCli, DashboardServesTheRunWhileItTrains) {
+  const std::string dir = temp_dir("dashboard");
+  write_copy_task(dir, 400, 40);
+  const std::string out = dir + "/run", log = dir + "/log.txt";
+  auto args = slow_run(dir, out);
+  args.insert(args.end(), {"--dashboard", "--dashboard-port", "0"});
+  const pid_t pid = spawn_cli(args, log);
+  // The URL is printed before the first epoch; then the run's epochs appear in the API.
+  int port = 0;
+  size_t epochs_seen = 0;
+  for (int i = 0; i < 600 && epochs_seen == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const std::string text = fs::exists(log) ? read_text(log) : "";
+    const auto at = text.find("dashboard: http://127.0.0.1:");
+    if (at == std::string::npos) continue;
+    port = std::stoi(text.substr(at + std::string("dashboard: http://127.0.0.1:").size()));
+    httplib::Client client("127.0.0.1", port);
+    auto runs = client.Get("/api/runs");
+    if (!runs || runs->status != 200) continue;
+    const auto list = nlohmann::json::parse(runs->body)["runs"];
+    if (list.size() != 1) continue;
+    epochs_seen = list[0]["epochs"].get<size_t>();
+  }
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130);
+  EXPECT_GT(port, 0) << read_text(log);
+  EXPECT_GE(epochs_seen, 1u) << read_text(log);
 }
 
 TEST(TrainCli, CheckpointKilledAtRandomMomentsIsAlwaysLoadable) {
