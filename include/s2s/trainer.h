@@ -25,16 +25,18 @@ struct TrainConfig {
   double dropout = 0.2;
   std::string impl = "onednn";  // which code runs the RNNs: onednn | torch
 
-  // Optimisation.
-  int64_t epochs = 10;
+  // Optimisation. Measured on the course split (docs/results/course-headline.md): Adam at 2e-3
+  // decayed by 0.75 per epoch passes 99.7% validation exact match at epoch 6; the reference's
+  // constant 1e-3 plateaus near 99.5% in 10 epochs.
+  int64_t epochs = 8;
   int64_t batch = 64;
-  double lr = 1e-3;
+  double lr = 2e-3;
   // Multiply the learning rate by lr_decay after every epoch (1 = constant).
-  double lr_decay = 1.0;
+  double lr_decay = 0.75;
   double teacher_forcing = 1.0;  // probability of feeding the true previous token
   double clip = 5.0;             // max gradient norm (a guard, rarely active); 0: off
   int64_t seed = 1;
-  int64_t threads = 0;   // 0: all cores
+  int64_t threads = 0;   // 0: automatic (s2s::default_threads())
   int64_t patience = 0;  // stop when valid loss has not improved for N epochs; 0: never
   int64_t valid_batch = 512;
 

@@ -63,33 +63,37 @@ TEST_F(ReportOnFixtures, TableRowsMatchTheFixtures) {
   const Report report = render_report(input_);
   const std::string& md = report.markdown;
   EXPECT_EQ(line_starting(md, "| run |"),
-            "| run | cell | hidden | layers | dropout | train pairs | status | best valid seq acc "
+            "| run | cell | hidden | layers | dropout | lr | lr_decay | train pairs | status | "
+            "best valid seq acc "
             "| valid token acc | best epoch | overfit epoch | epochs run | wall time | course: "
             "overfits at | course: accuracy |");
-  EXPECT_EQ(
-      line_starting(md, "| l1-d0-n2800 |"),
-      "| l1-d0-n2800 | gru | 256 | 1 | 0 | 2800 | finished (early_stopping) | 60.0% | 80.0% | 30 "
-      "| 30 | 40 | 21s | ~1900 | ~60.0% |");
-  EXPECT_EQ(
-      line_starting(md, "| l4-d0-n2800 |"),
-      "| l4-d0-n2800 | gru | 256 | 4 | 0 | 2800 | finished (early_stopping) | 58.0% | 79.0% | 12 "
-      "| 12 | 22 | 34s | ~600 | ~58.0% |");
-  EXPECT_EQ(
-      line_starting(md, "| l4-d0.8-n2800 |"),
-      "| l4-d0.8-n2800 | gru | 256 | 4 | 0.8 | 2800 | finished (early_stopping) | 81.2% | 90.6% "
-      "| 27 | 25 | 35 | 53s | ~1700 | ~81.2% |");
+  EXPECT_EQ(line_starting(md, "| l1-d0-n2800 |"),
+            "| l1-d0-n2800 | gru | 256 | 1 | 0 | 0.001 | 1 | 2800 | finished (early_stopping) | "
+            "60.0% | 80.0% | 30 "
+            "| 30 | 40 | 21s | ~1900 | ~60.0% |");
+  EXPECT_EQ(line_starting(md, "| l4-d0-n2800 |"),
+            "| l4-d0-n2800 | gru | 256 | 4 | 0 | 0.001 | 1 | 2800 | finished (early_stopping) | "
+            "58.0% | 79.0% | 12 "
+            "| 12 | 22 | 34s | ~600 | ~58.0% |");
+  EXPECT_EQ(line_starting(md, "| l4-d0.8-n2800 |"),
+            "| l4-d0.8-n2800 | gru | 256 | 4 | 0.8 | 0.001 | 1 | 2800 | finished (early_stopping) "
+            "| 81.2% | 90.6% "
+            "| 27 | 25 | 35 | 53s | ~1700 | ~81.2% |");
   EXPECT_EQ(line_starting(md, "| l1-d0-n14000 |"),
-            "| l1-d0-n14000 | gru | 256 | 1 | 0 | 14000 | finished (completed) | 75.0% | 87.5% | "
+            "| l1-d0-n14000 | gru | 256 | 1 | 0 | 0.001 | 1 | 14000 | finished (completed) | 75.0% "
+            "| 87.5% | "
             "40 | none | 40 | 1m41s | - | - |");
+  EXPECT_EQ(line_starting(md, "| l4-d0-n14000 |"),
+            "| l4-d0-n14000 | gru | 256 | 4 | 0 | 0.001 | 1 | 14000 | finished (early_stopping) | "
+            "90.0% | 95.0% | "
+            "20 | 20 | 30 | 3m46s | - | - |");
   EXPECT_EQ(
-      line_starting(md, "| l4-d0-n14000 |"),
-      "| l4-d0-n14000 | gru | 256 | 4 | 0 | 14000 | finished (early_stopping) | 90.0% | 95.0% | "
-      "20 | 20 | 30 | 3m46s | - | - |");
-  EXPECT_EQ(line_starting(md, "| l4-d0.8-n14000 |")
-                .rfind("| l4-d0.8-n14000 | gru | 256 | 4 | 0.8 | 14000 | finished (completed) | "
-                       "99.7% |",
-                       0),
-            0u);
+      line_starting(md, "| l4-d0.8-n14000 |")
+          .rfind(
+              "| l4-d0.8-n14000 | gru | 256 | 4 | 0.8 | 0.001 | 1 | 14000 | finished (completed) | "
+              "99.7% |",
+              0),
+      0u);
   EXPECT_NE(line_starting(md, "| l4-d0.8-n14000 |")
                 .find("| 40 | none | 40 | 5m01s | does not overfit | ~99.7% |"),
             std::string::npos);
@@ -130,9 +134,11 @@ TEST_F(ReportOnFixtures, CurvesAreGroupedAsTheCourseGroupsThem) {
                                  "command)"),
             std::string::npos);
   EXPECT_NE(report.html.find("<img src=\"plots/model-n2800.png\""), std::string::npos);
-  EXPECT_NE(report.html.find("<td>l4-d0-n2800</td><td>gru</td><td>256</td><td>4</td><td>0</td>"
-                             "<td>2800</td><td>finished (early_stopping)</td><td>58.0%</td>"),
-            std::string::npos);
+  EXPECT_NE(
+      report.html.find(
+          "<td>l4-d0-n2800</td><td>gru</td><td>256</td><td>4</td><td>0</td><td>0.001</td><td>1</td>"
+          "<td>2800</td><td>finished (early_stopping)</td><td>58.0%</td>"),
+      std::string::npos);
 }
 
 TEST(Report, WritesBothFilesAtomically) {
