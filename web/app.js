@@ -33,6 +33,11 @@ function fmt(v, digits = 4) {
   return v === null || v === undefined || Number.isNaN(v) ? '–' : Number(v).toFixed(digits);
 }
 
+// Accuracies as percentages with two decimals: 0.9996 must not round to a perfect "1.000".
+function pct(v) {
+  return v === null || v === undefined || Number.isNaN(v) ? '–' : `${(100 * v).toFixed(2)}%`;
+}
+
 function setStatus(text, error = false) {
   const el = document.getElementById('status');
   el.textContent = text;
@@ -85,7 +90,7 @@ function renderRunList() {
     cells[2].append(badge);
     cells[3].textContent = run.epochs;
     cells[3].className = 'epochs';
-    cells[4].textContent = `${fmt(run.best_valid_token_acc, 3)} / ${fmt(run.best_valid_seq_acc, 3)}`;
+    cells[4].textContent = `${pct(run.best_valid_token_acc)} / ${pct(run.best_valid_seq_acc)}`;
     if (run.best_epoch !== null) cells[4].title = `best epoch ${run.best_epoch}` +
       (run.overfit_epoch !== null ? `, overfitting after epoch ${run.overfit_epoch}` : '');
     tr.append(...cells);
