@@ -12,6 +12,8 @@ struct RuntimeOptions {
   int64_t threads = 0;
   // Seeds torch's global generator when set (>= 0).
   int64_t seed = -1;
+  // Flush denormal floats to zero (FTZ/DAZ) for torch's and oneDNN's CPU work. See runtime.cpp.
+  bool flush_denormal = true;
 };
 
 // The thread count that threads = 0 selects: max(1, cores - 1).
