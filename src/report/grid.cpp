@@ -1,4 +1,5 @@
 #include "report/grid.h"
+#include "common/split.h"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
@@ -56,15 +57,6 @@ std::string known_keys() {
   std::string out;
   for (const KeySpec& spec : kKeys) out += (out.empty() ? "" : ", ") + std::string(spec.key);
   return out;
-}
-
-std::vector<std::string> split(const std::string& text, char sep) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream in(text);
-  while (std::getline(in, part, sep)) parts.push_back(part);
-  if (!text.empty() && text.back() == sep) parts.emplace_back();
-  return parts;
 }
 
 }  // namespace
