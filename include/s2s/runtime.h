@@ -22,4 +22,10 @@ int64_t default_threads();
 // Applies the options; returns the thread count in force.
 int64_t configure_runtime(const RuntimeOptions& options = {});
 
+// Keeps signal handlers off compute threads (oneDNN's JIT kernels cannot take a signal safely;
+// see src/runtime/signal_thread.cpp). Blocks SIGINT and SIGTERM in the calling thread, and so in
+// every thread it creates afterwards, and starts one thread that receives them instead. Call it
+// first in main(), before any other thread exists; train() calls it too. Idempotent.
+void isolate_signals();
+
 }  // namespace s2s

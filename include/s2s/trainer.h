@@ -53,7 +53,9 @@ struct TrainOptions {
   bool progress_bar = false;    // redraw a bar on `progress` (a terminal) instead of epoch lines
   std::ostream* log = nullptr;  // one line per epoch and messages; nullptr: silent
   std::ostream* progress = nullptr;
-  bool handle_signals = true;  // SIGINT/SIGTERM: finish the step, write last.pt, return
+  // SIGINT/SIGTERM: finish the step, write last.pt, return. Calls isolate_signals() (runtime.h);
+  // call that yourself first in main() so that threads created before train() are covered too.
+  bool handle_signals = true;
   // Stop (as if interrupted) after this many optimizer steps in this process; 0: never.
   // Lets tests interrupt a run at an exact point.
   int64_t stop_after_steps = 0;

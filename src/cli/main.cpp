@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "s2s/error.h"
+#include "s2s/runtime.h"
 #include "s2s/version.h"
 
 namespace {
@@ -37,6 +38,7 @@ The course's experiment end to end: scripts/course (see README.md).)";
 }  // namespace
 
 int main(int argc, char** argv) {
+  s2s::isolate_signals();  // before any thread exists, so that all of them inherit the mask
   CLI::App app{"s2s: train and run RNN sequence-to-sequence models (GRU, LSTM, RNN) on CPUs.",
                "s2s"};
   app.set_version_flag("--version", s2s::version_string());

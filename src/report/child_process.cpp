@@ -36,6 +36,10 @@ pid_t start_child(const std::filesystem::path& program, const std::vector<std::s
   }
   if (pid == 0) {
     ::setpgid(0, 0);
+    // fork() kept this thread's mask, in which isolate_signals() blocked SIGINT/SIGTERM.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
     ::dup2(fd, STDOUT_FILENO);

@@ -46,6 +46,7 @@ class SignalScope {
  public:
   explicit SignalScope(bool enabled) : enabled_(enabled) {
     if (!enabled_) return;
+    isolate_signals();  // the handler must not run on a thread inside a oneDNN kernel
     old_int_ = std::signal(SIGINT, on_stop_signal);
     old_term_ = std::signal(SIGTERM, on_stop_signal);
   }
@@ -391,7 +392,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     if (g_stop.load() ||
         (options.stop_after_steps > 0 && steps_this_process >= options.stop_after_steps)) {
       summary.reason = StopReason::Interrupted;
-      if (log) *log << "interrupted after epoch " << epoch << "; saved " << last_path << "\n";
+      if (log) {
+        *log << fmt::format("interrupted after epoch {}; saved {} (continue with --resume {})\n",
+                            epoch, last_path, config.out);
+      }
       write_summary();
       return summary;
     }

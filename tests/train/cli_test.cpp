@@ -88,6 +88,42 @@ TEST(TrainCli, SigintFinishesTheStepWritesLastPtAndExits130) {
   EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "interrupted");
 }
 
+// oneDNN's JIT GEMM points rsp at heap memory while it runs, so a signal handler on a compute
+// thread corrupts the heap (src/runtime/signal_thread.cpp). Every thread of a training process,
+// OpenMP workers and dashboard server threads included, must block SIGINT and SIGTERM, except
+// the one thread that exists to take them.
+TEST(TrainCli, OnlyTheSignalThreadCanTakeSigintOrSigterm) {
+  const std::string dir = temp_dir("sigmask");
+  write_copy_task(dir, 400, 40);
+  const std::string out = dir + "/run";
+  auto args = slow_run(dir, out);
+  args.back() = "2";  // --threads 2: OpenMP workers exist too
+  args.insert(args.end(), {"--dashboard", "--dashboard-port", "0"});
+  const pid_t pid = spawn_cli(args, dir + "/log.txt");
+  for (int i = 0; i < 600 && lines_of(read_text(out + "/metrics.jsonl")).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const uint64_t handled = (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1));
+  std::vector<std::string> unblocked;
+  int blocked = 0;
+  for (const auto& task : fs::directory_iterator(fmt::format("/proc/{}/task", pid))) {
+    const std::string status = read_text(task.path().string() + "/status");
+    const auto at = status.find("SigBlk:");
+    ASSERT_NE(at, std::string::npos) << status;
+    const uint64_t mask = std::stoull(status.substr(at + 7), nullptr, 16);
+    if ((mask & handled) == handled) {
+      ++blocked;
+    } else {
+      std::string name = read_text(task.path().string() + "/comm");
+      unblocked.push_back(name.substr(0, name.find('\n')));
+    }
+  }
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_exit(pid), 130) << read_text(dir + "/log.txt");
+  EXPECT_EQ(unblocked, std::vector<std::string>{"s2s-signals"});
+  EXPECT_GE(blocked, 3);  // main, an OpenMP worker, the dashboard server
+}
+
 TEST(TrainCli, DashboardServesTheRunWhileItTrains) {
   const std::string dir = temp_dir("dashboard");
   write_copy_task(dir, 400, 40);
