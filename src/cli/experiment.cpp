@@ -18,7 +18,7 @@ struct ExperimentFlags {
   std::string out;
   int epochs = -1;
   int patience = -1;
-  int jobs = 1;
+  int jobs = 0;
   int64_t data_seed = 1;
   bool report_only = false;
 };
@@ -57,7 +57,7 @@ report::ExperimentOptions to_options(const ExperimentFlags& f) {
   cmd += fmt::format(" --out {}", o.out.string());
   if (o.epochs > 0) cmd += fmt::format(" --epochs {}", o.epochs);
   if (o.patience >= 0) cmd += fmt::format(" --patience {}", o.patience);
-  cmd += fmt::format(" --jobs {}", o.jobs);
+  if (o.jobs > 0) cmd += fmt::format(" --jobs {}", o.jobs);
   if (o.data_seed != 1) cmd += fmt::format(" --data-seed {}", o.data_seed);
   o.command = cmd;
   return o;
@@ -77,10 +77,12 @@ void add_experiment(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", flags->out,
                   "Experiment directory: one sub-directory per run, data/, REPORT.md "
                   "(default for course: runs/experiment-course)");
-  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 100)");
+  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 60)");
   cmd->add_option("--patience", flags->patience,
                   "Stop a run after N epochs without a lower validation loss (course default: 10)");
-  cmd->add_option("--jobs", flags->jobs, "Runs trained at once; the cores are split among them")
+  cmd->add_option("--jobs", flags->jobs,
+                  "Runs trained at once, the cores split among them (default: one run per core, "
+                  "one thread each)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--data-seed", flags->data_seed, "Seed of the generated datasets");
   cmd->add_flag("--report-only", flags->report_only,
@@ -94,8 +96,8 @@ train_size, generated with `s2s gen zero-shift`. With 1 layer, dropout does
 nothing, so such runs are skipped when the dropout-0 run is in the grid.
 
 Examples:
-  s2s experiment course                         the course's study, about an hour on 2 cores
-  s2s experiment course --jobs 2                two runs at once, one thread each
+  s2s experiment course                         the course's study, within about an hour on 2 cores
+  s2s experiment course --jobs 1                one run at a time, all cores for it
   s2s experiment --grid "layers=1,4 dropout=0,0.8 train_size=2800,14000" --epochs 50 --out runs/study
   s2s experiment --grid "hidden=64,128 lr=0.001,0.003" --epochs 20 --out runs/small
   s2s experiment course --report-only           refresh the report of what has run so far)");

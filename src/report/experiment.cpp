@@ -264,10 +264,10 @@ ExperimentOptions course_options(const fs::path& out) {
   o.patience = kCoursePatience;
   o.budget_note =
       "The course trains each model for up to 2000 epochs; on a 2-core machine that is out of "
-      "reach, so `s2s experiment course` is sized to finish in about an hour: six runs, per "
-      "epoch ~5-10 s for the 4x256 GRU on 14000 pairs with the fused kernels, ~3 s with one "
-      "layer and a fifth of that on 2800 pairs (~25-30 s for one epoch of all six runs), at "
-      "most 100 epochs, and early stopping ends the overfitting runs sooner.";
+      "reach, so `s2s experiment course` is sized to finish within about an hour: six runs, two "
+      "at a time with one thread each, one epoch of the 4x256 GRU on 14000 pairs ~30 s on one "
+      "core (the other runs are cheaper), at most 60 epochs, and early stopping ends the "
+      "overfitting runs sooner.";
   return o;
 }
 

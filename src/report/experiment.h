@@ -18,11 +18,12 @@ inline constexpr const char* kCourseGrid =
     "cell=gru hidden=256 layers=1,4 dropout=0,0.8 lr=0.001 lr_decay=1 train_size=2800,14000";
 
 // The time budget of `s2s experiment course` (the course's 2000 epochs per run are out of reach
-// on 2 cores). Six runs; per epoch, with the fused kernels, ~5-10 s for a 4x256 GRU on 14000
-// pairs, ~3 s for 1 layer, a fifth of that on 2800 pairs: ~25-30 s for one epoch of all six,
-// so at most 100 epochs is at most ~45-50 minutes, and early stopping (patience 10 on the
-// validation loss) ends the overfitting runs sooner: about an hour at most on this machine.
-inline constexpr int kCourseEpochs = 100;
+// on 2 cores). Six runs, two at a time with one thread each on 2 cores. One epoch of the 4x256
+// GRU on 14000 pairs takes ~30 s on one core here, so a run that never stops early costs ~30 min
+// at 60 epochs; the other core trains the five smaller runs meanwhile, and early stopping
+// (patience 10 on the validation loss) ends the overfitting runs sooner. This VM's speed varies
+// up to 2x, so 60 epochs (not 100) keeps the study within about an hour on a slow day.
+inline constexpr int kCourseEpochs = 60;
 inline constexpr int kCoursePatience = 10;
 
 ExperimentOptions course_options(const std::filesystem::path& out);

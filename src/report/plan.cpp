@@ -60,7 +60,7 @@ int available_cores() {
 }
 
 Plan make_plan(const ExperimentOptions& options) {
-  if (options.jobs < 1) throw Error(fmt::format("--jobs must be at least 1, got {}", options.jobs));
+  if (options.jobs < 0) throw Error(fmt::format("--jobs must be at least 1, got {}", options.jobs));
   Plan plan;
   const std::vector<RunParams> all = expand(options.grid);
 
@@ -100,7 +100,11 @@ Plan make_plan(const ExperimentOptions& options) {
   }
 
   const int cores = options.cores > 0 ? options.cores : available_cores();
-  plan.jobs = std::min<int>(options.jobs, static_cast<int>(plan.runs.size()));
+  // Automatic: one single-threaded run per core. A run gains little from a second thread (the
+  // RNN steps are small GEMMs and each thread team meets at a barrier per step; see
+  // docs/PERFORMANCE.md), while a second run on the other core doubles the throughput.
+  const int jobs = options.jobs > 0 ? options.jobs : cores;
+  plan.jobs = std::max(1, std::min<int>(jobs, static_cast<int>(plan.runs.size())));
   plan.threads_per_job = std::max(1, cores / plan.jobs);
   if (plan.jobs > cores)
     plan.notes.push_back(

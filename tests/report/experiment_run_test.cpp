@@ -51,6 +51,7 @@ class ExperimentRun : public ::testing::Test {
     options_.out = dir_ / "out";
     options_.epochs = 3;
     options_.patience = 1;
+    options_.jobs = 1;
     options_.cores = 2;
     options_.command = "s2s experiment --grid ...";
     options_.s2s = fs::path(S2S_FIXTURES_DIR) / "experiment/fake_s2s.sh";

@@ -30,9 +30,18 @@ TEST(Plan, CourseStudyIsSixRunsOnTwoDatasets) {
   EXPECT_EQ(plan.data[1].dir, "/x/data/n14000");
   EXPECT_EQ(plan.runs[3].dir, "/x/l4-d0-n14000");
   EXPECT_EQ(plan.runs[3].log, "/x/logs/l4-d0-n14000.log");
-  EXPECT_EQ(plan.jobs, 1);
+  // By default one single-threaded run per core.
+  EXPECT_EQ(plan.jobs, 2);
+  EXPECT_EQ(plan.threads_per_job, 1);
+}
+
+TEST(Plan, OneJobRunsTheCheapestFirstWithAllCores) {
+  ExperimentOptions o = course_options("/x");
+  o.cores = 2;
+  o.jobs = 1;
+  const Plan plan = make_plan(o);
   EXPECT_EQ(plan.threads_per_job, 2);
-  // One job: cheapest first (1 layer on 2800 pairs), the 4-layer 14000-pair runs last.
+  // Cheapest first (1 layer on 2800 pairs), so the report has results early.
   EXPECT_EQ(plan.runs[plan.schedule.front()].name, "l1-d0-n2800");
   EXPECT_EQ(plan.runs[plan.schedule.back()].name.substr(0, 2), "l4");
   EXPECT_EQ(plan.runs[plan.schedule.back()].train_size, 14000);
@@ -55,7 +64,7 @@ TEST(Plan, JobsSplitTheCoresAndRunTheLongestFirst) {
   EXPECT_EQ(plan.threads_per_job, 1);
   EXPECT_EQ(plan.notes.back(),
             "--jobs 4 is more than the 2 cores: each run gets 1 thread and they compete");
-  o.jobs = 0;
+  o.jobs = -1;
   EXPECT_THROW(make_plan(o), Error);
 }
 
@@ -109,13 +118,13 @@ TEST(Plan, ChildCommands) {
                                                                        "--lr-decay",
                                                                        "1",
                                                                        "--epochs",
-                                                                       "100",
+                                                                       "60",
                                                                        "--patience",
                                                                        "10",
                                                                        "--threads",
-                                                                       "2"}));
+                                                                       "1"}));
   EXPECT_EQ(train_args(o, plan, run, true),
-            (std::vector<std::string>{"train", "--resume", "/x/l4-d0.8-n2800", "--threads", "2"}));
+            (std::vector<std::string>{"train", "--resume", "/x/l4-d0.8-n2800", "--threads", "1"}));
 }
 
 TEST(Plan, GridEpochsAndPatienceWinOverTheFlags) {
