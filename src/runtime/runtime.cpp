@@ -56,6 +56,9 @@ int64_t configure_runtime(const RuntimeOptions& options) {
   // Denormal floats cost x86 cores ~100x per operation. Once a model has nearly converged its
   // gradients and Adam moments drift into that range and every step slows down; flushing them to
   // zero (FTZ/DAZ, as torch.set_flush_denormal(True) does) keeps the step time flat.
+  // MXCSR is per thread: set it in every thread of the OpenMP pool that torch and oneDNN share
+  // (the pool's threads persist, so it sticks), not only in the calling one.
+#pragma omp parallel num_threads(static_cast <int>(threads))
   at::globalContext().setFlushDenormal(options.flush_denormal);
   if (options.keep_freed_memory) keep_freed_memory();
   if (options.seed >= 0) at::manual_seed(static_cast<uint64_t>(options.seed));
