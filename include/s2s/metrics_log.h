@@ -76,15 +76,7 @@ std::vector<MetricsRecord> read_metrics(const std::filesystem::path& path);
 // nothing is finite.
 std::optional<int> best_epoch(const std::vector<MetricsRecord>& epochs);
 
-// The overfitting epoch: the epoch with the lowest validation loss (improvements must beat
-// the best so far by more than min_delta), provided at least `patience` epochs followed it
-// without beating it. This is the rule training uses for summary.json's overfitting_epoch and
-// for early stopping (which stops `patience` epochs after it). nullopt while fewer than
-// `patience` epochs followed the lowest loss, or when patience < 1.
-std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience,
-                                 double min_delta = 0.0);
-// Same rule on a bare sequence; returns the index into valid_loss.
-std::optional<size_t> overfit_index(const std::vector<double>& valid_loss, int patience,
-                                    double min_delta = 0.0);
+// The overfitting epoch by the one rule (s2s/overfit.h), judged with `patience`.
+std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience);
 
 }  // namespace s2s

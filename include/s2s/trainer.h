@@ -71,7 +71,7 @@ struct TrainSummary {
   int64_t best_epoch = 0;  // best validation sequence accuracy (ties: lower loss)
   double best_valid_seq_acc = 0;
   double best_valid_loss = 0;
-  int64_t overfitting_epoch = 0;  // epoch of the lowest valid loss if it then rose; 0: none
+  int64_t overfitting_epoch = 0;  // by s2s/overfit.h's rule (the run's patience); 0: none
   double total_seconds = 0;
 };
 

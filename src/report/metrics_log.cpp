@@ -1,6 +1,8 @@
 // metrics.jsonl reading: parse lines, follow a growing file, pick the best and overfit epochs.
 #include "s2s/metrics_log.h"
 
+#include "s2s/overfit.h"
+
 #include <sys/stat.h>
 
 #include <cmath>
@@ -171,26 +173,13 @@ std::optional<int> best_epoch(const std::vector<MetricsRecord>& epochs) {
   return epochs[*best].epoch;
 }
 
-std::optional<size_t> overfit_index(const std::vector<double>& valid_loss, int patience,
-                                    double min_delta) {
-  if (patience < 1) return std::nullopt;
-  std::optional<size_t> best;
-  for (size_t i = 0; i < valid_loss.size(); ++i) {
-    const double loss = valid_loss[i];
-    if (std::isfinite(loss) && (!best || loss < valid_loss[*best] - min_delta)) best = i;
-  }
-  if (best && valid_loss.size() - 1 - *best >= static_cast<size_t>(patience)) return best;
-  return std::nullopt;
-}
-
-std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience,
-                                 double min_delta) {
-  std::vector<double> losses;
+std::optional<int> overfit_epoch(const std::vector<MetricsRecord>& epochs, int patience) {
+  std::vector<LossPoint> losses;
   losses.reserve(epochs.size());
-  for (const auto& m : epochs) losses.push_back(m.valid_loss);
-  auto i = overfit_index(losses, patience, min_delta);
-  if (!i) return std::nullopt;
-  return epochs[*i].epoch;
+  for (const auto& m : epochs) losses.push_back({m.epoch, m.train_loss, m.valid_loss});
+  OverfitRule rule;
+  rule.patience = patience;
+  return overfitting_epoch(losses, rule);
 }
 
 }  // namespace s2s

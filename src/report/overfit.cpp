@@ -1,22 +1,27 @@
-#include "report/overfit.h"
+#include "s2s/overfit.h"
 
 #include <algorithm>
+#include <cmath>
 
-namespace s2s::report {
+namespace s2s {
 
 std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
                                      const OverfitRule& rule) {
-  if (points.empty() || rule.patience < 1) return std::nullopt;
-  // First epoch with the lowest validation loss.
-  const auto best =
-      std::min_element(points.begin(), points.end(),
-                       [](const auto& a, const auto& b) { return a.valid_loss < b.valid_loss; });
+  if (rule.patience < 1) return std::nullopt;
+  // First epoch with the lowest finite validation loss.
+  auto best = points.end();
+  for (auto it = points.begin(); it != points.end(); ++it)
+    if (std::isfinite(it->valid_loss) &&
+        (best == points.end() || it->valid_loss < best->valid_loss))
+      best = it;
+  if (best == points.end()) return std::nullopt;
   const auto after = static_cast<int>(points.end() - best) - 1;
   if (after < rule.patience) return std::nullopt;
 
   std::vector<double> tail;
   for (auto it = points.end() - rule.patience; it != points.end(); ++it)
-    tail.push_back(it->valid_loss);
+    if (std::isfinite(it->valid_loss)) tail.push_back(it->valid_loss);
+  if (tail.empty()) return std::nullopt;
   std::sort(tail.begin(), tail.end());
   const double median = tail.size() % 2 == 1
                             ? tail[tail.size() / 2]
@@ -28,4 +33,4 @@ std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
   return std::nullopt;
 }
 
-}  // namespace s2s::report
+}  // namespace s2s

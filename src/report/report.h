@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "report/conclusions.h"
-#include "report/overfit.h"
+#include "s2s/overfit.h"
 #include "report/plan.h"
 #include "report/plot_groups.h"
 #include "report/run_result.h"

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "report/grid.h"
-#include "report/overfit.h"
+#include "s2s/overfit.h"
 #include "s2s/metrics_log.h"
 
 namespace s2s::report {

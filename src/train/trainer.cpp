@@ -25,6 +25,7 @@
 #include "s2s/error.h"
 #include "s2s/file_io.h"
 #include "s2s/metrics.h"
+#include "s2s/overfit.h"
 #include "s2s/runtime.h"
 #include "train/scoring.h"
 
@@ -248,11 +249,12 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     summary.best_epoch = state.best_epoch;
     summary.best_valid_seq_acc = std::max(0.0, state.best_valid_seq_acc);
     summary.best_valid_loss = state.best_valid_loss;
-    const int64_t window = config.patience > 0 ? config.patience : 3;
-    summary.overfitting_epoch =
-        state.min_loss_epoch > 0 && state.epoch - state.min_loss_epoch >= window
-            ? state.min_loss_epoch
-            : 0;
+    std::vector<LossPoint> losses;
+    for (const auto& m : history)
+      losses.push_back({static_cast<int>(m.epoch), m.train_loss, m.valid_loss});
+    OverfitRule rule;
+    rule.patience = config.patience > 0 ? static_cast<int>(config.patience) : 3;
+    summary.overfitting_epoch = overfitting_epoch(losses, rule).value_or(0);
     summary.total_seconds = elapsed();
     nlohmann::ordered_json j;
     j["stop_reason"] = to_string(summary.reason);

@@ -3,9 +3,9 @@
 
 #include <cmath>
 
-#include "report/overfit.h"
+#include "s2s/overfit.h"
 
-namespace s2s::report {
+namespace s2s {
 namespace {
 
 // Valid loss falls linearly to `low` at epoch `min_epoch`, then rises by `rise` per epoch;
@@ -77,5 +77,13 @@ TEST(Overfit, TiesPickTheFirstMinimumAndEmptyIsNone) {
   EXPECT_EQ(overfitting_epoch({}), std::nullopt);
 }
 
+TEST(Overfit, EpochsWithoutAFiniteValidationLossAreIgnored) {
+  std::vector<LossPoint> p = u_curve(22, 12, 0.2, 0.02);
+  p[0].valid_loss = NAN;   // a NaN first epoch must not pass for the minimum
+  p[15].valid_loss = NAN;  // nor one inside the window
+  EXPECT_EQ(overfitting_epoch(p), 12);
+  EXPECT_EQ(overfitting_epoch({{1, 1.0, NAN}, {2, 0.9, NAN}}), std::nullopt);
+}
+
 }  // namespace
-}  // namespace s2s::report
+}  // namespace s2s

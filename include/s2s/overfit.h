@@ -1,12 +1,13 @@
 // When did a run start to overfit? The course reads it off the curves: the epoch after which
 // the validation loss only goes up while the training loss keeps going down. This is that rule,
-// made exact so that every run and every report judge it the same way.
+// made exact, and the only one: training's summary.json, the dashboard's marker and the
+// experiment report all call overfitting_epoch().
 #pragma once
 
 #include <optional>
 #include <vector>
 
-namespace s2s::report {
+namespace s2s {
 
 struct LossPoint {
   int epoch = 0;
@@ -28,8 +29,9 @@ struct OverfitRule {
 // The overfitting epoch: the epoch of the lowest validation loss, if at least `patience` epochs
 // follow it, the validation loss rose clearly since (see OverfitRule) and the training loss is
 // lower at the end than at that epoch (still fitting the training set, no longer generalizing).
-// Otherwise none: still improving, on a plateau, or too few epochs to tell.
+// Otherwise none: still improving, on a plateau, or too few epochs to tell. Epochs whose
+// validation loss is not finite are ignored.
 std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
                                      const OverfitRule& rule = {});
 
-}  // namespace s2s::report
+}  // namespace s2s
