@@ -14,32 +14,25 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "support/run_command.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kRuns = fs::path(S2S_FIXTURES_DIR) / "runs";
+using s2s::test::run_cli;
 
-std::string run_cli(const std::string& args, int* status) {
-  const std::string cmd = std::string(S2S_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf{};
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int rc = p ? pclose(p) : -1;
-  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
-}
+const fs::path kRuns = fs::path(S2S_FIXTURES_DIR) / "runs";
 
 }  // namespace
 
 TEST(DashboardCli, MissingDirectoryIsBadInput) {
-  int status = 0;
-  const std::string out = run_cli("dashboard " + (kRuns / "nope").string() + " --port 0", &status);
-  EXPECT_EQ(status, 2);
-  EXPECT_EQ(out, "s2s: error: " + (kRuns / "nope").string() + ": no such runs directory\n");
-  EXPECT_EQ(run_cli("dashboard --port 70000", &status).rfind("s2s: error: --port", 0), 0u);
-  EXPECT_EQ(status, 2);
+  auto r = run_cli("dashboard " + (kRuns / "nope").string() + " --port 0");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: " + (kRuns / "nope").string() + ": no such runs directory\n");
+  r = run_cli("dashboard --port 70000");
+  EXPECT_EQ(r.out.rfind("s2s: error: --port", 0), 0u);
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 TEST(DashboardCli, WarnsOffLoopbackAndServesTheRuns) {

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "s2s/error.h"
+#include "support/run_command.h"
 
 namespace fs = std::filesystem;
 
@@ -55,17 +56,6 @@ Png decode(const fs::path& path) {
   }
   cairo_surface_destroy(s);
   return png;
-}
-
-std::string run_cli(const std::string& args, int* status) {
-  const std::string cmd = std::string(S2S_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 512> buf{};
-  while (p && fgets(buf.data(), buf.size(), p)) out += buf.data();
-  const int rc = p ? pclose(p) : -1;
-  *status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  return out;
 }
 
 }  // namespace
@@ -118,21 +108,19 @@ TEST(Plot, RefusesUnknownFormatsAndEmptyInput) {
 TEST(PlotCli, WritesPngAndReportsBadInput) {
   const fs::path out = out_dir() / "plot_cli.png";
   fs::remove(out);
-  int status = 0;
-  std::string text =
-      run_cli("plot " + (kRuns / "gru_h256").string() + " " + (kRuns / "lstm_h256").string() +
-                  " -o " + out.string() + " --width 800 --height 400",
-              &status);
-  EXPECT_EQ(status, 0) << text;
-  EXPECT_EQ(text, "wrote " + out.string() + " (2 runs, 800x400)\n");
+  auto r = s2s::test::run_cli("plot " + (kRuns / "gru_h256").string() + " " +
+                              (kRuns / "lstm_h256").string() + " -o " + out.string() +
+                              " --width 800 --height 400");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "wrote " + out.string() + " (2 runs, 800x400)\n");
   const Png png = decode(out);
   EXPECT_EQ(png.width, 800);
   EXPECT_EQ(png.height, 400);
 
-  text = run_cli("plot " + (kRuns / "gru_h256").string() + " -o out.gif", &status);
-  EXPECT_EQ(status, 2);
-  EXPECT_EQ(text, "s2s: error: out.gif: unknown image format (use .png or .svg)\n");
-  text = run_cli("plot " + (kRuns / "missing").string() + " -o x.png", &status);
-  EXPECT_EQ(status, 2);
-  EXPECT_EQ(text, "s2s: error: " + (kRuns / "missing").string() + ": not a run directory\n");
+  r = s2s::test::run_cli("plot " + (kRuns / "gru_h256").string() + " -o out.gif");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: out.gif: unknown image format (use .png or .svg)\n");
+  r = s2s::test::run_cli("plot " + (kRuns / "missing").string() + " -o x.png");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: " + (kRuns / "missing").string() + ": not a run directory\n");
 }

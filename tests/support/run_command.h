@@ -1,5 +1,6 @@
 // Runs a shell command line and returns its exit status and standard output, for tests that
-// drive the s2s CLI (or an example program) as a separate process.
+// drive the s2s CLI (or an example program) as a separate process. S2S_CLI_PATH comes from
+// s2s_add_test (tests/CMakeLists.txt).
 #pragma once
 
 #include <sys/wait.h>
@@ -28,6 +29,11 @@ inline CommandResult run_command(const std::string& command_line) {
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// Runs build/s2s ARGS (shell syntax) with stderr merged into stdout, as a user sees it.
+inline CommandResult run_cli(const std::string& args) {
+  return run_command(std::string(S2S_CLI_PATH) + " " + args + " 2>&1");
 }
 
 }  // namespace s2s::test

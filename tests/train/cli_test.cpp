@@ -19,6 +19,7 @@
 
 #include "s2s/checkpoint.h"
 #include "s2s/error.h"
+#include "support/run_command.h"
 #include "test_util.h"
 
 extern char** environ;
@@ -26,9 +27,9 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+using s2s::test::run_cli;
 using s2s::testing::lines_of;
 using s2s::testing::read_text;
-using s2s::testing::run_cli;
 using s2s::testing::temp_dir;
 using s2s::testing::write_copy_task;
 
@@ -191,7 +192,7 @@ class TrainedModel : public ::testing::Test {
                            "/valid.csv --out " + dir_ +
                            "/run --layers 1 --hidden 128 --dropout 0 --batch 32 --lr 0.005 "
                            "--lr-decay 0.7 --epochs 8 --threads 1 --seed 3");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.out;
   }
   static std::string model() { return dir_ + "/run/best.pt"; }
   static std::string dir_;
@@ -200,8 +201,8 @@ std::string TrainedModel::dir_;
 
 TEST_F(TrainedModel, EvalJsonReportsTheNumbers) {
   const auto r = run_cli("eval --model " + model() + " --data " + dir_ + "/valid.csv --json");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["rows"], 200);
   // The training run's best validation epoch, recomputed from best.pt.
   const auto summary = nlohmann::json::parse(read_text(dir_ + "/run/summary.json"));
@@ -217,12 +218,12 @@ TEST_F(TrainedModel, EvalJsonReportsTheNumbers) {
 
 TEST_F(TrainedModel, InferPrintsTheCoursesLines) {
   auto r = run_cli("infer --model " + model() + " --input '3 1 4 1'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "Call: 3 1 4 1\nResp: 3 1 4 1\n");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "Call: 3 1 4 1\nResp: 3 1 4 1\n");
   r = run_cli("infer --model " + model() + " --data " + dir_ + "/valid.csv --show 2");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto lines = lines_of(r.output);
-  ASSERT_EQ(lines.size(), 7u) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 7u) << r.out;
   EXPECT_EQ(lines[0].substr(0, 6), "Call: ");
   EXPECT_EQ(lines[1].substr(6), lines[0].substr(6));  // True: the copy
   EXPECT_EQ(lines[2].substr(0, 6), "Resp: ");
@@ -231,8 +232,8 @@ TEST_F(TrainedModel, InferPrintsTheCoursesLines) {
   EXPECT_EQ(lines[6], fmt::format("Accuracy: {:.4f} ({}/200)", acc, std::lround(acc * 200)));
   std::ofstream(dir_ + "/stdin.txt") << "9 9 8 7\n\n5 5 5 5\n";
   r = run_cli("infer --model " + model() + " < " + dir_ + "/stdin.txt");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "Call: 9 9 8 7\nResp: 9 9 8 7\nCall: 5 5 5 5\nResp: 5 5 5 5\n");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "Call: 9 9 8 7\nResp: 9 9 8 7\nCall: 5 5 5 5\nResp: 5 5 5 5\n");
 }
 
 TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
@@ -253,10 +254,10 @@ TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
   };
   for (const auto& [args, message] : cases) {
     const auto r = run_cli(args);
-    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
-    EXPECT_EQ(lines_of(r.output).size(), 1u) << r.output;
-    EXPECT_NE(r.output.find("s2s: error: "), std::string::npos) << r.output;
-    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_EQ(lines_of(r.out).size(), 1u) << r.out;
+    EXPECT_NE(r.out.find("s2s: error: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << r.out;
   }
 }
 
@@ -277,14 +278,14 @@ const char* kInputs = "3 1 4 1\n5 9 2 6\n0 0 0 7\n8 8 1 2\n";
 TEST_F(TrainedModel, ExportedStateDictGivesTheSameGreedyOutputsInPython) {
   const std::string sd = dir_ + "/export.pt";
   const auto r = run_cli("export --model " + model() + " --to " + sd);
-  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.out;
   ASSERT_TRUE(fs::exists(dir_ + "/export.vocab.json"));
   std::ofstream(dir_ + "/inputs.txt") << kInputs;
   const std::string py =
       python("greedy " + dir_ + "/export.vocab.json " + dir_ + "/inputs.txt " + sd);
   const auto cpp = run_cli("infer --model " + model() + " < " + dir_ + "/inputs.txt");
   std::string resp;
-  for (const auto& line : lines_of(cpp.output)) {
+  for (const auto& line : lines_of(cpp.out)) {
     if (line.rfind("Resp: ", 0) == 0) resp += line.substr(6) + "\n";
   }
   EXPECT_EQ(py, resp);
@@ -300,12 +301,12 @@ TEST(Interop, ImportedPythonModelsDecodeLikePython) {
   for (const char* cell : {"gru", "lstm", "rnn"}) {
     const std::string sd = dir + "/" + cell + ".pt";
     const auto r = run_cli("import --from " + sd + " --vocab " + vocab + " --to " + dir + "/m.pt");
-    ASSERT_EQ(r.exit_code, 0) << r.output;
+    ASSERT_EQ(r.exit_code, 0) << r.out;
     const auto ck = s2s::load_checkpoint(dir + "/m.pt");
     EXPECT_EQ(s2s::to_string(ck.model->options.cell()), cell);
     EXPECT_EQ(ck.model->options.layers(), 2);
     const auto cpp = run_cli("infer --model " + dir + "/m.pt < " + dir + "/inputs.txt");
-    for (const auto& line : lines_of(cpp.output)) {
+    for (const auto& line : lines_of(cpp.out)) {
       if (line.rfind("Resp:", 0) == 0) cpp_all += (line.size() > 6 ? line.substr(6) : "") + "\n";
     }
   }
