@@ -47,9 +47,9 @@ struct Run {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `build/s2s ARGS` through the shell.
-inline Run run_cli(const std::string& args) {
-  const std::string cmd = std::string(S2S_CLI_PATH) + " " + args + " 2>&1";
+// Runs `ENV build/s2s ARGS` through the shell (ENV: assignments such as "A=1 B=2", or "").
+inline Run run_cli_env(const std::string& env, const std::string& args) {
+  const std::string cmd = env + " " + std::string(S2S_CLI_PATH) + " " + args + " 2>&1";
   Run r;
   FILE* pipe = popen(cmd.c_str(), "r");
   char buf[4096];
@@ -58,6 +58,11 @@ inline Run run_cli(const std::string& args) {
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs `build/s2s ARGS` through the shell.
+inline Run run_cli(const std::string& args) {
+  return run_cli_env("", args);
 }
 
 inline std::vector<std::string> lines_of(const std::string& text) {
