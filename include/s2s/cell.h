@@ -1,4 +1,4 @@
-// Which recurrent cell a model uses, and which implementation runs it.
+// Which recurrent cell a model uses, which implementation runs it, and in which precision.
 #pragma once
 
 #include <string>
@@ -20,5 +20,15 @@ int gate_count(Cell cell);
 
 RnnImpl parse_rnn_impl(const std::string& name);
 std::string to_string(RnnImpl impl);
+
+// The arithmetic of the fused oneDNN RNN kernels. F32: everything f32. BF16: the kernels round
+// inputs, states and weights to bfloat16 for the primitive's matmuls (f32 accumulation, f32
+// bias and LSTM cell state) and hand back f32 outputs and gradients; the parameters, the
+// optimizer and every other layer stay f32. Only RnnImpl::OneDNN has a bf16 path.
+enum class Precision { F32, BF16 };
+
+// "f32" | "bf16"; throws s2s::Error naming the accepted values otherwise.
+Precision parse_precision(const std::string& name);
+std::string to_string(Precision precision);
 
 }  // namespace s2s

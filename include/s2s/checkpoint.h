@@ -33,8 +33,10 @@ struct LoadedCheckpoint {
   CheckpointMeta meta;
 };
 
-// Loads a checkpoint written by save_checkpoint; impl chooses which code runs the RNNs.
-LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl::OneDNN);
+// Loads a checkpoint written by save_checkpoint; impl and precision choose which code runs the
+// RNNs and how (the stored weights are f32 whatever precision trained them).
+LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl::OneDNN,
+                                 Precision precision = Precision::F32);
 
 // Restores the optimizer's state and torch's RNG state from a checkpoint, to resume training.
 void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "s2s/cell.h"
+
 namespace s2s {
 
 struct EvalReport {
@@ -19,15 +21,17 @@ struct EvalReport {
   std::string unknown_note;  // UnknownTokens::describe(), "" when none
 };
 
-// Evaluates a checkpoint on a CSV file as validation does during training. Throws s2s::Error
-// when the checkpoint is unusable or no token of the file is in the model's vocabulary.
+// Evaluates a checkpoint on a CSV file as validation does during training, its RNNs running in
+// `precision`. Throws s2s::Error when the checkpoint is unusable or no token of the file is in
+// the model's vocabulary.
 EvalReport evaluate_file(const std::string& model_path, const std::string& data_path,
-                         int64_t batch = 512, int64_t threads = 0);
+                         int64_t batch = 512, int64_t threads = 0,
+                         Precision precision = Precision::F32);
 
 // A loaded model answering token sequences by greedy decoding.
 class Predictor {
  public:
-  explicit Predictor(const std::string& model_path);
+  explicit Predictor(const std::string& model_path, Precision precision = Precision::F32);
   ~Predictor();
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;

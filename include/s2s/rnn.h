@@ -1,8 +1,8 @@
 // RnnStack: a stack of RNN/GRU/LSTM layers with PyTorch's parameter names, shapes, gate order
 // and initialisation (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}), so a
 // state_dict moves between s2s and torch.nn.GRU/LSTM/RNN unchanged. Which code runs the
-// recurrence (stock ATen or our fused oneDNN kernels) is chosen by RnnStackOptions::impl and
-// decided in one place, run_rnn().
+// recurrence (stock ATen or our fused oneDNN kernels) is chosen by RnnStackOptions::impl, and in
+// which precision by RnnStackOptions::precision; both are decided in one place, run_rnn().
 #pragma once
 
 #include <torch/arg.h>
@@ -26,6 +26,8 @@ struct RnnStackOptions {
   // Dropout on the outputs of every layer but the last, in training mode (as PyTorch does).
   TORCH_ARG(double, dropout) = 0.0;
   TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
+  // BF16 (OneDNN only): bf16 matmuls inside the kernels; parameters and gradients stay f32.
+  TORCH_ARG(Precision, precision) = Precision::F32;
 };
 
 // Recurrent state, each [num_layers, batch, hidden]. c is defined for LSTM only.
@@ -37,8 +39,9 @@ struct RnnState {
 // The single dispatch point from an RnnStack to an implementation. Mirrors at::gru/at::lstm:
 // input [T, B, I]; h0 (and c0 for LSTM) [L, B, H], undefined means zeros; params is the flat
 // list [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]. Returns (output [T, B, H], h_n, c_n),
-// c_n undefined unless LSTM.
-std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
+// c_n undefined unless LSTM. Precision::BF16 needs RnnImpl::OneDNN (s2s::Error otherwise); it
+// applies to f32 inputs (double inputs run on stock ATen in double, as with F32).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
                                                        const at::Tensor& input,
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,

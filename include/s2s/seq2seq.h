@@ -21,6 +21,8 @@ struct Seq2SeqOptions {
   // Between stacked layers only; ignored (as in PyTorch) when layers == 1.
   TORCH_ARG(double, dropout) = 0.2;
   TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
+  // Arithmetic of both RNN stacks and of greedy decoding's fused step (see Precision).
+  TORCH_ARG(Precision, precision) = Precision::F32;
 };
 
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {

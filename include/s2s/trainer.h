@@ -24,6 +24,8 @@ struct TrainConfig {
   // same accuracy in a handful of epochs (the PyTorch reference does it in 7).
   double dropout = 0.2;
   std::string impl = "onednn";  // which code runs the RNNs: onednn | torch
+  // f32 | bf16: the RNN kernels' matmuls (onednn only); weights and optimizer stay f32.
+  std::string precision = "f32";
 
   // Optimisation. Measured on the course split (docs/results/course-headline.md): Adam at 2e-3
   // decayed by 0.75 per epoch passes 99.7% validation exact match at epoch 6; the reference's

@@ -12,6 +12,12 @@ struct Context {
   int exit_code = 0;
 };
 
+// --precision of eval and infer (train has its own wording: it also trains in it).
+inline constexpr const char* kInferencePrecisionHelp =
+    "RNN arithmetic for decoding, f32 or bf16 (needs AVX-512): bf16 rounds activations and "
+    "weights to bfloat16 for the recurrent matmuls; the checkpoint's weights are f32 whichever "
+    "precision trained them. BF16_INFER_NOTE [f32]";
+
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).
 void add_dashboard(CLI::App& app, Context& ctx);

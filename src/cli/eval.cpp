@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "s2s/cell.h"
 #include "s2s/decode.h"
 
 namespace s2s::cli {
@@ -17,6 +18,8 @@ greedy decoding, exactly as validation during training.
 Examples:
   s2s eval --model runs/course/best.pt --data data/valid.csv
   s2s eval --model runs/course/best.pt --data data/valid.csv --json | jq .seq_acc
+  s2s eval --model runs/course/best.pt --data data/valid.csv --precision bf16
+        the same model with bf16 RNN matmuls (any checkpoint: its weights are f32)
 )";
 
 struct EvalFlags {
@@ -25,6 +28,7 @@ struct EvalFlags {
   bool json = false;
   int64_t batch = 512;
   int64_t threads = 0;
+  std::string precision = "f32";
 };
 
 }  // namespace
@@ -38,8 +42,10 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--batch", f->batch, "Batch size [512]");
   cmd->add_option("--threads", f->threads, "Threads, 0 = all cores [0]");
+  cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {
-    const EvalReport r = evaluate_file(f->model, f->data, f->batch, f->threads);
+    const EvalReport r =
+        evaluate_file(f->model, f->data, f->batch, f->threads, parse_precision(f->precision));
     if (f->json) {
       fmt::print("{}\n", nlohmann::json{{"loss", r.loss},
                                         {"token_acc", r.token_acc},

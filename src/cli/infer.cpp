@@ -24,6 +24,7 @@ constexpr const char* kFooter = R"(Input, one of:
 Examples:
   s2s infer --model runs/course/best.pt --input "0 0 0 5 3 8 2 7 1 4"
   s2s infer --model runs/course/best.pt --data data/valid.csv --show 5
+  s2s infer --model runs/course/best.pt --data data/valid.csv --precision bf16
   printf '1 2 0 0 0 4 5 6 7 8\n' | s2s infer --model runs/course/best.pt
 )";
 
@@ -33,6 +34,7 @@ struct InferFlags {
   std::string data;
   int64_t show = 5;
   int64_t max_len = 0;
+  std::string precision = "f32";
 };
 
 std::vector<std::string> split(const std::string& line) {
@@ -51,7 +53,7 @@ std::string join(const std::vector<std::string>& tokens) {
 void run(const InferFlags& f) {
   if (!f.input.empty() && !f.data.empty()) throw Error("give --input or --data, not both");
   configure_runtime();
-  Predictor predictor(f.model);
+  Predictor predictor(f.model, parse_precision(f.precision));
   if (!f.data.empty()) {
     const Corpus corpus = read_pairs_csv(f.data);
     std::vector<std::vector<std::string>> sources;
@@ -106,6 +108,7 @@ void add_infer(CLI::App& app, Context& ctx) {
   cmd->add_option("--max-len", f->max_len,
                   "Decoding steps at most (default: --data: longest target + 1; else 2 x input "
                   "length + 2)");
+  cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {
     run(*f);
     ctx.exit_code = 0;

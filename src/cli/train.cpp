@@ -40,6 +40,8 @@ Examples:
   s2s train --train data/train.csv --valid data/valid.csv --out runs/lstm \
       --cell lstm --layers 2 --hidden 128 --dropout 0.5 --epochs 30 --patience 5
   s2s train --resume runs/course --epochs 20     continue, now up to epoch 20
+  s2s train --train data/train.csv --valid data/valid.csv --out runs/bf16 --precision bf16
+        the course model with bf16 RNN matmuls (f32 weights; validation decodes in bf16 too)
   s2s train --config runs/course/config.json --out runs/again --seed 2
   s2s train --train data/train.csv --valid data/valid.csv --out runs/live --dashboard
         the same, with its live curves on http://127.0.0.1:8050/
@@ -158,6 +160,10 @@ void add_train(CLI::App& app, Context& ctx) {
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
   add(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl,
       "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
+  add(cmd, *f, "--precision", &TrainConfig::precision,
+      "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
+      "matmuls on bfloat16 activations and weights while the weights, the optimizer and every "
+      "other layer stay f32: BF16_TRAIN_NOTE [f32]");
   add(cmd, *f, "--valid-batch", &TrainConfig::valid_batch,
       fmt::format("Batch size for validation [{}]", d.valid_batch));
   cmd->add_flag("--dashboard", f->dashboard,

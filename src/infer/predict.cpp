@@ -14,9 +14,9 @@
 namespace s2s {
 
 EvalReport evaluate_file(const std::string& model_path, const std::string& data_path, int64_t batch,
-                         int64_t threads) {
+                         int64_t threads, Precision precision) {
   configure_runtime({threads, -1});
-  LoadedCheckpoint ck = load_checkpoint(model_path);
+  LoadedCheckpoint ck = load_checkpoint(model_path, RnnImpl::OneDNN, precision);
   auto corpus = std::make_shared<const Corpus>(read_pairs_csv(data_path));
   auto dataset = std::make_shared<const PairDataset>(corpus, ck.vocab);
   const UnknownTokens& unknown = dataset->unknown();
@@ -43,8 +43,9 @@ struct Predictor::Impl {
   int64_t unknown = 0;
 };
 
-Predictor::Predictor(const std::string& model_path) : impl_(std::make_unique<Impl>()) {
-  impl_->ck = load_checkpoint(model_path);
+Predictor::Predictor(const std::string& model_path, Precision precision)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->ck = load_checkpoint(model_path, RnnImpl::OneDNN, precision);
 }
 
 Predictor::~Predictor() = default;

@@ -12,7 +12,9 @@ namespace s2s::kernels {
 using dnnl::memory;
 
 // Layers run as few primitives as oneDNN allows: a stacked primitive needs equal input and
-// hidden widths, so layer 0 runs alone when the input is narrower or wider.
+// hidden widths, so layer 0 runs alone when the input is narrower or wider. In bf16 every
+// buffer the primitives touch is bf16 (except the f32 LSTM cell state), and the f32 input and
+// output are copied across once per step: B x H values, noise next to the layers' matmuls.
 struct DecodeStep::Impl {
   struct Segment {
     const RnnPrimitives* prims;
@@ -21,25 +23,34 @@ struct DecodeStep::Impl {
     std::unordered_map<int, memory> args[2];  // [parity]: reads state buffer parity, writes !parity
   };
   Cell cell;
+  Precision precision;
   int64_t layers, batch, hidden;
   at::Tensor x, h[2], c[2];    // state [L, B, H] double-buffered
   std::vector<at::Tensor> ys;  // each segment's top output [1, B, H]
+  at::Tensor x_kernel, y_f32;  // bf16 only: what the first segment reads, the f32 result
   std::vector<Segment> segments;
   int parity = 0;
 };
 
-DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch)
+DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
+                       Precision precision)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.cell = cell;
+  m.precision = precision;
   m.layers = num_layers;
   m.batch = batch;
   m.hidden = params[1].size(1);
   const int64_t input = params[0].size(1);
+  const bool bf16 = precision == Precision::BF16;
   const auto opts = params[0].options().requires_grad(false);
+  const auto kernel_opts = opts.dtype(scalar_type(precision));
+  const dnnl::memory::data_type type = data_type(precision);
   m.x = at::zeros({batch, input}, opts);
+  m.x_kernel = bf16 ? at::zeros({batch, input}, kernel_opts) : m.x;
+  if (bf16) m.y_f32 = at::zeros({1, batch, m.hidden}, opts);
   for (int i = 0; i < 2; ++i) {
-    m.h[i] = at::zeros({num_layers, batch, m.hidden}, opts);
+    m.h[i] = at::zeros({num_layers, batch, m.hidden}, kernel_opts);
     if (cell == Cell::LSTM) m.c[i] = at::zeros({num_layers, batch, m.hidden}, opts);
   }
   std::vector<std::pair<int64_t, int64_t>> spans;
@@ -54,9 +65,9 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
     s.first = first;
     s.count = count;
     const int64_t in = first == 0 ? input : m.hidden;
-    s.prims = &inference_primitives(RnnShape{cell, count, 1, batch, in, m.hidden});
+    s.prims = &inference_primitives(RnnShape{cell, count, 1, batch, in, m.hidden, precision});
     s.weights = converted_weights(*s.prims, params.slice(4 * first, 4 * count));
-    m.ys.push_back(at::zeros({1, batch, m.hidden}, opts));
+    m.ys.push_back(at::zeros({1, batch, m.hidden}, kernel_opts));
     m.segments.push_back(std::move(s));
   }
   const auto bytes_at = [](const at::Tensor& t, int64_t layer) {
@@ -65,21 +76,22 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
   for (size_t k = 0; k < m.segments.size(); ++k) {
     Impl::Segment& s = m.segments[k];
     const RnnShape& sh = s.prims->shape;
-    const memory::desc st = iter_md(s.count, batch, m.hidden);
-    const at::Tensor& src = k == 0 ? m.x : m.ys[k - 1];
+    const memory::desc st = iter_md(s.count, batch, m.hidden, type);
+    const memory::desc cs = iter_md(s.count, batch, m.hidden);
+    const at::Tensor& src = k == 0 ? m.x_kernel : m.ys[k - 1];
     for (int p = 0; p < 2; ++p) {
       auto& a = s.args[p];
       a.emplace(DNNL_ARG_SRC_LAYER,
-                memory(layer_md(1, batch, sh.input), cpu_engine(), src.data_ptr()));
+                memory(layer_md(1, batch, sh.input, type), cpu_engine(), src.data_ptr()));
       a.emplace(DNNL_ARG_WEIGHTS_LAYER, make_memory(s.prims->weights_layer, s.weights.layer));
       a.emplace(DNNL_ARG_WEIGHTS_ITER, make_memory(s.prims->weights_iter, s.weights.iter));
       a.emplace(DNNL_ARG_BIAS, make_memory(bias_md(sh), s.weights.bias));
-      a.emplace(DNNL_ARG_DST_LAYER, make_memory(layer_md(1, batch, m.hidden), m.ys[k]));
+      a.emplace(DNNL_ARG_DST_LAYER, make_memory(layer_md(1, batch, m.hidden, type), m.ys[k]));
       a.emplace(DNNL_ARG_SRC_ITER, memory(st, cpu_engine(), bytes_at(m.h[p], s.first)));
       a.emplace(DNNL_ARG_DST_ITER, memory(st, cpu_engine(), bytes_at(m.h[1 - p], s.first)));
       if (cell == Cell::LSTM) {
-        a.emplace(DNNL_ARG_SRC_ITER_C, memory(st, cpu_engine(), bytes_at(m.c[p], s.first)));
-        a.emplace(DNNL_ARG_DST_ITER_C, memory(st, cpu_engine(), bytes_at(m.c[1 - p], s.first)));
+        a.emplace(DNNL_ARG_SRC_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c[p], s.first)));
+        a.emplace(DNNL_ARG_DST_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c[1 - p], s.first)));
       }
     }
   }
@@ -99,13 +111,17 @@ at::Tensor& DecodeStep::input() {
 
 const at::Tensor& DecodeStep::run() {
   Impl& m = *impl_;
+  const bool bf16 = m.precision == Precision::BF16;
+  if (bf16) m.x_kernel.copy_(m.x);
   for (auto& s : m.segments) s.prims->forward.execute(cpu_stream(), s.args[m.parity]);
   m.parity = 1 - m.parity;
-  return m.ys.back();
+  if (!bf16) return m.ys.back();
+  m.y_f32.copy_(m.ys.back());
+  return m.y_f32;
 }
 
 at::Tensor DecodeStep::h() const {
-  return impl_->h[impl_->parity];
+  return impl_->h[impl_->parity].to(at::kFloat);
 }
 at::Tensor DecodeStep::c() const {
   return impl_->cell == Cell::LSTM ? impl_->c[impl_->parity] : at::Tensor();

@@ -17,14 +17,22 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 // Forward on the training primitive (records the workspace) and backward through oneDNN.
+// In bf16 the primitive reads and writes bf16 activations and states: the f32 inputs are
+// rounded on the way in and the outputs widened on the way out, and backward gets the bf16
+// tensors the forward saw. LSTM cell states, biases, gradients and diff weights are f32 always.
 struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& h0,
-                               const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
-                               const at::Tensor& b_ih, const at::Tensor& b_hh, int64_t cell_index) {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x_f32,
+                               const at::Tensor& h0_f32, const at::Tensor& c0,
+                               const at::Tensor& w_ih, const at::Tensor& w_hh,
+                               const at::Tensor& b_ih, const at::Tensor& b_hh, int64_t cell_index,
+                               int64_t precision_index) {
     const Cell cell = static_cast<Cell>(cell_index);
+    const Precision precision = static_cast<Precision>(precision_index);
     const bool lstm = cell == Cell::LSTM;
-    const RnnShape s{cell, 1, x.size(0), x.size(1), x.size(2), w_hh.size(1)};
+    const RnnShape s{cell, 1, x_f32.size(0), x_f32.size(1), x_f32.size(2), w_hh.size(1), precision};
     const RnnPrimitives& p = training_primitives(s);
+    const at::Tensor x = to_precision(x_f32, precision), h0 = to_precision(h0_f32, precision);
+    const dnnl::memory::data_type type = data_type(precision);
 
     const at::Tensor wl_user = to_onednn_gate_order(cell, w_ih);
     const at::Tensor wi_user = to_onednn_gate_order(cell, w_hh);
@@ -36,12 +44,13 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
 
     at::Tensor y = at::empty({s.steps, s.batch, s.hidden}, x.options());
     at::Tensor h_n = at::empty({1, s.batch, s.hidden}, x.options());
-    at::Tensor c_n = lstm ? at::empty({1, s.batch, s.hidden}, x.options()) : at::Tensor();
+    at::Tensor c_n = lstm ? at::empty({1, s.batch, s.hidden}, c0.options()) : at::Tensor();
     at::Tensor ws = at::empty({static_cast<int64_t>(p.workspace.get_size())}, at::kByte);
 
-    const memory::desc io = layer_md(s.steps, s.batch, s.input);
-    const memory::desc oo = layer_md(s.steps, s.batch, s.hidden);
-    const memory::desc st = iter_md(1, s.batch, s.hidden);
+    const memory::desc io = layer_md(s.steps, s.batch, s.input, type);
+    const memory::desc oo = layer_md(s.steps, s.batch, s.hidden, type);
+    const memory::desc st = iter_md(1, s.batch, s.hidden, type);
+    const memory::desc cs = iter_md(1, s.batch, s.hidden);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC_LAYER, make_memory(io, x)},
                                          {DNNL_ARG_SRC_ITER, make_memory(st, h0)},
                                          {DNNL_ARG_WEIGHTS_LAYER, make_memory(p.weights_layer, wl)},
@@ -51,8 +60,8 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
                                          {DNNL_ARG_DST_ITER, make_memory(st, h_n)},
                                          {DNNL_ARG_WORKSPACE, make_memory(p.workspace, ws)}};
     if (lstm) {
-      args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(st, c0));
-      args.emplace(DNNL_ARG_DST_ITER_C, make_memory(st, c_n));
+      args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(cs, c0));
+      args.emplace(DNNL_ARG_DST_ITER_C, make_memory(cs, c_n));
     }
     p.forward.execute(cpu_stream(), args);
 
@@ -62,16 +71,20 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
       ctx->save_for_backward({x, h0, y, h_n});
     }
     ctx->saved_data["cell"] = cell_index;
+    ctx->saved_data["precision"] = precision_index;
     ctx->saved_data["w_layer"] = wl_user;
     ctx->saved_data["w_iter"] = wi_user;
     ctx->saved_data["bias"] = bias;
     ctx->saved_data["workspace"] = ws;
-    if (lstm) return {y, h_n, c_n};
-    return {y, h_n};
+    // Widening bf16 to f32 is exact; in f32 these are the primitive's own outputs.
+    const at::Tensor y_f32 = y.to(at::kFloat), h_n_f32 = h_n.to(at::kFloat);
+    if (lstm) return {y_f32, h_n_f32, c_n};
+    return {y_f32, h_n_f32};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     const Cell cell = static_cast<Cell>(ctx->saved_data["cell"].toInt());
+    const Precision precision = static_cast<Precision>(ctx->saved_data["precision"].toInt());
     const bool lstm = cell == Cell::LSTM;
     const variable_list saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &h0 = saved[1], &y = saved[2], &h_n = saved[3];
@@ -80,7 +93,7 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
     const at::Tensor wi_user = ctx->saved_data["w_iter"].toTensor();
     const at::Tensor bias = ctx->saved_data["bias"].toTensor();
     const at::Tensor ws = ctx->saved_data["workspace"].toTensor();
-    const RnnShape s{cell, 1, x.size(0), x.size(1), x.size(2), wi_user.size(1)};
+    const RnnShape s{cell, 1, x.size(0), x.size(1), x.size(2), wi_user.size(1), precision};
     const RnnPrimitives& p = training_primitives(s);
 
     const memory::desc ul = user_weights_md(1, s.input, cell, s.hidden);
@@ -93,15 +106,22 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
       return at::zeros({static_cast<int64_t>(md.get_size())}, at::kByte);
     };
     at::Tensor dwl = bytes(p.diff_weights_layer), dwi = bytes(p.diff_weights_iter);
-    at::Tensor db = at::zeros({bias_gates(cell), s.hidden}, x.options());
-    at::Tensor dx = at::empty_like(x), dh0 = at::empty_like(h0);
+    // Gradients are f32 in both precisions (the primitive's diff tensors are f32).
+    const auto f32 = x.options().dtype(at::kFloat);
+    at::Tensor db = at::zeros({bias_gates(cell), s.hidden}, f32);
+    at::Tensor dx = at::empty(x.sizes(), f32), dh0 = at::empty(h0.sizes(), f32);
     at::Tensor dc0 = lstm ? at::empty_like(c0) : at::Tensor();
-    const at::Tensor dy = grads[0].contiguous(), dhn = grads[1].contiguous();
-    const at::Tensor dcn = lstm ? grads[2].contiguous() : at::Tensor();
+    const auto grad = [&](size_t i) { return grads[i].to(at::kFloat).contiguous(); };
+    const at::Tensor dy = grad(0), dhn = grad(1);
+    const at::Tensor dcn = lstm ? grad(2) : at::Tensor();
 
-    const memory::desc io = layer_md(s.steps, s.batch, s.input);
-    const memory::desc oo = layer_md(s.steps, s.batch, s.hidden);
-    const memory::desc st = iter_md(1, s.batch, s.hidden);
+    const dnnl::memory::data_type type = data_type(precision);
+    const memory::desc io = layer_md(s.steps, s.batch, s.input, type);
+    const memory::desc oo = layer_md(s.steps, s.batch, s.hidden, type);
+    const memory::desc st = iter_md(1, s.batch, s.hidden, type);
+    const memory::desc d_io = layer_md(s.steps, s.batch, s.input);
+    const memory::desc d_oo = layer_md(s.steps, s.batch, s.hidden);
+    const memory::desc d_st = iter_md(1, s.batch, s.hidden);  // also the LSTM cell state's
     const memory::desc bm = bias_md(s);
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC_LAYER, make_memory(io, x)},
@@ -112,18 +132,18 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
         {DNNL_ARG_DST_LAYER, make_memory(oo, y)},
         {DNNL_ARG_DST_ITER, make_memory(st, h_n)},
         {DNNL_ARG_WORKSPACE, make_memory(p.workspace, ws)},
-        {DNNL_ARG_DIFF_SRC_LAYER, make_memory(io, dx)},
-        {DNNL_ARG_DIFF_SRC_ITER, make_memory(st, dh0)},
+        {DNNL_ARG_DIFF_SRC_LAYER, make_memory(d_io, dx)},
+        {DNNL_ARG_DIFF_SRC_ITER, make_memory(d_st, dh0)},
         {DNNL_ARG_DIFF_WEIGHTS_LAYER, make_memory(p.diff_weights_layer, dwl)},
         {DNNL_ARG_DIFF_WEIGHTS_ITER, make_memory(p.diff_weights_iter, dwi)},
         {DNNL_ARG_DIFF_BIAS, make_memory(bm, db)},
-        {DNNL_ARG_DIFF_DST_LAYER, make_memory(oo, dy)},
-        {DNNL_ARG_DIFF_DST_ITER, make_memory(st, dhn)}};
+        {DNNL_ARG_DIFF_DST_LAYER, make_memory(d_oo, dy)},
+        {DNNL_ARG_DIFF_DST_ITER, make_memory(d_st, dhn)}};
     if (lstm) {
-      args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(st, c0));
-      args.emplace(DNNL_ARG_DST_ITER_C, make_memory(st, c_n));
-      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, make_memory(st, dc0));
-      args.emplace(DNNL_ARG_DIFF_DST_ITER_C, make_memory(st, dcn));
+      args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(d_st, c0));
+      args.emplace(DNNL_ARG_DST_ITER_C, make_memory(d_st, c_n));
+      args.emplace(DNNL_ARG_DIFF_SRC_ITER_C, make_memory(d_st, dc0));
+      args.emplace(DNNL_ARG_DIFF_DST_ITER_C, make_memory(d_st, dcn));
     }
     p.backward.execute(cpu_stream(), args);
 
@@ -133,35 +153,42 @@ struct RnnLayerFunction : public torch::autograd::Function<RnnLayerFunction> {
     at::Tensor dw_hh =
         to_onednn_gate_order(cell, reorder_from(dwi, p.diff_weights_iter, ui, {rows, s.hidden}));
     auto [db_ih, db_hh] = torch_bias_grads(cell, db);
-    return {dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, at::Tensor()};
+    return {dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, at::Tensor(), at::Tensor()};
   }
 };
 
-// Forward only: no workspace, weights converted once per weight version.
-RnnResult inference_layer(Cell cell, const at::Tensor& x, const at::Tensor& h0,
-                          const at::Tensor& c0, at::TensorList layer_params) {
+// Forward only: no workspace, weights converted once per weight version (and precision).
+RnnResult inference_layer(Cell cell, Precision precision, const at::Tensor& x_f32,
+                          const at::Tensor& h0_f32, const at::Tensor& c0,
+                          at::TensorList layer_params) {
   const bool lstm = cell == Cell::LSTM;
-  const RnnShape s{cell, 1, x.size(0), x.size(1), x.size(2), layer_params[1].size(1)};
+  const RnnShape s{
+      cell, 1, x_f32.size(0), x_f32.size(1), x_f32.size(2), layer_params[1].size(1), precision};
   const RnnPrimitives& p = inference_primitives(s);
   const ConvertedWeights w = converted_weights(p, layer_params);
+  const at::Tensor x = to_precision(x_f32, precision), h0 = to_precision(h0_f32, precision);
+  at::Tensor y = at::empty({s.steps, s.batch, s.hidden}, x.options());
+  at::Tensor h_n = at::empty({1, s.batch, s.hidden}, x.options());
   RnnResult r;
-  r.output = at::empty({s.steps, s.batch, s.hidden}, x.options());
-  r.h_n = at::empty({1, s.batch, s.hidden}, x.options());
-  if (lstm) r.c_n = at::empty({1, s.batch, s.hidden}, x.options());
-  const memory::desc st = iter_md(1, s.batch, s.hidden);
+  if (lstm) r.c_n = at::empty({1, s.batch, s.hidden}, c0.options());
+  const dnnl::memory::data_type type = data_type(precision);
+  const memory::desc st = iter_md(1, s.batch, s.hidden, type);
+  const memory::desc cs = iter_md(1, s.batch, s.hidden);
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC_LAYER, make_memory(layer_md(s.steps, s.batch, s.input), x)},
+      {DNNL_ARG_SRC_LAYER, make_memory(layer_md(s.steps, s.batch, s.input, type), x)},
       {DNNL_ARG_SRC_ITER, make_memory(st, h0)},
       {DNNL_ARG_WEIGHTS_LAYER, make_memory(p.weights_layer, w.layer)},
       {DNNL_ARG_WEIGHTS_ITER, make_memory(p.weights_iter, w.iter)},
       {DNNL_ARG_BIAS, make_memory(bias_md(s), w.bias)},
-      {DNNL_ARG_DST_LAYER, make_memory(layer_md(s.steps, s.batch, s.hidden), r.output)},
-      {DNNL_ARG_DST_ITER, make_memory(st, r.h_n)}};
+      {DNNL_ARG_DST_LAYER, make_memory(layer_md(s.steps, s.batch, s.hidden, type), y)},
+      {DNNL_ARG_DST_ITER, make_memory(st, h_n)}};
   if (lstm) {
-    args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(st, c0));
-    args.emplace(DNNL_ARG_DST_ITER_C, make_memory(st, r.c_n));
+    args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(cs, c0));
+    args.emplace(DNNL_ARG_DST_ITER_C, make_memory(cs, r.c_n));
   }
   p.forward.execute(cpu_stream(), args);
+  r.output = y.to(at::kFloat);
+  r.h_n = h_n.to(at::kFloat);
   return r;
 }
 
@@ -193,7 +220,8 @@ void check_arguments(Cell cell, const at::Tensor& input, const at::Tensor& h0, c
 }  // namespace
 
 RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
-                     at::TensorList params, int64_t num_layers, double dropout, bool train) {
+                     at::TensorList params, int64_t num_layers, double dropout, bool train,
+                     Precision precision) {
   check_arguments(cell, input, h0, c0, params, num_layers);
   const bool lstm = cell == Cell::LSTM;
   bool record = at::GradMode::is_enabled() &&
@@ -209,14 +237,14 @@ RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, c
     at::Tensor y;
     if (record) {
       // Non-LSTM cells have no cell state; h stands in so that no input is undefined.
-      const variable_list out =
-          RnnLayerFunction::apply(x, h, lstm ? c : h, lp[0].contiguous(), lp[1].contiguous(), lp[2],
-                                  lp[3], static_cast<int64_t>(cell));
+      const variable_list out = RnnLayerFunction::apply(
+          x, h, lstm ? c : h, lp[0].contiguous(), lp[1].contiguous(), lp[2], lp[3],
+          static_cast<int64_t>(cell), static_cast<int64_t>(precision));
       y = out[0];
       h_n.push_back(out[1]);
       if (lstm) c_n.push_back(out[2]);
     } else {
-      RnnResult r = inference_layer(cell, x, h, c, lp);
+      RnnResult r = inference_layer(cell, precision, x, h, c, lp);
       y = r.output;
       h_n.push_back(r.h_n);
       if (lstm) c_n.push_back(r.c_n);
@@ -228,6 +256,12 @@ RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, c
   result.h_n = num_layers == 1 ? h_n[0] : at::cat(h_n, 0);
   if (lstm) result.c_n = num_layers == 1 ? c_n[0] : at::cat(c_n, 0);
   return result;
+}
+
+void check_precision_supported(Cell cell, Precision precision) {
+  // Building (and caching) the smallest inference primitive is the whole check: oneDNN decides
+  // at descriptor creation whether it has an implementation.
+  inference_primitives(RnnShape{cell, 1, 1, 1, 1, 1, precision});
 }
 
 }  // namespace s2s::kernels

@@ -22,7 +22,15 @@ struct RnnResult {
 // params = [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...] exactly as torch::nn::GRU etc.
 // (gate order r,z,n for GRU and i,f,g,o for LSTM). `train` enables inter-layer dropout, as in
 // at::gru; gradients are recorded whenever grad mode is on and an input requires grad.
+// precision BF16 runs the primitives on bf16 activations and weights (see Precision); inputs,
+// outputs, parameters and gradients are f32 either way. Throws s2s::Error if this CPU has no
+// oneDNN bf16 RNN.
 RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
-                     at::TensorList params, int64_t num_layers, double dropout, bool train);
+                     at::TensorList params, int64_t num_layers, double dropout, bool train,
+                     Precision precision = Precision::F32);
+
+// Throws the s2s::Error that onednn_rnn would if `cell` has no oneDNN primitive in `precision`
+// on this CPU, so that a model can fail when it is built rather than at its first batch.
+void check_precision_supported(Cell cell, Precision precision);
 
 }  // namespace s2s::kernels

@@ -5,6 +5,8 @@
 #include <deque>
 #include <mutex>
 
+#include "s2s/error.h"
+
 namespace s2s::kernels {
 
 using dnnl::memory;
@@ -26,12 +28,24 @@ int64_t bias_gates(Cell cell) {
   return gate_count(cell) + (cell == Cell::GRU ? 1 : 0);
 }
 
-memory::desc layer_md(int64_t steps, int64_t batch, int64_t channels) {
-  return memory::desc(Dims{steps, batch, channels}, dt::f32, tag::tnc);
+dt data_type(Precision precision) {
+  return precision == Precision::BF16 ? dt::bf16 : dt::f32;
 }
 
-memory::desc iter_md(int64_t layers, int64_t batch, int64_t hidden) {
-  return memory::desc(Dims{layers, 1, batch, hidden}, dt::f32, tag::ldnc);
+at::ScalarType scalar_type(Precision precision) {
+  return precision == Precision::BF16 ? at::kBFloat16 : at::kFloat;
+}
+
+at::Tensor to_precision(const at::Tensor& t, Precision precision) {
+  return t.to(scalar_type(precision)).contiguous();
+}
+
+memory::desc layer_md(int64_t steps, int64_t batch, int64_t channels, dt type) {
+  return memory::desc(Dims{steps, batch, channels}, type, tag::tnc);
+}
+
+memory::desc iter_md(int64_t layers, int64_t batch, int64_t hidden, dt type) {
+  return memory::desc(Dims{layers, 1, batch, hidden}, type, tag::ldnc);
 }
 
 memory::desc bias_md(const RnnShape& s) {
@@ -44,23 +58,38 @@ memory::desc user_weights_md(int64_t layers, int64_t in, Cell cell, int64_t hidd
 
 namespace {
 
-memory::desc any_weights(int64_t layers, int64_t in, Cell cell, int64_t hidden) {
-  return memory::desc(Dims{layers, 1, in, gate_count(cell), hidden}, dt::f32, tag::any);
+memory::desc any_weights(int64_t layers, int64_t in, Cell cell, int64_t hidden, dt type,
+                         tag format = tag::any) {
+  return memory::desc(Dims{layers, 1, in, gate_count(cell), hidden}, type, format);
 }
 
-// Forward and (for training) backward descriptors of one cell type, built from plain shapes.
+// Forward descriptors of one cell type, and for training the backward's diff descriptors, which
+// are f32 whatever the forward's precision (oneDNN 2.6 takes no bf16 diffs).
 struct Descs {
-  memory::desc src_layer, src_iter, w_layer, w_iter, bias, dst_layer, dst_iter;
+  memory::desc src_layer, src_iter, src_iter_c, w_layer, w_iter, bias, dst_layer, dst_iter;
+  memory::desc diff_src_layer, diff_iter, diff_w_layer, diff_w_iter, diff_dst_layer;
 };
 
-Descs descs_for(const RnnShape& s) {
-  return Descs{layer_md(s.steps, s.batch, s.input),
-               iter_md(s.layers, s.batch, s.hidden),
-               any_weights(s.layers, s.input, s.cell, s.hidden),
-               any_weights(s.layers, s.hidden, s.cell, s.hidden),
+Descs descs_for(const RnnShape& s, bool training) {
+  const dt type = data_type(s.precision);
+  // With `any`, bf16 inference picks oneDNN's packed weights, and that run corrupted the heap
+  // for some shapes (2 layers, input 32, hidden 64, batch 17: every time, inside oneDNN's
+  // kernel; not diagnosed further). Plain ldigo avoids the packed path; f32 and training keep
+  // `any`.
+  const tag wfmt = type == dt::bf16 && !training ? tag::ldigo : tag::any;
+  return Descs{layer_md(s.steps, s.batch, s.input, type),
+               iter_md(s.layers, s.batch, s.hidden, type),
+               iter_md(s.layers, s.batch, s.hidden),  // LSTM cell state: f32
+               any_weights(s.layers, s.input, s.cell, s.hidden, type, wfmt),
+               any_weights(s.layers, s.hidden, s.cell, s.hidden, type, wfmt),
                bias_md(s),
-               layer_md(s.steps, s.batch, s.hidden),
-               iter_md(s.layers, s.batch, s.hidden)};
+               layer_md(s.steps, s.batch, s.hidden, type),
+               iter_md(s.layers, s.batch, s.hidden, type),
+               layer_md(s.steps, s.batch, s.input),
+               iter_md(s.layers, s.batch, s.hidden),
+               any_weights(s.layers, s.input, s.cell, s.hidden, dt::f32),
+               any_weights(s.layers, s.hidden, s.cell, s.hidden, dt::f32),
+               layer_md(s.steps, s.batch, s.hidden)};
 }
 
 constexpr auto kDir = dnnl::rnn_direction::unidirectional_left2right;
@@ -85,7 +114,7 @@ RnnPrimitives build(const RnnShape& s, bool training) {
   const auto& e = cpu_engine();
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  const Descs d = descs_for(s);
+  const Descs d = descs_for(s, training);
   RnnPrimitives p;
   p.shape = s;
   switch (s.cell) {
@@ -98,23 +127,24 @@ RnnPrimitives build(const RnnShape& s, bool training) {
       if (training) {
         dnnl::lbr_gru_backward::desc bd(dnnl::prop_kind::backward, kDir, d.src_layer, d.src_iter,
                                         d.w_layer, d.w_iter, d.bias, d.dst_layer, d.dst_iter,
-                                        d.src_layer, d.src_iter, d.w_layer, d.w_iter, d.bias,
-                                        d.dst_layer, d.dst_iter);
+                                        d.diff_src_layer, d.diff_iter, d.diff_w_layer,
+                                        d.diff_w_iter, d.bias, d.diff_dst_layer, d.diff_iter);
         fill_backward(p, dnnl::lbr_gru_backward::primitive_desc(bd, e, fpd));
       }
       break;
     }
     case Cell::LSTM: {
-      dnnl::lstm_forward::desc fd(prop, kDir, d.src_layer, d.src_iter, d.src_iter, d.w_layer,
-                                  d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.dst_iter);
+      dnnl::lstm_forward::desc fd(prop, kDir, d.src_layer, d.src_iter, d.src_iter_c, d.w_layer,
+                                  d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.src_iter_c);
       dnnl::lstm_forward::primitive_desc fpd(fd, e);
       fill_forward(p, fpd, training);
       p.forward = dnnl::lstm_forward(fpd);
       if (training) {
-        dnnl::lstm_backward::desc bd(
-            dnnl::prop_kind::backward, kDir, d.src_layer, d.src_iter, d.src_iter, d.w_layer,
-            d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.dst_iter, d.src_layer, d.src_iter,
-            d.src_iter, d.w_layer, d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.dst_iter);
+        dnnl::lstm_backward::desc bd(dnnl::prop_kind::backward, kDir, d.src_layer, d.src_iter,
+                                     d.src_iter_c, d.w_layer, d.w_iter, d.bias, d.dst_layer,
+                                     d.dst_iter, d.src_iter_c, d.diff_src_layer, d.diff_iter,
+                                     d.diff_iter, d.diff_w_layer, d.diff_w_iter, d.bias,
+                                     d.diff_dst_layer, d.diff_iter, d.diff_iter);
         fill_backward(p, dnnl::lstm_backward::primitive_desc(bd, e, fpd));
       }
       break;
@@ -129,8 +159,8 @@ RnnPrimitives build(const RnnShape& s, bool training) {
       if (training) {
         dnnl::vanilla_rnn_backward::desc bd(
             dnnl::prop_kind::backward, dnnl::algorithm::eltwise_tanh, kDir, d.src_layer, d.src_iter,
-            d.w_layer, d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.src_layer, d.src_iter,
-            d.w_layer, d.w_iter, d.bias, d.dst_layer, d.dst_iter);
+            d.w_layer, d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.diff_src_layer, d.diff_iter,
+            d.diff_w_layer, d.diff_w_iter, d.bias, d.diff_dst_layer, d.diff_iter);
         fill_backward(p, dnnl::vanilla_rnn_backward::primitive_desc(bd, e, fpd));
       }
       break;
@@ -149,7 +179,15 @@ const RnnPrimitives& cached(const RnnShape& s, bool training) {
   for (const auto& p : entries) {
     if (p.shape == s) return p;
   }
-  entries.push_back(build(s, training));
+  try {
+    entries.push_back(build(s, training));
+  } catch (const dnnl::error&) {
+    // oneDNN's bf16 RNNs need AVX-512 (native BF16 or emulated); f32 ones build everywhere.
+    if (s.precision != Precision::BF16) throw;
+    throw Error(
+        "--precision bf16: oneDNN has no bf16 RNN for this CPU (needs AVX-512); use --precision "
+        "f32");
+  }
   return entries.back();
 }
 

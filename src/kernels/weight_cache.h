@@ -12,7 +12,9 @@
 namespace s2s::kernels {
 
 struct ConvertedWeights {
-  at::Tensor layer, iter, bias;  // in the formats of RnnPrimitives::weights_layer/_iter, ldgo
+  // In the formats and data types of RnnPrimitives::weights_layer/_iter (bf16 for a bf16
+  // primitive); bias ldgo, f32.
+  at::Tensor layer, iter, bias;
 };
 
 // params: [w_ih, w_hh, b_ih, b_hh] per layer, for `prims.shape.layers` layers (a stack needs

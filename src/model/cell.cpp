@@ -45,4 +45,14 @@ std::string to_string(RnnImpl impl) {
   return impl == RnnImpl::OneDNN ? "onednn" : "torch";
 }
 
+Precision parse_precision(const std::string& name) {
+  if (name == "f32") return Precision::F32;
+  if (name == "bf16") return Precision::BF16;
+  throw Error("unknown precision '" + name + "': expected f32 or bf16");
+}
+
+std::string to_string(Precision precision) {
+  return precision == Precision::F32 ? "f32" : "bf16";
+}
+
 }  // namespace s2s

@@ -11,7 +11,12 @@
 
 namespace s2s {
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
+namespace {
+constexpr const char* kBf16NeedsOneDnn =
+    "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)";
+}  // namespace
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
                                                        const at::Tensor& input,
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,
@@ -21,11 +26,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Cell cell,
     return at::zeros({num_layers, input.size(1), hidden}, input.options());
   };
   const at::Tensor h = h0.defined() ? h0 : zeros();
+  if (precision == Precision::BF16 && impl != RnnImpl::OneDNN) throw Error(kBf16NeedsOneDnn);
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
   // checks) runs on stock ATen.
   if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
     const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
-    auto r = kernels::onednn_rnn(cell, input, h, c, params, num_layers, dropout, train);
+    auto r = kernels::onednn_rnn(cell, input, h, c, params, num_layers, dropout, train, precision);
     return {r.output, r.h_n, r.c_n};
   }
   constexpr bool kHasBiases = true, kBidirectional = false, kBatchFirst = false;
@@ -60,6 +66,11 @@ void RnnStackImpl::reset() {
   if (options.dropout() < 0.0 || options.dropout() >= 1.0) {
     throw Error("dropout must be in [0, 1), got " + std::to_string(options.dropout()));
   }
+  if (options.precision() == Precision::BF16) {
+    if (options.impl() != RnnImpl::OneDNN) throw Error(kBf16NeedsOneDnn);
+    // Fail now, not at the first batch, on a CPU without oneDNN bf16 RNNs.
+    kernels::check_precision_supported(options.cell(), Precision::BF16);
+  }
   const int64_t rows = gate_count(options.cell()) * options.hidden_size();
   flat_weights_.clear();
   for (int64_t k = 0; k < options.num_layers(); ++k) {
@@ -83,8 +94,8 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
                                                        const RnnState& state) {
   // PyTorch applies no dropout to a single layer (and warns); do the same silently.
   const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
-  auto [y, h, c] = run_rnn(options.impl(), options.cell(), input, state.h, state.c, flat_weights_,
-                           options.num_layers(), dropout, is_training());
+  auto [y, h, c] = run_rnn(options.impl(), options.precision(), options.cell(), input, state.h,
+                           state.c, flat_weights_, options.num_layers(), dropout, is_training());
   return {y, RnnState{h, c}};
 }
 

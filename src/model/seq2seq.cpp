@@ -22,7 +22,8 @@ void Seq2SeqImpl::reset() {
     return RnnStack(RnnStackOptions(options.cell(), h, h)
                         .num_layers(options.layers())
                         .dropout(options.dropout())
-                        .impl(options.impl()));
+                        .impl(options.impl())
+                        .precision(options.precision()));
   };
   // Registration order = state_dict order = the reference's order.
   enc_emb = register_module("enc_emb", torch::nn::Embedding(v, h));
@@ -74,7 +75,8 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
   int64_t steps = 0;
   if (options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat) {
     // Fused path: every layer in one oneDNN call per token, into preallocated buffers.
-    kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch);
+    kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch,
+                             options.precision());
     step.set_state(state.h, state.c);
     at::Tensor logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
     const at::Tensor w_out_t = out->weight.t();

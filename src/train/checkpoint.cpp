@@ -89,7 +89,7 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
 
 }  // namespace
 
-LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl) {
+LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl, Precision precision) {
   auto archive = open_archive(path);
   LoadedCheckpoint out;
   try {
@@ -110,8 +110,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl) {
   } catch (const std::exception&) {
     throw Error(path + ": checkpoint is missing its metadata records");
   }
-  out.model =
-      Seq2Seq(model_options_from_config(out.meta.config_json, out.vocab.size(), path).impl(impl));
+  out.model = Seq2Seq(model_options_from_config(out.meta.config_json, out.vocab.size(), path)
+                          .impl(impl)
+                          .precision(precision));
   // Module::load would silently take on the stored shapes: compare them to the configuration.
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
   for (const auto& p : out.model->named_parameters()) {

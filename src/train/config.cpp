@@ -10,7 +10,7 @@ namespace s2s {
 // clang-format off
 #define S2S_CONFIG_FIELDS(X)                                                        \
   X(train) X(valid) X(out)                                                          \
-  X(cell) X(layers) X(hidden) X(dropout) X(impl)                                    \
+  X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
   X(epochs) X(batch) X(lr) X(lr_decay) X(teacher_forcing) X(clip) X(seed)           \
   X(threads) X(patience) X(valid_batch)
 // clang-format on
@@ -58,7 +58,9 @@ void TrainConfig::validate() const {
   need(!valid.empty(), "--valid is required");
   need(!out.empty(), "--out is required");
   parse_cell(cell);
-  parse_rnn_impl(impl);
+  parse_precision(precision);
+  need(precision != "bf16" || parse_rnn_impl(impl) == RnnImpl::OneDNN,
+       "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");
   need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");

@@ -189,7 +189,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     if (!fs::exists(last_path)) {
       throw Error(config.out + ": nothing to resume (no last.pt; start without --resume)");
     }
-    LoadedCheckpoint ck = load_checkpoint(last_path, parse_rnn_impl(config.impl));
+    LoadedCheckpoint ck =
+        load_checkpoint(last_path, parse_rnn_impl(config.impl), parse_precision(config.precision));
     vocab = ck.vocab;
     model = ck.model;
     state = RunState::from_json(ck.meta.state_json, last_path);
@@ -201,7 +202,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                         .hidden(config.hidden)
                         .layers(config.layers)
                         .dropout(config.dropout)
-                        .impl(parse_rnn_impl(config.impl)));
+                        .impl(parse_rnn_impl(config.impl))
+                        .precision(parse_precision(config.precision)));
     state.lr = config.lr;
   }
   write_file_atomic((dir / "config.json").string(), effective.to_json() + "\n");

@@ -261,6 +261,60 @@ TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
   }
 }
 
+// A checkpoint is f32 weights whatever trained it; eval and infer can decode it in bf16. On a
+// model this well trained the two precisions agree nearly everywhere.
+TEST_F(TrainedModel, Bf16EvalAndInferAgreeWithF32) {
+  const std::string eval = "eval --model " + model() + " --data " + dir_ + "/valid.csv --json";
+  const auto f32 = run_cli(eval);
+  const auto bf16 = run_cli(eval + " --precision bf16");
+  ASSERT_EQ(f32.exit_code, 0) << f32.out;
+  ASSERT_EQ(bf16.exit_code, 0) << bf16.out;
+  const auto a = nlohmann::json::parse(f32.out), b = nlohmann::json::parse(bf16.out);
+  EXPECT_GE(b["seq_acc"].get<double>(), 0.97);
+  EXPECT_NEAR(b["seq_acc"].get<double>(), a["seq_acc"].get<double>(), 0.02);
+  EXPECT_NEAR(b["loss"].get<double>(), a["loss"].get<double>(),
+              0.25 * a["loss"].get<double>() + 1e-3);
+  EXPECT_NE(b["loss"].get<double>(), a["loss"].get<double>()) << "bf16 did not run";
+  const auto r = run_cli("infer --precision bf16 --model " + model() + " --input '3 1 4 1'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "Call: 3 1 4 1\nResp: 3 1 4 1\n");
+}
+
+// Each error is one line and exit 2. ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN behave as on a CPU
+// without AVX-512, where it has no bf16 RNN.
+TEST_F(TrainedModel, Bf16ErrorsAreOneLine) {
+  const std::string data = " --data " + dir_ + "/valid.csv";
+  const std::string no_bf16 =
+      "--precision bf16: oneDNN has no bf16 RNN for this CPU (needs AVX-512); use --precision f32";
+  const std::pair<std::string, std::string> cases[] = {
+      {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + dir_ +
+           "/never --rnn-impl torch --precision bf16",
+       "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)"},
+      {"eval --model " + model() + data + " --precision f16",
+       "unknown precision 'f16': expected f32 or bf16"},
+      {"infer --model " + model() + " --input '1 2' --precision fp32",
+       "unknown precision 'fp32': expected f32 or bf16"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_EQ(r.out, "s2s: error: " + message + "\n") << args;
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/never"));
+  for (const std::string& args : {"eval --model " + model() + data + " --precision bf16",
+                                 "infer --model " + model() + " --input '1 2' --precision bf16"}) {
+    const auto r =
+        s2s::test::run_command("ONEDNN_MAX_CPU_ISA=AVX2 " S2S_CLI_PATH " " + args + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_EQ(r.out, "s2s: error: " + no_bf16 + "\n") << args;
+    // f32 still works there.
+    const std::string f32_args = args.substr(0, args.size() - 4) + "f32";
+    const auto f32 =
+        s2s::test::run_command("ONEDNN_MAX_CPU_ISA=AVX2 " S2S_CLI_PATH " " + f32_args + " 2>&1");
+    EXPECT_EQ(f32.exit_code, 0) << f32.out;
+  }
+}
+
 std::string python(const std::string& args) {
   const std::string cmd =
       "/usr/bin/python3 " S2S_SOURCE_DIR "/tests/train/interop_check.py " + args + " 2>&1";

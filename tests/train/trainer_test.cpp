@@ -107,6 +107,47 @@ TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
 }
 
+// --precision is part of the run: written to config.json, and a resumed run trains (and
+// validates) in it again, so an interrupted bf16 run still reproduces the uninterrupted one.
+TEST(Trainer, Bf16RunsStoreTheirPrecisionAndResumeInIt) {
+  const std::string dir = temp_dir("bf16");
+  write_copy_task(dir, 200, 40);
+  s2s::TrainConfig config = tiny_config(dir);
+  config.epochs = 2;
+  config.hidden = 16;
+  config.layers = 2;
+  config.precision = "bf16";
+  config.out = dir + "/straight";
+  s2s::train(config);
+  const auto saved = nlohmann::json::parse(read_text(config.out + "/config.json"));
+  EXPECT_EQ(saved["precision"], "bf16");
+
+  config.out = dir + "/interrupted";
+  s2s::TrainOptions stop;
+  stop.stop_after_steps = 9;  // mid-epoch 2 (7 steps per epoch)
+  stop.handle_signals = false;
+  EXPECT_EQ(s2s::train(config, stop).reason, s2s::StopReason::Interrupted);
+  // What `s2s train --resume DIR` does: the configuration comes from DIR/config.json.
+  s2s::TrainConfig resumed = s2s::TrainConfig::from_json(read_text(config.out + "/config.json"),
+                                                         config.out + "/config.json");
+  EXPECT_EQ(resumed.precision, "bf16");
+  s2s::TrainOptions resume;
+  resume.resume = true;
+  resume.handle_signals = false;
+  EXPECT_EQ(s2s::train(resumed, resume).reason, s2s::StopReason::Completed);
+  const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
+  ASSERT_EQ(expected.size(), 2u);
+  EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
+
+  // The same run in f32 gives different (if close) numbers: bf16 really ran, before and after.
+  config.precision = "f32";
+  config.out = dir + "/f32";
+  s2s::train(config);
+  EXPECT_NE(numbers_of(dir + "/f32/metrics.jsonl"), expected);
+  // Configurations written before --precision existed read as f32.
+  EXPECT_EQ(s2s::TrainConfig::from_json("{}", "old.json").precision, "f32");
+}
+
 TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
   const std::string dir = temp_dir("patience");
   write_copy_task(dir, 64, 32);
