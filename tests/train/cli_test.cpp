@@ -301,8 +301,8 @@ TEST_F(TrainedModel, Bf16ErrorsAreOneLine) {
     EXPECT_EQ(r.output, "s2s: error: " + message + "\n") << args;
   }
   EXPECT_FALSE(fs::exists(dir_ + "/never"));
-  for (const std::string args : {"eval --model " + model() + data + " --precision bf16",
-                                 "infer --model " + model() + " --input '1 2' --precision bf16"}) {
+  for (const std::string& args : {"eval --model " + model() + data + " --precision bf16",
+                                  "infer --model " + model() + " --input '1 2' --precision bf16"}) {
     const auto r = run_cli_env("ONEDNN_MAX_CPU_ISA=AVX2", args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.output;
     EXPECT_EQ(r.output, "s2s: error: " + no_bf16 + "\n") << args;
