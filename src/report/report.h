@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "report/conclusions.h"
-#include "s2s/overfit.h"
 #include "report/plan.h"
 #include "report/plot_groups.h"
 #include "report/run_result.h"
+#include "s2s/overfit.h"
 
 namespace s2s::report {
 

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "report/grid.h"
-#include "s2s/overfit.h"
 #include "s2s/metrics_log.h"
+#include "s2s/overfit.h"
 
 namespace s2s::report {
 

@@ -302,7 +302,7 @@ TEST_F(TrainedModel, Bf16ErrorsAreOneLine) {
   }
   EXPECT_FALSE(fs::exists(dir_ + "/never"));
   for (const std::string& args : {"eval --model " + model() + data + " --precision bf16",
-                                 "infer --model " + model() + " --input '1 2' --precision bf16"}) {
+                                  "infer --model " + model() + " --input '1 2' --precision bf16"}) {
     const auto r =
         s2s::test::run_command("ONEDNN_MAX_CPU_ISA=AVX2 " S2S_CLI_PATH " " + args + " 2>&1");
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
