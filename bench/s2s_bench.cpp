@@ -157,7 +157,8 @@ int main(int argc, char** argv) {
   for (int64_t bs : {int64_t{1}, batch}) {
     const at::Tensor s = src.narrow(1, 0, bs).contiguous();
     const double ms = median_ms([&] { model->greedy(s, len); }, 5, steps);
-    emit("greedy_b" + std::to_string(bs), ms, 0);
+    // Decoding runs both stacks forward once: a third of a training step's GEMM FLOPs per pair.
+    emit("greedy_b" + std::to_string(bs), ms, fwd_flop * static_cast<double>(bs) / batch / 1e9);
   }
   return 0;
 }
