@@ -16,11 +16,15 @@
 
 #include "kernels/decode_step.h"
 #include "kernels/onednn_rnn.h"
+#include "kernels/rnn_test_util.h"
 #include "s2s/error.h"
 #include "s2s/rnn.h"
 
 namespace s2s::kernels {
 namespace {
+
+using test_util::random_rnn_params;
+using test_util::rel_error;
 
 constexpr double kTolerance = 3e-2;
 constexpr double kSurelyRounded = 1e-6;  // any bf16 run differs from f32 by more than this
@@ -37,24 +41,8 @@ std::string name(const Case& c) {
          std::to_string(c.hidden) + (c.dropout > 0 ? "_dropout" : "");
 }
 
-double rel_error(const at::Tensor& a, const at::Tensor& b) {
-  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
-  return (a - b).abs().max().item<double>() / scale;
-}
-
 std::vector<at::Tensor> make_params(const Case& c, bool requires_grad) {
-  const int64_t g = gate_count(c.cell);
-  const double k = 1.0 / std::sqrt(static_cast<double>(c.hidden));
-  std::vector<at::Tensor> params;
-  for (int64_t l = 0; l < c.layers; ++l) {
-    const int64_t in = l == 0 ? c.input : c.hidden;
-    for (auto sizes : {std::vector<int64_t>{g * c.hidden, in},
-                       {g * c.hidden, c.hidden},
-                       {g * c.hidden},
-                       {g * c.hidden}})
-      params.push_back((at::rand(sizes) * 2 - 1).mul_(k).requires_grad_(requires_grad));
-  }
-  return params;
+  return random_rnn_params(c.cell, c.layers, c.input, c.hidden, requires_grad);
 }
 
 std::vector<at::Tensor> outputs(const Case& c, const at::Tensor& x, const at::Tensor& h0,

@@ -7,9 +7,13 @@
 #include <tuple>
 
 #include "kernels/onednn_rnn.h"
+#include "kernels/rnn_test_util.h"
 
 namespace s2s::kernels {
 namespace {
+
+using test_util::random_rnn_params;
+using test_util::rel_error;
 
 struct Case {
   Cell cell;
@@ -23,12 +27,6 @@ std::string name(const Case& c) {
          "_B" + std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
          std::to_string(c.hidden) + (c.train ? "_train" : "_eval") +
          (c.dropout > 0 ? "_dropout" : "");
-}
-
-// max|a - b| / max|b|: relative in the max norm, so near-zero entries do not dominate.
-double rel_error(const at::Tensor& a, const at::Tensor& b) {
-  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
-  return (a - b).abs().max().item<double>() / scale;
 }
 
 struct Outputs {
@@ -67,17 +65,8 @@ class OnednnRnnTest : public ::testing::TestWithParam<Case> {};
 TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
   const Case c = GetParam();
   at::manual_seed(42);
-  const int64_t g = gate_count(c.cell);
-  const double k = 1.0 / std::sqrt(static_cast<double>(c.hidden));
-  std::vector<at::Tensor> params;
-  for (int64_t l = 0; l < c.layers; ++l) {
-    const int64_t in = l == 0 ? c.input : c.hidden;
-    for (auto sizes : {std::vector<int64_t>{g * c.hidden, in},
-                       {g * c.hidden, c.hidden},
-                       {g * c.hidden},
-                       {g * c.hidden}})
-      params.push_back((at::rand(sizes) * 2 - 1).mul_(k).requires_grad_());
-  }
+  const std::vector<at::Tensor> params =
+      random_rnn_params(c.cell, c.layers, c.input, c.hidden, /*requires_grad=*/true);
   const at::Tensor x = at::randn({c.steps, c.batch, c.input}).requires_grad_();
   const at::Tensor h0 = at::randn({c.layers, c.batch, c.hidden}).requires_grad_();
   const at::Tensor c0 = c.cell == Cell::LSTM

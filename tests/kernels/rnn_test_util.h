@@ -1,0 +1,35 @@
+// Shared by the kernel tests: random RNN parameters laid out as PyTorch's, and the error measure.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "s2s/cell.h"
+
+namespace s2s::kernels::test_util {
+
+// max|a - b| / max|b|: relative in the max norm, so near-zero entries do not dominate.
+inline double rel_error(const at::Tensor& a, const at::Tensor& b) {
+  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
+  return (a - b).abs().max().item<double>() / scale;
+}
+
+// w_ih, w_hh, b_ih, b_hh per layer, uniform in +-1/sqrt(hidden) as torch::nn initializes them.
+inline std::vector<at::Tensor> random_rnn_params(Cell cell, int64_t layers, int64_t input,
+                                                 int64_t hidden, bool requires_grad) {
+  const int64_t g = gate_count(cell);
+  const double k = 1.0 / std::sqrt(static_cast<double>(hidden));
+  std::vector<at::Tensor> params;
+  for (int64_t l = 0; l < layers; ++l) {
+    const int64_t in = l == 0 ? input : hidden;
+    for (auto sizes :
+         {std::vector<int64_t>{g * hidden, in}, {g * hidden, hidden}, {g * hidden}, {g * hidden}})
+      params.push_back((at::rand(sizes) * 2 - 1).mul_(k).requires_grad_(requires_grad));
+  }
+  return params;
+}
+
+}  // namespace s2s::kernels::test_util
