@@ -41,6 +41,11 @@ std::string name(const Case& c) {
          std::to_string(c.hidden) + (c.dropout > 0 ? "_dropout" : "");
 }
 
+// gtest prints parameters in test listings; without this it dumps the struct's raw bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << name(c);
+}
+
 std::vector<at::Tensor> make_params(const Case& c, bool requires_grad) {
   return random_rnn_params(c.cell, c.layers, c.input, c.hidden, requires_grad);
 }

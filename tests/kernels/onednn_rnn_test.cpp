@@ -29,6 +29,11 @@ std::string name(const Case& c) {
          (c.dropout > 0 ? "_dropout" : "");
 }
 
+// gtest prints parameters in test listings; without this it dumps the struct's raw bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << name(c);
+}
+
 struct Outputs {
   std::vector<at::Tensor> values;  // output, h_n, c_n (LSTM)
 };
