@@ -23,6 +23,7 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
 
@@ -65,14 +66,8 @@ TEST_P(Bf16RnnTest, ForwardAndAllGradientsAreCloseToF32) {
   const Case c = GetParam();
   at::manual_seed(42);
   const std::vector<at::Tensor> params = make_params(c, true);
-  const at::Tensor x = at::randn({c.steps, c.batch, c.input}).requires_grad_();
-  const at::Tensor h0 = at::randn({c.layers, c.batch, c.hidden}).requires_grad_();
-  const at::Tensor c0 = c.cell == Cell::LSTM
-                            ? at::randn({c.layers, c.batch, c.hidden}).requires_grad_()
-                            : at::Tensor();
-  std::vector<at::Tensor> inputs{x, h0};
-  if (c0.defined()) inputs.push_back(c0);
-  inputs.insert(inputs.end(), params.begin(), params.end());
+  const auto [x, h0, c0, inputs] =
+      random_rnn_inputs(c.cell, c.layers, c.steps, c.batch, c.input, c.hidden, params);
 
   const auto want = outputs(c, x, h0, c0, params, Precision::F32);
   const auto got = outputs(c, x, h0, c0, params, Precision::BF16);

@@ -12,6 +12,7 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
 
@@ -72,14 +73,8 @@ TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
   at::manual_seed(42);
   const std::vector<at::Tensor> params =
       random_rnn_params(c.cell, c.layers, c.input, c.hidden, /*requires_grad=*/true);
-  const at::Tensor x = at::randn({c.steps, c.batch, c.input}).requires_grad_();
-  const at::Tensor h0 = at::randn({c.layers, c.batch, c.hidden}).requires_grad_();
-  const at::Tensor c0 = c.cell == Cell::LSTM
-                            ? at::randn({c.layers, c.batch, c.hidden}).requires_grad_()
-                            : at::Tensor();
-  std::vector<at::Tensor> inputs{x, h0};
-  if (c0.defined()) inputs.push_back(c0);
-  inputs.insert(inputs.end(), params.begin(), params.end());
+  const auto [x, h0, c0, inputs] =
+      random_rnn_inputs(c.cell, c.layers, c.steps, c.batch, c.input, c.hidden, params);
 
   // Same seed before each run: both draw their dropout masks with the same at::dropout calls.
   at::manual_seed(7);

@@ -32,4 +32,24 @@ inline std::vector<at::Tensor> random_rnn_params(Cell cell, int64_t layers, int6
   return params;
 }
 
+// Random x, h0 and (LSTM) c0 that require gradients, drawn in that order, and `all`: x, h0, c0,
+// then the parameters, the list to differentiate with respect to.
+struct RnnInputs {
+  at::Tensor x, h0, c0;
+  std::vector<at::Tensor> all;
+};
+
+inline RnnInputs random_rnn_inputs(Cell cell, int64_t layers, int64_t steps, int64_t batch,
+                                   int64_t input, int64_t hidden,
+                                   const std::vector<at::Tensor>& params) {
+  RnnInputs in;
+  in.x = at::randn({steps, batch, input}).requires_grad_();
+  in.h0 = at::randn({layers, batch, hidden}).requires_grad_();
+  if (cell == Cell::LSTM) in.c0 = at::randn({layers, batch, hidden}).requires_grad_();
+  in.all = {in.x, in.h0};
+  if (in.c0.defined()) in.all.push_back(in.c0);
+  in.all.insert(in.all.end(), params.begin(), params.end());
+  return in;
+}
+
 }  // namespace s2s::kernels::test_util
