@@ -1,10 +1,11 @@
-// One oneDNN primitive per layer, so inter-layer dropout happens between primitives exactly as
-// in at::gru (same at::dropout calls in the same order, hence the same masks for a given seed).
+// One oneDNN primitive per layer, so inter-layer dropout happens between primitives as in at::gru
+// (on every layer's output but the last), with kernels::dropout's masks like the torch path's.
 #include "kernels/onednn_rnn.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "kernels/dropout.h"
 #include "kernels/rnn_primitives.h"
 #include "kernels/weight_cache.h"
 #include "s2s/error.h"
@@ -249,7 +250,7 @@ RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, c
       h_n.push_back(r.h_n);
       if (lstm) c_n.push_back(r.c_n);
     }
-    x = (dropout > 0 && train && l + 1 < num_layers) ? at::dropout(y, dropout, true) : y;
+    x = l + 1 < num_layers ? kernels::dropout(y, dropout, train) : y;
   }
   RnnResult result;
   result.output = x;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/dropout.h"
 #include "kernels/onednn_rnn.h"
 #include "s2s/error.h"
 
@@ -14,6 +15,50 @@ namespace s2s {
 namespace {
 constexpr const char* kBf16NeedsOneDnn =
     "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)";
+using RnnOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
+
+// Stock ATen: at::gru / at::lstm / at::rnn_tanh, without dropout.
+RnnOutputs stock_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                     at::TensorList params, int64_t num_layers) {
+  constexpr bool kHasBiases = true, kBidirectional = false, kBatchFirst = false;
+  constexpr double kNoDropout = 0.0;
+  constexpr bool kTrain = false;  // only switches dropout, which is off here
+  switch (cell) {
+    case Cell::GRU: {
+      auto [y, hn] = at::gru(input, h0, params, kHasBiases, num_layers, kNoDropout, kTrain,
+                             kBidirectional, kBatchFirst);
+      return {y, hn, at::Tensor()};
+    }
+    case Cell::RNN: {
+      auto [y, hn] = at::rnn_tanh(input, h0, params, kHasBiases, num_layers, kNoDropout, kTrain,
+                                  kBidirectional, kBatchFirst);
+      return {y, hn, at::Tensor()};
+    }
+    case Cell::LSTM:
+      return at::lstm(input, {h0, c0}, params, kHasBiases, num_layers, kNoDropout, kTrain,
+                      kBidirectional, kBatchFirst);
+  }
+  throw Error("unknown cell");
+}
+
+// What at::gru does with dropout (layer by layer, dropout on every output but the last), with
+// kernels::dropout's masks, so that both implementations draw the same masks for a given seed.
+RnnOutputs stock_rnn_with_dropout(Cell cell, const at::Tensor& input, const at::Tensor& h0,
+                                  const at::Tensor& c0, at::TensorList params, int64_t num_layers,
+                                  double dropout) {
+  const bool lstm = cell == Cell::LSTM;
+  std::vector<at::Tensor> h_n, c_n;
+  at::Tensor x = input;
+  for (int64_t l = 0; l < num_layers; ++l) {
+    auto [y, h, c] = stock_rnn(cell, x, h0.narrow(0, l, 1), lstm ? c0.narrow(0, l, 1) : c0,
+                               params.slice(4 * l, 4), 1);
+    h_n.push_back(h);
+    if (lstm) c_n.push_back(c);
+    x = l + 1 < num_layers ? kernels::dropout(y, dropout, true) : y;
+  }
+  return {x, at::cat(h_n, 0), lstm ? at::cat(c_n, 0) : at::Tensor()};
+}
+
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
@@ -26,33 +71,18 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
     return at::zeros({num_layers, input.size(1), hidden}, input.options());
   };
   const at::Tensor h = h0.defined() ? h0 : zeros();
+  const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
   if (precision == Precision::BF16 && impl != RnnImpl::OneDNN) throw Error(kBf16NeedsOneDnn);
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
   // checks) runs on stock ATen.
   if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
-    const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
     auto r = kernels::onednn_rnn(cell, input, h, c, params, num_layers, dropout, train, precision);
     return {r.output, r.h_n, r.c_n};
   }
-  constexpr bool kHasBiases = true, kBidirectional = false, kBatchFirst = false;
-  switch (cell) {
-    case Cell::GRU: {
-      auto [y, hn] = at::gru(input, h, params, kHasBiases, num_layers, dropout, train,
-                             kBidirectional, kBatchFirst);
-      return {y, hn, at::Tensor()};
-    }
-    case Cell::RNN: {
-      auto [y, hn] = at::rnn_tanh(input, h, params, kHasBiases, num_layers, dropout, train,
-                                  kBidirectional, kBatchFirst);
-      return {y, hn, at::Tensor()};
-    }
-    case Cell::LSTM: {
-      const at::Tensor c = c0.defined() ? c0 : zeros();
-      return at::lstm(input, {h, c}, params, kHasBiases, num_layers, dropout, train, kBidirectional,
-                      kBatchFirst);
-    }
+  if (dropout > 0 && train && num_layers > 1) {
+    return stock_rnn_with_dropout(cell, input, h, c, params, num_layers, dropout);
   }
-  throw Error("unknown cell");
+  return stock_rnn(cell, input, h, c, params, num_layers);
 }
 
 RnnStackImpl::RnnStackImpl(const RnnStackOptions& options_) : options(options_) {
