@@ -24,6 +24,7 @@
 #include "s2s/dataset.h"
 #include "s2s/error.h"
 #include "s2s/file_io.h"
+#include "s2s/fused_adam.h"
 #include "s2s/metrics.h"
 #include "s2s/overfit.h"
 #include "s2s/runtime.h"
@@ -220,7 +221,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   valid_opts.shuffle = false;
   DataLoader valid_loader(valid_set, valid_opts);
 
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
+  FusedAdam optimizer(model->parameters(), torch::optim::AdamOptions(config.lr));
   if (options.resume) restore_training_state(last_path, optimizer);
   const auto set_lr = [&](double lr) {
     for (auto& group : optimizer.param_groups()) {
