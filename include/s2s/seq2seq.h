@@ -40,6 +40,8 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
 
   // Free-running greedy decoding, no gradients: [steps, B] ids. A sequence stops at its first
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
+  // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
+  // thread each (the same tokens).
   at::Tensor greedy(const at::Tensor& src, int64_t max_len);
 
   Seq2SeqOptions options;
@@ -48,6 +50,10 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   torch::nn::Embedding dec_emb{nullptr};
   RnnStack dec{nullptr};
   torch::nn::Linear out{nullptr};
+
+ private:
+  bool fused_decoding() const;  // greedy decoding through kernels::DecodeStep
+  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len);
 };
 
 TORCH_MODULE(Seq2Seq);

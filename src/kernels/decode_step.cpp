@@ -19,6 +19,7 @@ struct DecodeStep::Impl {
   struct Segment {
     const RnnPrimitives* prims;
     ConvertedWeights weights;
+    at::Tensor scratchpad;  // this DecodeStep's own: steps may run on several threads at once
     int64_t first, count;
     std::unordered_map<int, memory> args[2];  // [parity]: reads state buffer parity, writes !parity
   };
@@ -67,6 +68,7 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
     const int64_t in = first == 0 ? input : m.hidden;
     s.prims = &inference_primitives(RnnShape{cell, count, 1, batch, in, m.hidden, precision});
     s.weights = converted_weights(*s.prims, params.slice(4 * first, 4 * count));
+    s.scratchpad = scratchpad_for(*s.prims);
     m.ys.push_back(at::zeros({1, batch, m.hidden}, kernel_opts));
     m.segments.push_back(std::move(s));
   }
@@ -86,6 +88,7 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
       a.emplace(DNNL_ARG_WEIGHTS_LAYER, make_memory(s.prims->weights_layer, s.weights.layer));
       a.emplace(DNNL_ARG_WEIGHTS_ITER, make_memory(s.prims->weights_iter, s.weights.iter));
       a.emplace(DNNL_ARG_BIAS, make_memory(bias_md(sh), s.weights.bias));
+      a.emplace(DNNL_ARG_SCRATCHPAD, make_memory(s.prims->scratchpad, s.scratchpad));
       a.emplace(DNNL_ARG_DST_LAYER, make_memory(layer_md(1, batch, m.hidden, type), m.ys[k]));
       a.emplace(DNNL_ARG_SRC_ITER, memory(st, cpu_engine(), bytes_at(m.h[p], s.first)));
       a.emplace(DNNL_ARG_DST_ITER, memory(st, cpu_engine(), bytes_at(m.h[1 - p], s.first)));

@@ -172,6 +172,7 @@ RnnResult inference_layer(Cell cell, Precision precision, const at::Tensor& x_f3
   at::Tensor h_n = at::empty({1, s.batch, s.hidden}, x.options());
   RnnResult r;
   if (lstm) r.c_n = at::empty({1, s.batch, s.hidden}, c0.options());
+  const at::Tensor scratchpad = scratchpad_for(p);
   const dnnl::memory::data_type type = data_type(precision);
   const memory::desc st = iter_md(1, s.batch, s.hidden, type);
   const memory::desc cs = iter_md(1, s.batch, s.hidden);
@@ -182,7 +183,8 @@ RnnResult inference_layer(Cell cell, Precision precision, const at::Tensor& x_f3
       {DNNL_ARG_WEIGHTS_ITER, make_memory(p.weights_iter, w.iter)},
       {DNNL_ARG_BIAS, make_memory(bias_md(s), w.bias)},
       {DNNL_ARG_DST_LAYER, make_memory(layer_md(s.steps, s.batch, s.hidden, type), y)},
-      {DNNL_ARG_DST_ITER, make_memory(st, h_n)}};
+      {DNNL_ARG_DST_ITER, make_memory(st, h_n)},
+      {DNNL_ARG_SCRATCHPAD, make_memory(p.scratchpad, scratchpad)}};
   if (lstm) {
     args.emplace(DNNL_ARG_SRC_ITER_C, make_memory(cs, c0));
     args.emplace(DNNL_ARG_DST_ITER_C, make_memory(cs, r.c_n));

@@ -20,8 +20,13 @@ dnnl::engine& cpu_engine() {
 }
 
 dnnl::stream& cpu_stream() {
-  static dnnl::stream stream(cpu_engine());
+  // One per thread: greedy decoding runs primitives from several threads at once.
+  thread_local dnnl::stream stream(cpu_engine());
   return stream;
+}
+
+at::Tensor scratchpad_for(const RnnPrimitives& p) {
+  return at::empty({static_cast<int64_t>(p.scratchpad.get_size())}, at::kByte);
 }
 
 int64_t bias_gates(Cell cell) {
@@ -98,7 +103,17 @@ template <class FwdPd>
 void fill_forward(RnnPrimitives& p, const FwdPd& pd, bool training) {
   p.weights_layer = pd.weights_layer_desc();
   p.weights_iter = pd.weights_iter_desc();
+  p.scratchpad = pd.scratchpad_desc();
   if (training) p.workspace = pd.workspace_desc();
+}
+
+// Inference primitives get their scratchpad from the caller: oneDNN's own (library mode) is
+// per thread and may not be used by a primitive created on another thread, and greedy decoding
+// runs cached primitives on several threads. Training primitives run where they were created.
+dnnl::primitive_attr attributes(bool training) {
+  dnnl::primitive_attr attr;
+  if (!training) attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
 }
 
 template <class BwdPd>
@@ -115,13 +130,14 @@ RnnPrimitives build(const RnnShape& s, bool training) {
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const Descs d = descs_for(s, training);
+  const dnnl::primitive_attr attr = attributes(training);
   RnnPrimitives p;
   p.shape = s;
   switch (s.cell) {
     case Cell::GRU: {
       dnnl::lbr_gru_forward::desc fd(prop, kDir, d.src_layer, d.src_iter, d.w_layer, d.w_iter,
                                      d.bias, d.dst_layer, d.dst_iter);
-      dnnl::lbr_gru_forward::primitive_desc fpd(fd, e);
+      dnnl::lbr_gru_forward::primitive_desc fpd(fd, attr, e);
       fill_forward(p, fpd, training);
       p.forward = dnnl::lbr_gru_forward(fpd);
       if (training) {
@@ -136,7 +152,7 @@ RnnPrimitives build(const RnnShape& s, bool training) {
     case Cell::LSTM: {
       dnnl::lstm_forward::desc fd(prop, kDir, d.src_layer, d.src_iter, d.src_iter_c, d.w_layer,
                                   d.w_iter, d.bias, d.dst_layer, d.dst_iter, d.src_iter_c);
-      dnnl::lstm_forward::primitive_desc fpd(fd, e);
+      dnnl::lstm_forward::primitive_desc fpd(fd, attr, e);
       fill_forward(p, fpd, training);
       p.forward = dnnl::lstm_forward(fpd);
       if (training) {
@@ -153,7 +169,7 @@ RnnPrimitives build(const RnnShape& s, bool training) {
       dnnl::vanilla_rnn_forward::desc fd(prop, dnnl::algorithm::eltwise_tanh, kDir, d.src_layer,
                                          d.src_iter, d.w_layer, d.w_iter, d.bias, d.dst_layer,
                                          d.dst_iter);
-      dnnl::vanilla_rnn_forward::primitive_desc fpd(fd, e);
+      dnnl::vanilla_rnn_forward::primitive_desc fpd(fd, attr, e);
       fill_forward(p, fpd, training);
       p.forward = dnnl::vanilla_rnn_forward(fpd);
       if (training) {

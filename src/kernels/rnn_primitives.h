@@ -13,7 +13,7 @@
 namespace s2s::kernels {
 
 dnnl::engine& cpu_engine();
-dnnl::stream& cpu_stream();
+dnnl::stream& cpu_stream();  // the calling thread's
 
 struct RnnShape {
   Cell cell;
@@ -43,6 +43,9 @@ int64_t bias_gates(Cell cell);
 struct RnnPrimitives {
   RnnShape shape;
   dnnl::memory::desc weights_layer, weights_iter;  // formats the forward wants
+  // Inference only: the scratchpad every execution must pass (DNNL_ARG_SCRATCHPAD), one buffer
+  // per concurrent execution (see scratchpad_for).
+  dnnl::memory::desc scratchpad;
   dnnl::primitive forward;
   // Training only:
   dnnl::memory::desc workspace;
@@ -55,6 +58,9 @@ struct RnnPrimitives {
 // shape that oneDNN cannot build on this CPU (it needs AVX-512) throws s2s::Error.
 const RnnPrimitives& inference_primitives(const RnnShape& shape);
 const RnnPrimitives& training_primitives(const RnnShape& shape);
+
+// A scratchpad buffer for one execution of an inference primitive.
+at::Tensor scratchpad_for(const RnnPrimitives& p);
 
 // Plain-layout memory descriptors used for activations, states and biases (bias: always f32).
 dnnl::memory::desc layer_md(int64_t steps, int64_t batch, int64_t channels,

@@ -1,8 +1,12 @@
 #include "s2s/seq2seq.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
+
+#include <algorithm>
+#include <vector>
 
 #include "kernels/decode_step.h"
 #include "s2s/error.h"
@@ -59,7 +63,42 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
   return at::cat(steps, 0);
 }
 
+bool Seq2SeqImpl::fused_decoding() const {
+  return options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat;
+}
+
 at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
+  // With several threads, the fused path decodes slices of the batch side by side, one thread
+  // each: a token's GEMMs (B x H by H x 3H per layer) are too small to split well across
+  // threads, and a slice per thread needs no barrier inside them. Every op inside runs on its
+  // slice's thread alone (ATen and oneDNN run serially in a parallel region). Slices smaller
+  // than kMinRows would lose more to small GEMMs than they gain.
+  constexpr int64_t kMinRows = 8;
+  const int64_t batch = src.size(1);
+  const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / kMinRows);
+  if (!fused_decoding() || parts < 2 || at::in_parallel_region()) {
+    return greedy_rows(src, max_len);
+  }
+  std::vector<at::Tensor> results(parts);
+  at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    at::NoGradGuard no_grad;  // grad mode is per thread
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t first = batch * k / parts, last = batch * (k + 1) / parts;
+      results[k] = greedy_rows(src.narrow(1, first, last - first), max_len);
+    }
+  });
+  // A slice stops when its own rows have all ended; pad it to the longest, as one batch would.
+  int64_t steps = 0;
+  for (const auto& r : results) steps = std::max(steps, r.size(0));
+  for (auto& r : results) {
+    if (r.size(0) < steps) {
+      r = at::cat({r, at::full({steps - r.size(0), r.size(1)}, kPadId, r.options())});
+    }
+  }
+  return at::cat(results, 1);
+}
+
+at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len) {
   at::NoGradGuard no_grad;
   RnnState state = encode(src);
   const int64_t batch = src.size(1);
@@ -73,7 +112,7 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
     return done.all().item<bool>();
   };
   int64_t steps = 0;
-  if (options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat) {
+  if (fused_decoding()) {
     // Fused path: every layer in one oneDNN call per token, into preallocated buffers.
     kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch,
                              options.precision());

@@ -158,4 +158,37 @@ TEST(Seq2Seq, GreedyStopsAtEosAndPadsAfterIt) {
   EXPECT_EQ(model->greedy(torch::full({3, 4}, 4, torch::kLong), 7).size(0), 7);
 }
 
+// With two threads the fused path decodes two slices of the batch side by side; the tokens must
+// be those of one single-threaded pass, including when the slices end at different steps.
+TEST(Seq2Seq, GreedyDecodesTheSameTokensWithBatchSlicesOnTwoThreads) {
+  const int threads = at::get_num_threads();
+  for (s2s::Cell cell : {s2s::Cell::GRU, s2s::Cell::LSTM}) {
+    torch::manual_seed(4);
+    s2s::Seq2Seq model(s2s::Seq2SeqOptions(11).cell(cell).hidden(32).layers(2));
+    model->eval();
+    torch::NoGradGuard no_grad;
+    model->out->weight.mul_(20);  // tokens follow the state closely
+    at::set_num_threads(1);
+    // Two sources whose decodings end at different steps (found by trying each token).
+    std::map<int64_t, int64_t> source_by_length;
+    for (int64_t tok = 3; tok < 11; ++tok) {
+      source_by_length[model->greedy(torch::full({7, 1}, tok, torch::kLong), 12).size(0)] = tok;
+    }
+    ASSERT_GE(source_by_length.size(), 2u) << s2s::to_string(cell);
+    const int64_t short_tok = source_by_length.begin()->second;
+    const int64_t long_tok = source_by_length.rbegin()->second;
+    // Slices are rows 0-17 and 18-36: the first ends early, the second later.
+    const at::Tensor src = torch::cat({torch::full({7, 18}, short_tok, torch::kLong),
+                                       torch::full({7, 19}, long_tok, torch::kLong)},
+                                      1);
+    const at::Tensor one = model->greedy(src, 12);
+    at::set_num_threads(2);
+    const at::Tensor two = model->greedy(src, 12);
+    at::set_num_threads(threads);
+    ASSERT_TRUE(one.sizes().equals(two.sizes())) << s2s::to_string(cell);
+    EXPECT_TRUE(torch::equal(one, two)) << s2s::to_string(cell);
+    EXPECT_EQ(one.size(0), source_by_length.rbegin()->first);
+  }
+}
+
 }  // namespace
