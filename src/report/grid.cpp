@@ -41,6 +41,7 @@ constexpr KeySpec kKeys[] = {
     {"seed", "s", Kind::Int, 0, 4294967295.0, ""},
     {"lr_decay", "lrd", Kind::Real, 1e-300, kNoMax, ""},
     {"impl", "", Kind::Choice, 0, 0, "torch onednn"},
+    {"precision", "", Kind::Choice, 0, 0, "f32 bf16"},
     // Validation pairs are always train_size / 5, as in the course.
     {"train_size", "n", Kind::Int, 5, 1e9, ""},
 };

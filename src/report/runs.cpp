@@ -67,9 +67,9 @@ void flatten(const nlohmann::json& obj, const std::string& prefix,
 
 // The few settings that tell runs apart, in the order a reader scans them.
 std::string summarize(const std::vector<std::pair<std::string, std::string>>& config) {
-  static const char* kPreferred[] = {"task",   "cell",       "rnn",    "impl",
-                                     "layers", "num_layers", "hidden", "hidden_size",
-                                     "batch",  "batch_size", "lr",     "dropout"};
+  static const char* kPreferred[] = {
+      "task",   "cell",        "rnn",   "impl",       "precision", "layers", "num_layers",
+      "hidden", "hidden_size", "batch", "batch_size", "lr",        "dropout"};
   auto leaf = [](const std::string& key) {
     const auto dot = key.rfind('.');
     return dot == std::string::npos ? key : key.substr(dot + 1);

@@ -42,7 +42,7 @@ TEST(Grid, ExpandsTheCartesianProductFirstAxisOutermost) {
 TEST(Grid, RejectsUnknownKeysNamingTheKnownOnes) {
   EXPECT_EQ(error_of("layers=1 depth=2"),
             "--grid 'depth=2': unknown key 'depth' (known: cell, layers, hidden, dropout, epochs, "
-            "batch, lr, patience, seed, lr_decay, impl, train_size)");
+            "batch, lr, patience, seed, lr_decay, impl, precision, train_size)");
 }
 
 TEST(Grid, RejectsEmptyGridsAndEmptyValues) {
@@ -81,6 +81,8 @@ TEST(Grid, RejectsBadNumbers) {
             "--grid 'train_size=4': train_size must be between 5 and 1000000000, got 4");
   EXPECT_EQ(error_of("cell=transformer"),
             "--grid 'cell=transformer': 'transformer' is not a valid cell (one of: gru lstm rnn)");
+  EXPECT_EQ(error_of("precision=f16"),
+            "--grid 'precision=f16': 'f16' is not a valid precision (one of: f32 bf16)");
 }
 
 }  // namespace

@@ -142,5 +142,20 @@ TEST(Plan, GridEpochsAndPatienceWinOverTheFlags) {
                                 "5", "--patience", "2", "--batch", "32", "--threads", "1"}));
 }
 
+// bf16 against f32 as an experiment axis: the value names the run (one-value axes do not) and
+// becomes --precision.
+TEST(Plan, PrecisionIsAGridAxis) {
+  ExperimentOptions o;
+  o.grid = parse_grid("precision=f32,bf16 epochs=3");
+  o.out = "/z";
+  o.cores = 1;
+  const Plan plan = make_plan(o);
+  ASSERT_EQ(plan.runs.size(), 2u);
+  EXPECT_EQ(train_args(o, plan, plan.runs[1], false),
+            (std::vector<std::string>{"train", "--train", "/z/data/n14000/train.csv", "--valid",
+                                      "/z/data/n14000/valid.csv", "--out", "/z/bf16", "--precision",
+                                      "bf16", "--epochs", "3", "--threads", "1"}));
+}
+
 }  // namespace
 }  // namespace s2s::report
