@@ -45,7 +45,11 @@ double median_ms(F&& fn, int warm, int n) {
 // Where a training step's time goes: the median of each phase over the timed steps.
 struct StepPhases {
   std::vector<double> forward, backward, optimizer;
-  void clear() { forward.clear(), backward.clear(), optimizer.clear(); }
+  void clear() {
+    forward.clear();
+    backward.clear();
+    optimizer.clear();
+  }
 };
 
 // The machine's ceiling: GFLOP/s of a large oneDNN matmul (what the RNN cells reduce to), in f32

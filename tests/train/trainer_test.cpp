@@ -77,6 +77,21 @@ std::vector<std::string> numbers_of(const std::string& metrics_path) {
   return out;
 }
 
+// What Ctrl-C after `steps` optimizer steps does, without a signal; and `--resume`.
+s2s::TrainOptions stop_after(int64_t steps) {
+  s2s::TrainOptions o;
+  o.stop_after_steps = steps;
+  o.handle_signals = false;
+  return o;
+}
+
+s2s::TrainOptions resuming() {
+  s2s::TrainOptions o;
+  o.resume = true;
+  o.handle_signals = false;
+  return o;
+}
+
 TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   const std::string dir = temp_dir("resume");
   write_copy_task(dir, 300, 60);
@@ -92,15 +107,10 @@ TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   s2s::train(config);
 
   config.out = dir + "/interrupted";
-  s2s::TrainOptions stop;
-  stop.stop_after_steps = 13;  // mid-epoch 2 (10 steps per epoch)
-  stop.handle_signals = false;
-  EXPECT_EQ(s2s::train(config, stop).reason, s2s::StopReason::Interrupted);
+  // 13 steps: mid-epoch 2 (10 steps per epoch).
+  EXPECT_EQ(s2s::train(config, stop_after(13)).reason, s2s::StopReason::Interrupted);
   EXPECT_EQ(lines_of(read_text(config.out + "/metrics.jsonl")).size(), 1u);
-  s2s::TrainOptions resume;
-  resume.resume = true;
-  resume.handle_signals = false;
-  EXPECT_EQ(s2s::train(config, resume).reason, s2s::StopReason::Completed);
+  EXPECT_EQ(s2s::train(config, resuming()).reason, s2s::StopReason::Completed);
 
   const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
   ASSERT_EQ(expected.size(), 3u);
@@ -123,18 +133,13 @@ TEST(Trainer, Bf16RunsStoreTheirPrecisionAndResumeInIt) {
   EXPECT_EQ(saved["precision"], "bf16");
 
   config.out = dir + "/interrupted";
-  s2s::TrainOptions stop;
-  stop.stop_after_steps = 9;  // mid-epoch 2 (7 steps per epoch)
-  stop.handle_signals = false;
-  EXPECT_EQ(s2s::train(config, stop).reason, s2s::StopReason::Interrupted);
+  // 9 steps: mid-epoch 2 (7 steps per epoch).
+  EXPECT_EQ(s2s::train(config, stop_after(9)).reason, s2s::StopReason::Interrupted);
   // What `s2s train --resume DIR` does: the configuration comes from DIR/config.json.
   s2s::TrainConfig resumed = s2s::TrainConfig::from_json(read_text(config.out + "/config.json"),
                                                          config.out + "/config.json");
   EXPECT_EQ(resumed.precision, "bf16");
-  s2s::TrainOptions resume;
-  resume.resume = true;
-  resume.handle_signals = false;
-  EXPECT_EQ(s2s::train(resumed, resume).reason, s2s::StopReason::Completed);
+  EXPECT_EQ(s2s::train(resumed, resuming()).reason, s2s::StopReason::Completed);
   const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
   ASSERT_EQ(expected.size(), 2u);
   EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
