@@ -99,30 +99,8 @@ bool looks_like_run(const fs::path& dir) {
 
 }  // namespace
 
-const char* to_string(RunStatus status) {
-  switch (status) {
-    case RunStatus::running:
-      return "running";
-    case RunStatus::finished:
-      return "finished";
-    case RunStatus::stopped_early:
-      return "stopped early";
-    case RunStatus::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 RunStatus RunInfo::status() const {
-  if (!summary) return RunStatus::running;
-  const std::string& r = summary->stop_reason;
-  if (r.find("early") != std::string::npos || r.find("patience") != std::string::npos ||
-      r.find("overfit") != std::string::npos)
-    return RunStatus::stopped_early;
-  if (r.find("interrupt") != std::string::npos || r.find("non_finite") != std::string::npos ||
-      r.find("nan") != std::string::npos || r.find("error") != std::string::npos)
-    return RunStatus::stopped;
-  return RunStatus::finished;
+  return summary ? summary->status : RunStatus::Running;
 }
 
 bool is_inside(const fs::path& root, const fs::path& path) {
@@ -158,19 +136,7 @@ RunInfo load_run(const fs::path& dir, std::string id) {
     }
   }
   run.config_summary = summarize(run.config);
-  const fs::path summary_path = run.dir / "summary.json";
-  if (auto s = is_inside(run.dir, summary_path) ? read_small_json(summary_path) : std::nullopt) {
-    RunSummary summary;
-    summary.best_epoch = optional_int(*s, "best_epoch");
-    summary.overfit_epoch = optional_int(*s, "overfitting_epoch");
-    if (!summary.overfit_epoch) summary.overfit_epoch = optional_int(*s, "overfit_epoch");
-    if (summary.overfit_epoch && *summary.overfit_epoch <= 0) summary.overfit_epoch.reset();
-    if (auto r = s->find("stop_reason"); r != s->end() && r->is_string())
-      summary.stop_reason = r->get<std::string>();
-    if (auto t = s->find("total_seconds"); t != s->end() && t->is_number())
-      summary.total_seconds = t->get<double>();
-    run.summary = summary;
-  }
+  if (is_inside(run.dir, run.dir / run_files::kSummary)) run.summary = read_summary(run.dir);
   return run;
 }
 
@@ -220,7 +186,7 @@ std::vector<RunInfo> discover_runs(const std::vector<fs::path>& roots) {
   return runs;
 }
 
-RunMarkers run_markers(const RunInfo& run, const std::vector<MetricsRecord>& epochs) {
+RunMarkers run_markers(const RunInfo& run, const std::vector<EpochRecord>& epochs) {
   RunMarkers m;
   m.best_valid_token_acc = std::numeric_limits<double>::quiet_NaN();
   m.best_valid_seq_acc = std::numeric_limits<double>::quiet_NaN();
