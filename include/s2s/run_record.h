@@ -71,10 +71,12 @@ struct TrainConfig {
   int64_t log_every = 10;
 
   std::string to_json() const;  // pretty JSON, all fields
-  // Reads a config file's JSON; unknown keys and values are an error naming `source`; missing
-  // keys keep their defaults, except that a file without "lr_schedule" (written before it
-  // existed) ran the exponential schedule.
-  static TrainConfig from_json(const std::string& json, const std::string& source);
+  // Reads a config file's JSON; unknown keys (unless `skip_unknown_keys`: a checkpoint's
+  // configuration may carry notes such as "imported_from") and bad values are an error naming
+  // `source`; missing keys keep their defaults, except that a file without "lr_schedule"
+  // (written before it existed) ran the exponential schedule.
+  static TrainConfig from_json(const std::string& json, const std::string& source,
+                               bool skip_unknown_keys = false);
   // Throws s2s::Error naming the flag when a value is out of range.
   void validate() const;
 };
@@ -110,8 +112,8 @@ struct EpochRecord {
   double valid_loss, valid_token_acc, valid_seq_acc;
   double epoch_seconds;  // train + validation wall time
   double train_pairs_per_second;
-  double lr;               // the learning rate of the epoch's last step
-  double elapsed_seconds;  // since the run started, across resumes
+  double lr;                    // the learning rate of the epoch's last step
+  double elapsed_seconds;       // since the run started, across resumes
   EpochRecord();                // every number NaN
   std::string to_json() const;  // one line, no newline, every field
   // Tolerant: nullopt for anything that is not a JSON object with an integer `epoch` >= 0
@@ -142,8 +144,8 @@ RunStatus read_status(const std::filesystem::path& dir);
 
 // One line of DIR/steps.jsonl: the training loss between two log points.
 struct StepRecord {
-  int64_t step = 0;   // optimizer steps since the run started (across epochs and resumes)
-  int64_t epoch = 0;  // the epoch this step belongs to (1-based)
+  int64_t step = 0;           // optimizer steps since the run started (across epochs and resumes)
+  int64_t epoch = 0;          // the epoch this step belongs to (1-based)
   double epoch_fraction = 0;  // epoch - 1 + (step within the epoch) / (steps per epoch)
   double train_loss = 0;      // per target token, over the steps since the previous record
   double tokens_per_second = 0;  // target tokens trained per second over those steps

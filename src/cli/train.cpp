@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "s2s/dashboard.h"
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 #include "s2s/trainer.h"
 
 namespace s2s::cli {
@@ -48,14 +49,6 @@ Examples:
   s2s train --train data/train.csv --valid data/valid.csv --out runs/live --dashboard
         the same, with its live curves on http://127.0.0.1:8050/
 )";
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 struct TrainFlags {
   TrainConfig given;  // values of the flags on the command line
@@ -101,11 +94,11 @@ int run(TrainFlags& f) {
   if (!f.resume_dir.empty()) {
     if (!f.config_file.empty()) throw Error("--resume and --config do not go together");
     const std::string path = (std::filesystem::path(f.resume_dir) / "config.json").string();
-    config = TrainConfig::from_json(read_text(path), path);
+    config = TrainConfig::from_json(read_file(path), path);
     config.out = f.resume_dir;
     options.resume = true;
   } else if (!f.config_file.empty()) {
-    config = TrainConfig::from_json(read_text(f.config_file), f.config_file);
+    config = TrainConfig::from_json(read_file(f.config_file), f.config_file);
   }
   for (auto& [opt, set] : f.setters) {
     if (opt->count() > 0) set(config);
@@ -185,8 +178,7 @@ void add_train(CLI::App& app, Context& ctx) {
                                 "epoch (alone, implies --lr-schedule exponential) [{}]",
                                 d.lr_decay));
   add(cmd, *f, "--lr-patience", &TrainConfig::lr_patience,
-      fmt::format("plateau: epochs without a lower valid loss before halving [{}]",
-                  d.lr_patience));
+      fmt::format("plateau: epochs without a lower valid loss before halving [{}]", d.lr_patience));
   add(cmd, *f, "--warmup-steps", &TrainConfig::warmup_steps,
       fmt::format("warmup-cosine: warm-up length in optimizer steps [{}]", d.warmup_steps));
   add(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs,
@@ -206,8 +198,9 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
   add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
-      "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
-  add_choice(cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
+             "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
+  add_choice(
+      cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
       "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
       "matmuls on bfloat16 activations and weights while the master weights, the optimizer and "
       "every other layer stay f32 (validation decodes in bf16 too). Measured on the course "

@@ -90,7 +90,8 @@ MetricsFollower::MetricsFollower(std::filesystem::path path)
                      [](const EpochRecord& m) { return static_cast<int64_t>(m.epoch); }) {}
 
 StepFollower::StepFollower(std::filesystem::path path)
-    : RecordFollower(std::move(path), StepRecord::parse, [](const StepRecord& r) { return r.step; }) {}
+    : RecordFollower(std::move(path), StepRecord::parse,
+                     [](const StepRecord& r) { return r.step; }) {}
 
 namespace {
 

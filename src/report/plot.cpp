@@ -91,8 +91,8 @@ class Painter {
     const double area_h = o_.height - top - legend_h - 40;
     // With step logs, the per-epoch panels take the upper part and the step curve runs under
     // them across the whole width.
-    const bool steps = std::any_of(runs_.begin(), runs_.end(),
-                                   [](const PlotRun& r) { return !r.steps.empty(); });
+    const bool steps =
+        std::any_of(runs_.begin(), runs_.end(), [](const PlotRun& r) { return !r.steps.empty(); });
     const double gap = 70;  // the upper panels' axis labels and the lower title
     const double panel_h = steps ? (area_h - gap) * 0.6 : area_h;
     for (int p = 0; p < 3; ++p) {
@@ -100,8 +100,8 @@ class Painter {
       draw_panel(kPanels[p], x0, top, slot_w - label_w - right, panel_h);
     }
     if (steps) {
-      draw_steps_panel(margin + label_w, top + panel_h + gap, o_.width - 2 * margin - label_w - right,
-                       area_h - panel_h - gap);
+      draw_steps_panel(margin + label_w, top + panel_h + gap,
+                       o_.width - 2 * margin - label_w - right, area_h - panel_h - gap);
     }
     draw_legend(margin + label_w, top + area_h + 44);
   }

@@ -28,11 +28,11 @@ struct RunResult {
   // ended and has no checkpoint starts again from scratch.
   bool resumable = false;
   std::vector<EpochRecord> epochs;
-  std::optional<int> best_epoch;      // the summary's, else by the one rule (s2s/overfit.h)
-  std::optional<EpochRecord> best;    // that epoch's metrics
-  std::optional<int> overfit_epoch;   // by overfitting_epoch() on the curves
-  std::string stop_reason;            // from summary.json; empty while running
-  double wall_seconds = 0;            // summary's total_seconds, else the sum of epoch times
+  std::optional<int> best_epoch;     // the summary's, else by the one rule (s2s/overfit.h)
+  std::optional<EpochRecord> best;   // that epoch's metrics
+  std::optional<int> overfit_epoch;  // by overfitting_epoch() on the curves
+  std::string stop_reason;           // from summary.json; empty while running
+  double wall_seconds = 0;           // summary's total_seconds, else the sum of epoch times
 };
 
 RunResult load_result(const std::filesystem::path& run_dir, const OverfitRule& rule = {});

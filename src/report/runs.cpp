@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 
 namespace s2s {
 
@@ -24,15 +25,9 @@ constexpr size_t kMaxEntriesScanned = 100000;
 
 // Reads a small JSON object file; nullopt when missing, too big or malformed.
 std::optional<nlohmann::json> read_small_json(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::nullopt;
-  const auto size = fs::file_size(path, ec);
-  if (ec || size > kMaxJsonBytes) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const auto text = read_small_file(path.string(), kMaxJsonBytes);
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   return j;
 }

@@ -10,14 +10,14 @@ namespace s2s {
 // read back through the same parsers, so config.json from before the enums loads unchanged.
 // Templates over the JSON type (json and ordered_json), and more specialised than
 // nlohmann's own enum conversion, which would write the enum's number.
-#define S2S_ENUM_JSON(Enum, parse)                                          \
-  template <class Json>                                                     \
-  void to_json(Json& j, Enum v) {                                           \
-    j = to_string(v);                                                       \
-  }                                                                         \
-  template <class Json>                                                     \
-  void from_json(const Json& j, Enum& v) {                                  \
-    v = parse(j.template get<std::string>());                               \
+#define S2S_ENUM_JSON(Enum, parse)            \
+  template <class Json>                       \
+  void to_json(Json& j, Enum v) {             \
+    j = to_string(v);                         \
+  }                                           \
+  template <class Json>                       \
+  void from_json(const Json& j, Enum& v) {    \
+    v = parse(j.template get<std::string>()); \
   }
 S2S_ENUM_JSON(Cell, parse_cell)
 S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
@@ -66,7 +66,8 @@ std::string TrainConfig::to_json() const {
   return j.dump(2);
 }
 
-TrainConfig TrainConfig::from_json(const std::string& text, const std::string& source) {
+TrainConfig TrainConfig::from_json(const std::string& text, const std::string& source,
+                                   bool skip_unknown_keys) {
   TrainConfig c;
   nlohmann::json j;
   try {
@@ -92,7 +93,7 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
     } catch (const Error& e) {
       throw Error(source + ": setting '" + key + "': " + e.what());
     }
-    throw Error(source + ": unknown setting '" + key + "'");
+    if (!skip_unknown_keys) throw Error(source + ": unknown setting '" + key + "'");
   }
   return c;
 }

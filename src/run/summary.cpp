@@ -1,8 +1,7 @@
 // RunStatus, and RunSummary <-> DIR/summary.json.
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "s2s/file_io.h"
 #include "s2s/run_record.h"
 
 namespace s2s {
@@ -19,7 +18,9 @@ std::optional<int> optional_int(const json& j, const char* key) {
   return it->get<int>();
 }
 
-json optional_json(const std::optional<int>& v) { return v ? json(*v) : json(nullptr); }
+json optional_json(const std::optional<int>& v) {
+  return v ? json(*v) : json(nullptr);
+}
 
 }  // namespace
 
@@ -107,16 +108,8 @@ std::optional<RunSummary> RunSummary::parse(const std::string& text) {
 }
 
 std::optional<RunSummary> read_summary(const fs::path& dir) {
-  const fs::path path = dir / run_files::kSummary;
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::nullopt;
-  const auto size = fs::file_size(path, ec);
-  if (ec || size > kMaxSummaryBytes) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return RunSummary::parse(text.str());
+  const auto text = read_small_file((dir / run_files::kSummary).string(), kMaxSummaryBytes);
+  return text ? RunSummary::parse(*text) : std::nullopt;
 }
 
 RunStatus read_status(const fs::path& dir) {

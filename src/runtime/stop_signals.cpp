@@ -44,8 +44,12 @@ StopSignals::~StopSignals() {
   }
 }
 
-bool StopSignals::requested() const { return g_requested.load(); }
+bool StopSignals::requested() const {
+  return g_requested.load();
+}
 
-void StopSignals::request() { g_requested.store(true); }
+void StopSignals::request() {
+  g_requested.store(true);
+}
 
 }  // namespace s2s

@@ -50,17 +50,19 @@ void ProgressReporter::note(const std::string& line) {
 void ProgressReporter::non_finite_loss(int64_t epoch, int64_t step, double loss,
                                        int64_t kept_epoch) {
   const auto last = (std::filesystem::path(config_.out) / run_files::kLastCheckpoint).string();
-  note(fmt::format("epoch {} step {}: loss is {}; stopped. {} keeps epoch {} (try a lower --lr "
-                   "or --clip)",
-                   epoch, step, loss, last, kept_epoch));
+  note(
+      fmt::format("epoch {} step {}: loss is {}; stopped. {} keeps epoch {} (try a lower --lr "
+                  "or --clip)",
+                  epoch, step, loss, last, kept_epoch));
 }
 
 void ProgressReporter::interrupted(int64_t epoch, int64_t step, int64_t steps) {
   const auto last = (std::filesystem::path(config_.out) / run_files::kLastCheckpoint).string();
   if (step < steps) {
-    note(fmt::format("interrupted in epoch {} after step {}/{}; saved {} (continue with --resume "
-                     "{})",
-                     epoch, step, steps, last, config_.out));
+    note(
+        fmt::format("interrupted in epoch {} after step {}/{}; saved {} (continue with --resume "
+                    "{})",
+                    epoch, step, steps, last, config_.out));
   } else {
     note(fmt::format("interrupted after epoch {}; saved {} (continue with --resume {})", epoch,
                      last, config_.out));

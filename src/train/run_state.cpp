@@ -10,10 +10,14 @@ namespace {
 
 using nlohmann::json;
 
-json tally_json(const Tally& t) { return json::parse(t.to_json()); }
+json tally_json(const Tally& t) {
+  return json::parse(t.to_json());
+}
 
 // Checkpoints before this version stored the tally as a JSON string inside the JSON.
-Tally tally_from(const json& j) { return Tally::from_json(j.is_string() ? j.get<std::string>() : j.dump()); }
+Tally tally_from(const json& j) {
+  return Tally::from_json(j.is_string() ? j.get<std::string>() : j.dump());
+}
 
 }  // namespace
 
@@ -73,9 +77,13 @@ std::string Checkpointer::best_path() const {
   return (std::filesystem::path(config_.out) / run_files::kBestCheckpoint).string();
 }
 
-void Checkpointer::save_last(const RunState& state) { save(last_path(), state); }
+void Checkpointer::save_last(const RunState& state) {
+  save(last_path(), state);
+}
 
-void Checkpointer::save_best(const RunState& state) { save(best_path(), state); }
+void Checkpointer::save_best(const RunState& state) {
+  save(best_path(), state);
+}
 
 void Checkpointer::save(const std::string& path, const RunState& state) {
   CheckpointMeta meta;

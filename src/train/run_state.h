@@ -26,6 +26,20 @@ struct RunState {
   Tally window;  // the steps since the last DIR/steps.jsonl record
   double window_seconds = 0;
 
+  // After an optimizer step that took `seconds` (its tally is already in `partial`).
+  void step_done(double seconds) {
+    ++step;
+    partial_seconds += seconds;
+  }
+  // After validating `epoch`: the next one starts from scratch.
+  void epoch_done(int64_t done, double elapsed) {
+    epoch = done;
+    step = 0;
+    partial = Tally{};
+    partial_seconds = 0;
+    elapsed_seconds = elapsed;
+  }
+
   std::string to_json() const;
   // Reads what to_json wrote, and the state of checkpoints written before schedules and the
   // step log (their fields keep their defaults). Throws s2s::Error naming `source`.

@@ -22,17 +22,17 @@ double Scheduler::lr_at(const ScheduleState& state, int64_t step) const {
   if (config_.lr_schedule != LrSchedule::WarmupCosine) return state.lr;
   // Linear warm-up that reaches lr at the last warm-up step; then a half cosine over the rest.
   if (step < warmup_) return config_.lr * static_cast<double>(step + 1) / warmup_;
-  const double progress =
-      static_cast<double>(step - warmup_) / static_cast<double>(std::max<int64_t>(total_ - warmup_, 1));
+  const double progress = static_cast<double>(step - warmup_) /
+                          static_cast<double>(std::max<int64_t>(total_ - warmup_, 1));
   return config_.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(progress, 1.0)));
 }
 
 EpochVerdict Scheduler::end_epoch(ScheduleState& state, int64_t epoch, double valid_seq_acc,
                                   double valid_loss) const {
   EpochVerdict verdict;
-  verdict.best = state.best_epoch == 0 ||
-                 better_epoch({valid_seq_acc, valid_loss},
-                              {state.best_valid_seq_acc, state.best_valid_loss});
+  verdict.best =
+      state.best_epoch == 0 ||
+      better_epoch({valid_seq_acc, valid_loss}, {state.best_valid_seq_acc, state.best_valid_loss});
   if (verdict.best) {
     state.best_epoch = epoch;
     state.best_valid_seq_acc = valid_seq_acc;

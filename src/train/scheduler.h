@@ -11,9 +11,9 @@
 namespace s2s {
 
 struct ScheduleState {
-  double lr = 0;              // constant/exponential/plateau: the rate in force this epoch
-  int64_t lr_cut_epoch = 0;   // plateau: the epoch of the last halving (0: none yet)
-  int64_t best_epoch = 0;     // 0: no epoch validated yet
+  double lr = 0;             // constant/exponential/plateau: the rate in force this epoch
+  int64_t lr_cut_epoch = 0;  // plateau: the epoch of the last halving (0: none yet)
+  int64_t best_epoch = 0;    // 0: no epoch validated yet
   double best_valid_seq_acc = 0;
   double best_valid_loss = 0;
   int64_t min_loss_epoch = 0;  // the epoch of the lowest validation loss (0: none yet)

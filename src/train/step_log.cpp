@@ -31,12 +31,12 @@ void StepLog::add(RunState& state, const StepResult& result, double seconds, int
   StepRecord r;
   r.step = step;
   r.epoch = epoch;
-  r.epoch_fraction =
-      static_cast<double>(epoch - 1) + static_cast<double>(step_in_epoch) / static_cast<double>(steps);
+  r.epoch_fraction = static_cast<double>(epoch - 1) +
+                     static_cast<double>(step_in_epoch) / static_cast<double>(steps);
   r.train_loss = state.window.loss();
-  r.tokens_per_second =
-      state.window_seconds > 0 ? static_cast<double>(state.window.tokens) / state.window_seconds
-                               : 0.0;
+  r.tokens_per_second = state.window_seconds > 0
+                            ? static_cast<double>(state.window.tokens) / state.window_seconds
+                            : 0.0;
   r.lr = lr;
   out_ << r.to_json() << "\n" << std::flush;
   state.window = Tally{};

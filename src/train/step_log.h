@@ -21,8 +21,8 @@ class StepLog {
 
   // After the run's optimizer step `step` (1-based, counted across epochs), the
   // `step_in_epoch`-th of `steps` in `epoch`, which took `seconds` and ran at `lr`.
-  void add(RunState& state, const StepResult& result, double seconds, int64_t step,
-           int64_t epoch, int64_t step_in_epoch, int64_t steps, double lr);
+  void add(RunState& state, const StepResult& result, double seconds, int64_t step, int64_t epoch,
+           int64_t step_in_epoch, int64_t steps, double lr);
 
  private:
   int64_t every_;

@@ -64,6 +64,10 @@ struct Setup {
 };
 
 Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress) {
+  RuntimeOptions runtime;
+  runtime.threads = config.threads;
+  runtime.seed = config.seed;
+  configure_runtime(runtime);
   Setup s;
   const std::string last_path = (fs::path(config.out) / run_files::kLastCheckpoint).string();
   auto train_corpus = std::make_shared<const Corpus>(read_pairs_csv(config.train));
@@ -78,13 +82,7 @@ Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress)
   } else {
     fs::create_directories(config.out);
     s.vocab = Vocab::from_corpus(*train_corpus);
-    s.model = Seq2Seq(Seq2SeqOptions(s.vocab.size())
-                          .cell(config.cell)
-                          .hidden(config.hidden)
-                          .layers(config.layers)
-                          .dropout(config.dropout)
-                          .impl(config.impl)
-                          .precision(config.precision));
+    s.model = Seq2Seq(model_options(config, s.vocab.size()));
   }
   write_file_atomic((fs::path(config.out) / run_files::kConfig).string(), config.to_json() + "\n");
 
@@ -101,8 +99,8 @@ Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress)
   s.valid_loader = std::make_unique<DataLoader>(
       make_dataset(valid_corpus, config.valid, s.vocab, progress), valid_opts);
 
-  s.optimizer = std::make_unique<FusedAdam>(s.model->parameters(),
-                                            torch::optim::AdamOptions(config.lr));
+  s.optimizer =
+      std::make_unique<FusedAdam>(s.model->parameters(), torch::optim::AdamOptions(config.lr));
   if (resume) restore_training_state(last_path, *s.optimizer);
   return s;
 }
@@ -135,18 +133,21 @@ class EpochLog {
   std::ofstream out_;
 };
 
-EpochRecord epoch_metrics(int64_t epoch, const Tally& train, const Tally& valid,
-                           double train_seconds, double epoch_seconds, double lr) {
+// The epoch's record from its training tally (in `state`) and its validation; epoch_seconds
+// is the training time so far (the caller adds validation's).
+EpochRecord epoch_record(int64_t epoch, const RunState& state, const Tally& valid, double lr) {
+  const Tally& train = state.partial;
   EpochRecord m;
-  m.epoch = epoch;
+  m.epoch = static_cast<int>(epoch);
   m.train_loss = train.loss();
   m.train_token_acc = train.token_acc();
   m.train_seq_acc = train.seq_acc();
   m.valid_loss = valid.loss();
   m.valid_token_acc = valid.token_acc();
   m.valid_seq_acc = valid.seq_acc();
-  m.epoch_seconds = epoch_seconds;
-  m.train_pairs_per_second = train_seconds > 0 ? train.seqs / train_seconds : 0.0;
+  m.epoch_seconds = state.partial_seconds;
+  m.train_pairs_per_second =
+      state.partial_seconds > 0 ? static_cast<double>(train.seqs) / state.partial_seconds : 0.0;
   m.lr = lr;
   return m;
 }
@@ -186,16 +187,12 @@ TrainSummary write_summary(const TrainConfig& config, RunStatus reason, const Ru
 TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   config.validate();
   const auto start = Clock::now();
-  RuntimeOptions runtime;
-  runtime.threads = config.threads;
-  runtime.seed = config.seed;
-  configure_runtime(runtime);
   StopSignals signals(options.handle_signals);
   ProgressReporter progress(options, config);
   Setup s = set_up(config, options.resume, progress);
   RunState& state = s.state;
-  DataLoader& train_loader = *s.train_loader;
-  const int64_t steps = train_loader.num_batches();
+  const DataLoader& loader = *s.train_loader;
+  const int64_t steps = loader.num_batches();
   const Scheduler scheduler(config, steps);
   if (!options.resume) state.schedule = scheduler.start();
   Checkpointer checkpoints(config, s.model, s.vocab, *s.optimizer);
@@ -207,7 +204,6 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     state.elapsed_seconds = elapsed_before + seconds_since(start);
     return write_summary(config, reason, state, epochs.history());
   };
-  const StepOptions step_options{config.teacher_forcing, config.clip};
   int64_t steps_this_process = 0;
   const auto stop_requested = [&] {
     return signals.requested() ||
@@ -216,23 +212,23 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
 
   for (int64_t epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     s.model->train();
-    const auto plan = train_loader.plan(epoch);
+    const auto plan = loader.plan(epoch);
     double lr = 0;
     for (int64_t i = state.step; i < steps; ++i) {
       const auto step_start = Clock::now();
-      lr = scheduler.lr_at(state.schedule, (epoch - 1) * steps + i);
+      const int64_t run_step = (epoch - 1) * steps + i;  // 0-based, across epochs
+      lr = scheduler.lr_at(state.schedule, run_step);
       set_lr(*s.optimizer, lr);
-      const StepResult r = train_step(s.model, *s.optimizer, train_loader.batch(plan[i]),
-                                      step_options, state.partial);
+      const StepResult r = train_step(s.model, *s.optimizer, loader.batch(plan[i]),
+                                      {config.teacher_forcing, config.clip}, state.partial);
       if (!r.finite) {
         progress.non_finite_loss(epoch, i + 1, r.loss, state.epoch);
         return finish(RunStatus::NonFiniteLoss);
       }
       const double seconds = seconds_since(step_start);
-      state.partial_seconds += seconds;
-      state.step = i + 1;
+      state.step_done(seconds);
       ++steps_this_process;
-      step_log.add(state, r, seconds, (epoch - 1) * steps + i + 1, epoch, i + 1, steps, lr);
+      step_log.add(state, r, seconds, run_step + 1, epoch, i + 1, steps, lr);
       progress.step(epoch, i + 1, steps, state.partial.loss(), state.partial_seconds);
       if (stop_requested() && i + 1 < steps) {
         state.elapsed_seconds = elapsed_before + seconds_since(start);
@@ -242,18 +238,13 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       }
     }
     const auto valid_start = Clock::now();
-    const Tally valid = evaluate(s.model, *s.valid_loader);
-    EpochRecord m = epoch_metrics(epoch, state.partial, valid, state.partial_seconds,
-                                   state.partial_seconds + seconds_since(valid_start), lr);
+    EpochRecord m = epoch_record(epoch, state, evaluate(s.model, *s.valid_loader), lr);
+    m.epoch_seconds += seconds_since(valid_start);
     m.elapsed_seconds = elapsed_before + seconds_since(start);
     epochs.add(m);
-    state.epoch = epoch;
-    state.step = 0;
-    state.partial = Tally{};
-    state.partial_seconds = 0;
+    state.epoch_done(epoch, m.elapsed_seconds);
     const EpochVerdict verdict =
         scheduler.end_epoch(state.schedule, epoch, m.valid_seq_acc, m.valid_loss);
-    state.elapsed_seconds = elapsed_before + seconds_since(start);
     if (verdict.best) checkpoints.save_best(state);
     checkpoints.save_last(state);
     progress.epoch(m, verdict.best);

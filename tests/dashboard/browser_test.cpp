@@ -1,8 +1,8 @@
 // Real-browser test: headless Debian chromium, driven by playwright-core (web/node_modules),
 // loads the dashboard for a copy of a fixture run, checks the charts, appends an epoch and
 // checks the page shows it within 2 s, then writes a step log and checks the step chart
-// appears and follows it, and the log-scale toggle. The script is browser_test.mjs; the screenshot is left
-// at build/test-artifacts/dashboard.png.
+// appears and follows it, and the log-scale toggle. The script is browser_test.mjs; the screenshot
+// is left at build/test-artifacts/dashboard.png.
 #include <gtest/gtest.h>
 
 #include <array>

@@ -57,8 +57,7 @@ TEST(Scheduler, PlateauHalvesOncePerPatienceEpochsWithoutALowerValidationLoss) {
   // do not either: halve again after 6 (counted from the last halving, not every epoch).
   // Epoch 7 improves: the count restarts there.
   const auto rates = epoch_rates(c, {3, 2, 2.5, 2.1, 2.2, 2.3, 1.5, 1.6, 1.7});
-  const std::vector<double> expected{0.01,   0.01,   0.01,   0.01,  0.005,
-                                     0.005,  0.0025, 0.0025, 0.0025};
+  const std::vector<double> expected{0.01, 0.01, 0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025, 0.0025};
   ASSERT_EQ(rates.size(), expected.size());
   for (size_t i = 0; i < rates.size(); ++i) EXPECT_DOUBLE_EQ(rates[i], expected[i]) << i;
   // After epoch 9 (two epochs after the lowest loss at 7) the next halving is due.
@@ -81,8 +80,8 @@ TEST(Scheduler, WarmupCosineRisesLinearlyThenFollowsAHalfCosineToZero) {
   const ScheduleState s = scheduler.start();
   EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 0), 0.0025);
   EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 1), 0.005);
-  EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 3), 0.01);  // the last warm-up step reaches lr
-  EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 4), 0.01);  // the cosine starts at its top
+  EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 3), 0.01);        // the last warm-up step reaches lr
+  EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 4), 0.01);        // the cosine starts at its top
   EXPECT_DOUBLE_EQ(scheduler.lr_at(s, 4 + 18), 0.005);  // half way down
   EXPECT_NEAR(scheduler.lr_at(s, 4 + 9), 0.01 * 0.5 * (1 + std::cos(M_PI / 4)), 1e-15);
   const double last = scheduler.lr_at(s, 39);

@@ -12,8 +12,8 @@ namespace {
 
 // [T, B] int64 from rows of columns: ids({{a0, b0}, {a1, b1}}) is a at column 0, b at 1.
 at::Tensor ids(const std::vector<std::vector<int64_t>>& rows) {
-  at::Tensor t = at::empty({static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())},
-                           at::kLong);
+  at::Tensor t = at::empty(
+      {static_cast<int64_t>(rows.size()), static_cast<int64_t>(rows[0].size())}, at::kLong);
   for (size_t i = 0; i < rows.size(); ++i)
     for (size_t j = 0; j < rows[i].size(); ++j) t[i][j] = rows[i][j];
   return t;
