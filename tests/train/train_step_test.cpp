@@ -2,8 +2,13 @@
 // spelled out in plain ATen/torch: the loss, the update, clipping, the tally, the NaN guard.
 #include <gtest/gtest.h>
 
+#include <torch/types.h>  // clip_grad.h uses torch::Tensor without including it
+
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/sgd.h>
+
+#include <cmath>
+#include <limits>
 
 #include "s2s/train_step.h"
 #include "s2s/vocab.h"
@@ -16,9 +21,10 @@ constexpr int64_t kVocab = 9;
 // Two pairs, the second target one token shorter (padded): "3 4 5 <eos>", "6 7 <eos> <pad>".
 Batch two_pairs() {
   Batch b;
-  b.src = torch::tensor({3, 6, 4, 7, 5, kEosId, kEosId, kPadId}, torch::kLong).reshape({4, 2});
-  b.tgt = torch::tensor({3, 6, 4, 7, 5, kEosId, kEosId, kPadId}, torch::kLong).reshape({4, 2});
-  b.src_lengths = torch::tensor({4, 3}, torch::kLong);
+  const std::vector<int64_t> ids{3, 6, 4, 7, 5, kEosId, kEosId, kPadId};
+  b.src = torch::tensor(ids).reshape({4, 2});
+  b.tgt = b.src.clone();
+  b.src_lengths = torch::tensor(std::vector<int64_t>{4, 3});
   b.tgt_lengths = b.src_lengths;
   b.tgt_mask = b.tgt != kPadId;
   b.indices = {0, 1};
