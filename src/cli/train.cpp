@@ -58,6 +58,8 @@ struct TrainFlags {
   int dashboard_port = 8050;
   CLI::Option* lr_decay = nullptr;
   CLI::Option* lr_schedule = nullptr;
+  CLI::Option* warmup_steps = nullptr;
+  CLI::Option* warmup_epochs = nullptr;
   // For each flag: was it given, and how to copy its value into a base configuration.
   std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig&)>>> setters;
 };
@@ -107,6 +109,8 @@ int run(TrainFlags& f) {
   if (f.lr_decay->count() > 0 && f.lr_schedule->count() == 0) {
     config.lr_schedule = LrSchedule::Exponential;
   }
+  // --warmup-steps N alone is a warm-up of N steps, not N steps plus the default epoch.
+  if (f.warmup_steps->count() > 0 && f.warmup_epochs->count() == 0) config.warmup_epochs = 0;
   // The live page for this run, served while it trains. A busy port is not worth losing a
   // training run over: warn and train without it.
   std::unique_ptr<Dashboard> dashboard;
@@ -179,11 +183,16 @@ void add_train(CLI::App& app, Context& ctx) {
                                 d.lr_decay));
   add(cmd, *f, "--lr-patience", &TrainConfig::lr_patience,
       fmt::format("plateau: epochs without a lower valid loss before halving [{}]", d.lr_patience));
-  add(cmd, *f, "--warmup-steps", &TrainConfig::warmup_steps,
-      fmt::format("warmup-cosine: warm-up length in optimizer steps [{}]", d.warmup_steps));
-  add(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs,
-      fmt::format("warmup-cosine: warm-up length in epochs (added to --warmup-steps) [{}]",
-                  d.warmup_epochs));
+  f->warmup_steps =
+      add(cmd, *f, "--warmup-steps", &TrainConfig::warmup_steps,
+          fmt::format("warmup-cosine: warm-up length in optimizer steps (alone: exactly these, no "
+                      "warm-up epochs) [{}]",
+                      d.warmup_steps));
+  f->warmup_epochs =
+      add(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs,
+          fmt::format("warmup-cosine: warm-up length in epochs, added to --warmup-steps; the "
+                      "warm-up never takes the whole run [{}]",
+                      d.warmup_epochs));
   add(cmd, *f, "--log-every", &TrainConfig::log_every,
       fmt::format("Write the mean training loss of every N steps to steps.jsonl, 0 = off [{}]",
                   d.log_every));

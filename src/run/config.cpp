@@ -78,6 +78,7 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   if (!j.is_object()) throw Error(source + ": expected a JSON object of settings");
   // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
   if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
+  if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
   for (const auto& [key, value] : j.items()) {
     try {
 #define S2S_READ(name)    \
@@ -117,8 +118,7 @@ void TrainConfig::validate() const {
   need(lr_decay > 0 && lr_decay <= 1, "--lr-decay must be in (0, 1]");
   need(lr_patience >= 1, "--lr-patience must be at least 1");
   need(warmup_steps >= 0, "--warmup-steps must be >= 0");
-  need(warmup_epochs >= 0 && warmup_epochs < epochs,
-       "--warmup-epochs must be >= 0 and less than --epochs");
+  need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
   need(threads >= 0, "--threads must be 0 (all cores) or a positive count");

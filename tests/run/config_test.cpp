@@ -49,9 +49,16 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_DOUBLE_EQ(old.lr_decay, 0.75);
   EXPECT_EQ(old.cell, Cell::GRU);
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
-  // An explicit schedule is kept.
+  // An explicit schedule is kept; today's default is warmup-cosine with one warm-up epoch.
   EXPECT_EQ(TrainConfig::from_json(R"({"lr_schedule": "plateau"})", "x").lr_schedule,
             LrSchedule::Plateau);
+  EXPECT_EQ(TrainConfig{}.lr_schedule, LrSchedule::WarmupCosine);
+  EXPECT_EQ(TrainConfig{}.warmup_epochs, 1);
+  // A warm-up given in steps alone is exactly those steps.
+  const TrainConfig steps =
+      TrainConfig::from_json(R"({"lr_schedule": "warmup-cosine", "warmup_steps": 50})", "x");
+  EXPECT_EQ(steps.warmup_steps, 50);
+  EXPECT_EQ(steps.warmup_epochs, 0);
 }
 
 TEST(TrainConfig, BadFilesNameTheFileAndTheSetting) {
@@ -87,8 +94,8 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   EXPECT_EQ(message(bf16_torch),
             "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   TrainConfig warm = c;
-  warm.warmup_epochs = warm.epochs;
-  EXPECT_EQ(message(warm), "--warmup-epochs must be >= 0 and less than --epochs");
+  warm.warmup_epochs = -1;
+  EXPECT_EQ(message(warm), "--warmup-epochs must be >= 0");
   TrainConfig patience = c;
   patience.lr_patience = 0;
   EXPECT_EQ(message(patience), "--lr-patience must be at least 1");

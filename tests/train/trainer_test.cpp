@@ -29,6 +29,7 @@ s2s::TrainConfig tiny_config(const std::string& dir) {
   c.dropout = 0.0;
   c.batch = 32;
   c.lr = 0.005;
+  c.lr_schedule = s2s::LrSchedule::Exponential;
   c.lr_decay = 0.7;
   c.epochs = 8;
   c.threads = 1;
@@ -178,6 +179,7 @@ TEST(Trainer, ResumedSchedulesAndStepLogsEqualTheUninterruptedRun) {
     config.lr_schedule = schedule;
     config.lr_patience = 1;
     config.warmup_steps = 7;
+    config.warmup_epochs = 0;
     config.log_every = 3;  // 10 steps per epoch: records straddle epochs and interruptions
     const std::string name = s2s::to_string(schedule);
     config.out = dir + "/" + name + "_straight";
