@@ -1,12 +1,14 @@
 // Beam search over a Seq2Seq's step-wise decoding (Seq2SeqImpl::start_decoding/decode_step).
 //
-// Every sentence keeps `beam` live hypotheses. At each step each live hypothesis' <eos>
-// extension becomes a finished hypothesis (scored with the length penalty; the best `n_best`
-// are kept) and the best `beam` other extensions of all live hypotheses stay live. A sentence
-// stops when it has n_best finished hypotheses and no live one can still beat the n_best-th:
-// log-probabilities only add negative terms, so a live hypothesis' score bounds every extension
-// of it (divided by the penalty of the longest allowed length). At its maximum length the live
-// hypotheses end without <eos>. With a beam as wide as all prefixes this is exhaustive search.
+// Every sentence keeps `beam` live hypotheses. At each step, of all extensions of the live
+// hypotheses, an <eos> among the best `beam` ends a hypothesis (scored with the length penalty;
+// the best `n_best` finished ones are kept), and the best `beam` other extensions stay live. A
+// sentence stops when it has n_best finished hypotheses and no live one can still beat the
+// n_best-th: log-probabilities only add negative terms, so a live hypothesis' score bounds every
+// extension of it (divided by the penalty of the longest allowed length). At its maximum length
+// the live hypotheses end without <eos>. Beam 1 is greedy decoding: it stops at the first <eos>
+// (so the length penalty changes nothing). A beam at least as wide as the number of extensions
+// at every step is exhaustive search.
 //
 // A sentence's result depends on nothing but that sentence: its encoding ignores the batch's
 // padding (start_decoding), its maximum length is its own, and a finished sentence leaves the

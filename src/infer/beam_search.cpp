@@ -71,49 +71,58 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
   int64_t live = batch;
   for (int64_t t = 0; live > 0; ++t) {
     const int64_t slots = static_cast<int64_t>(slot_sentence.size());
-    at::Tensor total =
+    const at::Tensor total =
         cum.unsqueeze(2) + model->decode_step(state, tokens).view({slots, beam, vocab});
-    const at::Tensor eos = total.select(2, kEosId).clone();
-    total.select(2, kEosId).fill_(kDead);
-    auto [values, index] = total.view({slots, beam * vocab}).topk(beam, 1);
-    const auto cum_a = cum.accessor<float, 2>();
-    const auto eos_a = eos.accessor<float, 2>();
+    // The best 2 x beam extensions hold at least `beam` that are not <eos> (each live beam
+    // has one <eos> extension).
+    auto [values, index] = total.view({slots, beam * vocab}).topk(2 * beam, 1);
     const auto val_a = values.accessor<float, 2>();
     const auto idx_a = index.accessor<int64_t, 2>();
+    at::Tensor next_cum = at::full({slots, beam}, kDead, at::kFloat);
+    auto cum_a = next_cum.accessor<float, 2>();
     std::vector<int64_t> rows(static_cast<size_t>(slots * beam));
-    at::Tensor next_tokens = at::empty({slots * beam}, at::kLong);
+    at::Tensor next_tokens = at::full({slots * beam}, kPadId, at::kLong);
     int64_t* next_tok = next_tokens.data_ptr<int64_t>();
     for (int64_t s = 0; s < slots; ++s) {
+      for (int64_t k = 0; k < beam; ++k) rows[static_cast<size_t>(s * beam + k)] = s * beam;
       const int64_t id = slot_sentence[static_cast<size_t>(s)];
-      for (int64_t k = 0; k < beam; ++k) {
-        rows[static_cast<size_t>(s * beam + k)] = s * beam + idx_a[s][k] / vocab;
-        next_tok[s * beam + k] = idx_a[s][k] % vocab;
-      }
       if (id < 0) continue;
       Sentence& sen = sentences[static_cast<size_t>(id)];
-      for (int64_t k = 0; k < beam; ++k) {  // every live beam's <eos> extension
-        if (cum_a[s][k] == kDead) continue;
-        const double score = eos_a[s][k] / o.length_penalty.divisor(t + 1);
-        if (sen.would_keep(score, o.n_best)) {
-          sen.keep({sen.prefix(t - 1, k, beam), eos_a[s][k], score, true}, o.n_best);
+      int64_t kept = 0;
+      for (int64_t j = 0; j < 2 * beam && val_a[s][j] != kDead; ++j) {
+        const int64_t from = idx_a[s][j] / vocab, tok = idx_a[s][j] % vocab;
+        if (tok == kEosId) {
+          // An <eos> among the best `beam` extensions ends a hypothesis (so beam 1 is greedy).
+          const double score = val_a[s][j] / o.length_penalty.divisor(t + 1);
+          if (j < beam && sen.would_keep(score, o.n_best)) {
+            sen.keep({sen.prefix(t - 1, from, beam), val_a[s][j], score, true}, o.n_best);
+          }
+        } else if (kept < beam) {
+          sen.parent.push_back(static_cast<int32_t>(from));
+          sen.token.push_back(static_cast<int32_t>(tok));
+          cum_a[s][kept] = val_a[s][j];
+          rows[static_cast<size_t>(s * beam + kept)] = s * beam + from;
+          next_tok[s * beam + kept] = tok;
+          ++kept;
         }
       }
-      for (int64_t k = 0; k < beam; ++k) {
-        sen.parent.push_back(static_cast<int32_t>(idx_a[s][k] / vocab));
-        sen.token.push_back(static_cast<int32_t>(idx_a[s][k] % vocab));
+      for (int64_t k = kept; k < beam; ++k) {  // dead beams: any row, never extended
+        sen.parent.push_back(0);
+        sen.token.push_back(static_cast<int32_t>(kPadId));
       }
-      bool done = val_a[s][0] == kDead;
+      bool done = kept == 0;
       if (!done && t + 1 >= sen.max_steps) {  // cut: the live beams end here, without <eos>
-        for (int64_t k = 0; k < beam && val_a[s][k] != kDead; ++k) {
-          const double score = val_a[s][k] / o.length_penalty.divisor(t + 1);
+        for (int64_t k = 0; k < kept; ++k) {
+          const double score = cum_a[s][k] / o.length_penalty.divisor(t + 1);
           if (sen.would_keep(score, o.n_best)) {
-            sen.keep({sen.prefix(t, k, beam), val_a[s][k], score, false}, o.n_best);
+            sen.keep({sen.prefix(t, k, beam), cum_a[s][k], score, false}, o.n_best);
           }
         }
         done = true;
       }
+      if (!done && beam == 1) done = !sen.finished.empty();  // greedy: ends at its <eos>
       if (!done && static_cast<int64_t>(sen.finished.size()) >= o.n_best) {
-        const double bound = val_a[s][0] / o.length_penalty.divisor(sen.max_steps);
+        const double bound = cum_a[s][0] / o.length_penalty.divisor(sen.max_steps);
         done = bound <= sen.finished.back().score;
       }
       if (done) {
@@ -123,7 +132,7 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
     }
     if (live == 0) break;
     at::Tensor row_index = at::tensor(rows, at::kLong);
-    cum = values;
+    cum = next_cum;
     tokens = next_tokens;
     if (2 * live <= slots) {  // drop the finished sentences' rows
       std::vector<int64_t> keep_slots, keep_rows;

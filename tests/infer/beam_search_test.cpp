@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <functional>
+#include <iostream>
 #include <set>
 #include <string>
 
+#include "infer/tiny_model.h"
 #include "s2s/error.h"
 
 namespace {
@@ -20,10 +22,7 @@ using s2s::SearchOptions;
 
 s2s::Seq2Seq tiny_model(int64_t vocab, s2s::RnnImpl impl = s2s::RnnImpl::OneDNN,
                         uint64_t seed = 5) {
-  torch::manual_seed(seed);
-  s2s::Seq2Seq model(s2s::Seq2SeqOptions(vocab).hidden(12).layers(2).dropout(0).impl(impl));
-  model->eval();
-  return model;
+  return s2s::test::trained_tiny_model(vocab, impl, seed);
 }
 
 // Columns of ids (each followed by <eos>, then <pad>) and their lengths (tokens + <eos>).
@@ -109,13 +108,14 @@ void expect_same(const std::vector<Hypothesis>& got, const std::vector<Hypothesi
 
 TEST(BeamSearch, AWideBeamEqualsExhaustiveSearchWithEveryLengthPenalty) {
   // 5 tokens besides <eos>, at most 4 steps: 1 + 5 + 25 + 125 sequences ending in <eos> and
-  // 625 cut at the limit. A beam of 125 holds every prefix, so the search must be exact.
+  // 625 cut at the limit. A beam of 750 keeps every extension of every step (at most 125 live
+  // prefixes x 6 tokens), so the search must be exact.
   constexpr int64_t kVocab = 6, kSteps = 4;
   auto model = tiny_model(kVocab);
   const std::vector<int64_t> source{4, 5, 4};
   for (const char* penalty : {"none", "avg", "wu:0.6", "wu:2"}) {
     SearchOptions o;
-    o.beam = 125;
+    o.beam = 750;
     o.n_best = 12;
     o.max_len = kSteps;
     o.length_penalty = LengthPenalty::parse(penalty);
@@ -145,7 +145,9 @@ TEST(BeamSearch, NBestScoresAreSummedTokenLogProbsBestFirst) {
       const Hypothesis& h = results[b][i];
       EXPECT_NEAR(h.log_prob, sequence_log_prob(model, sources[b], h.tokens, h.ended), 1e-4);
       EXPECT_NEAR(h.score, h.log_prob / o.length_penalty.divisor(h.steps()), 1e-9);
-      if (i > 0) EXPECT_GE(results[b][i - 1].score, h.score);
+      if (i > 0) {
+        EXPECT_GE(results[b][i - 1].score, h.score);
+      }
       for (size_t j = 0; j < i; ++j) EXPECT_NE(results[b][j].tokens, h.tokens);
     }
   }
@@ -154,9 +156,10 @@ TEST(BeamSearch, NBestScoresAreSummedTokenLogProbsBestFirst) {
 class BeamOne : public ::testing::TestWithParam<s2s::RnnImpl> {};
 
 TEST_P(BeamOne, EqualsGreedyDecoding) {
-  constexpr int64_t kVocab = 8, kSteps = 12;
+  constexpr int64_t kVocab = 8, kSteps = 6;
   auto model = tiny_model(kVocab, GetParam(), 11);
-  // Equal lengths: greedy encodes the padded batch, which is then the same as each column's.
+  // Equal lengths (greedy encodes the padded batch, then the same as each column alone); 5
+  // tokens reversed need 6 steps, so a limit of 6 both ends and cuts decodings.
   const at::Tensor src = at::randint(3, kVocab, {6, 40}, at::kLong);
   src[5].fill_(s2s::kEosId);
   const at::Tensor greedy = model->greedy(src, kSteps);
