@@ -1,5 +1,5 @@
-// Predictor, evaluate_file (with EvalOptions) and export/import as library calls, on a small
-// random model saved as a checkpoint by the test.
+// Predictor, evaluate_file (with EvalOptions) and export/import as library calls, on a tiny
+// briefly trained model saved as a checkpoint by the test.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "data/test_util.h"  // TempDir
 #include "infer/tiny_model.h"
 #include "s2s/beam_search.h"
 #include "s2s/checkpoint.h"
@@ -19,23 +20,9 @@ namespace {
 
 using Tokens = std::vector<std::string>;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "s2s_infer_XXXXXX").string();
-    path_ = ::mkdtemp(&pattern[0]);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
+using s2s::test::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
-
-// A random 2-layer GRU over the tokens a..e, saved as a checkpoint.
+// A briefly trained 2-layer GRU over the tokens a..e, saved as a checkpoint.
 std::string save_random_model(const TempDir& dir, uint64_t seed = 21) {
   const s2s::Vocab vocab = s2s::Vocab::from_tokens({"a", "b", "c", "d", "e"});
   s2s::Seq2Seq model = s2s::test::trained_tiny_model(vocab.size(), s2s::RnnImpl::OneDNN, seed);
