@@ -131,10 +131,15 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
       }
     }
     if (live == 0) break;
-    at::Tensor row_index = at::tensor(rows, at::kLong);
     cum = next_cum;
     tokens = next_tokens;
-    if (2 * live <= slots) {  // drop the finished sentences' rows
+    const bool compact = 2 * live <= slots;
+    bool identity = !compact;  // always so at beam 1: then the state stays where it is
+    for (size_t i = 0; identity && i < rows.size(); ++i)
+      identity = rows[i] == static_cast<int64_t>(i);
+    if (identity) continue;
+    at::Tensor row_index = at::tensor(rows, at::kLong);
+    if (compact) {  // drop the finished sentences' rows
       std::vector<int64_t> keep_slots, keep_rows;
       std::vector<int64_t> kept_sentences;
       for (int64_t s = 0; s < slots; ++s) {
