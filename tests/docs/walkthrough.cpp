@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -70,6 +71,13 @@ std::string to_string(BlockKind kind) {
       return "source";
   }
   return "?";
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 ParsedDoc parse(const std::string& markdown) {

@@ -45,4 +45,7 @@ std::optional<std::string> first_unmatched(const std::string& pattern, const std
 
 std::string to_string(BlockKind kind);
 
+// The whole file, or "" when it cannot be read.
+std::string read_text(const std::string& path);
+
 }  // namespace s2s::walkthrough

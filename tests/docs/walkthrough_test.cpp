@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "docs/walkthrough.h"
 
@@ -14,13 +12,6 @@ namespace s2s::walkthrough {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 const fs::path kRoot = S2S_SOURCE_DIR;
 const fs::path kEnglish = kRoot / "docs/course/README.md";
