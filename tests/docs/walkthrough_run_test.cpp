@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <fmt/core.h>
 
@@ -83,6 +84,40 @@ TEST(WalkthroughRun, EveryCommandBlockRunsAndPrintsWhatTheTextPromises) {
   }
   EXPECT_GE(ran, 10);
   if (!HasFailure()) fs::remove_all(base);  // keep the files of a failed run to look at
+}
+
+// The commands shown but not run (installing, servers, hour-long runs) cannot be run here, but
+// they must still name a program that exists, and an s2s subcommand that exists with flags it
+// accepts: `--help` appended makes s2s parse the line and print the subcommand's usage.
+TEST(WalkthroughRun, CommandsNotRunStillNameRealProgramsSubcommandsAndFlags) {
+  const fs::path source = S2S_SOURCE_DIR;
+  const ParsedDoc doc = parse(read_text(source / "docs/course/README.md"));
+  int checked = 0;
+  for (const Block& block : doc.blocks) {
+    if (block.kind != BlockKind::NotRun) continue;
+    std::istringstream lines(block.text);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      ASSERT_NE(line.back(), '\\') << "README.md line " << block.line << ": keep not-run commands "
+                                   << "on one line each, so this test can check them";
+      std::istringstream words(line);
+      std::string program, subcommand;
+      words >> program >> subcommand;
+      ++checked;
+      if (program != "build/s2s") {
+        EXPECT_EQ(access((source / program).c_str(), X_OK), 0)
+            << "README.md line " << block.line << ": " << program << " is not an executable file";
+        continue;
+      }
+      const test::CommandResult help =
+          test::run_command("cd " + quote(source.string()) + " && " + std::string(S2S_CLI_PATH) +
+                            line.substr(program.size()) + " --help 2>&1");
+      EXPECT_EQ(help.exit_code, 0) << "README.md line " << block.line << ": " << help.out;
+      EXPECT_NE(help.out.find("Usage: s2s " + subcommand + " "), std::string::npos)
+          << "README.md line " << block.line << ": no subcommand '" << subcommand << "'";
+    }
+  }
+  EXPECT_GE(checked, 4);
 }
 
 }  // namespace
