@@ -41,7 +41,7 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_option("--data", f->data, "CSV file with source,target")->required();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--batch", f->batch, "Batch size [512]");
-  cmd->add_option("--threads", f->threads, "Threads, 0 = all cores [0]");
+  cmd->add_option("--threads", f->threads, "Threads, 0 = automatic: cores - 1, at least 1 [0]");
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {
     const EvalReport r =

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Python side of the interop test, using the reference model (reference/run_seq2seq.py).
+"""The Python side of the interop test, using the project's PyTorch peer (python/s2s_peer.py).
 
   interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
                                                    DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
@@ -11,8 +11,8 @@ import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "reference"))
-import run_seq2seq as ref  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import s2s_peer as ref  # noqa: E402
 
 
 def load(sd_path, vocab_path):
@@ -49,7 +49,7 @@ def main():
         for line in inputs:
             src = [ids.get(t, 3) for t in line.split()] + [2]
             steps = 2 * (len(src) - 1) + 2  # s2s infer's default
-            out = m.greedy(torch.tensor(src).unsqueeze(1), steps, 1)[:, 0].tolist()
+            out = m.greedy(torch.tensor(src).unsqueeze(1), steps)[:, 0].tolist()
             words = []
             for i in out:
                 if i == 2:
