@@ -1,0 +1,130 @@
+// TrainConfig <-> config.json, and the checks a configuration must pass before training.
+#include <nlohmann/json.hpp>
+
+#include "s2s/error.h"
+#include "s2s/run_record.h"
+
+namespace s2s {
+
+// Enums are written as the flag values users type ("gru", "onednn", "bf16", "plateau") and
+// read back through the same parsers, so config.json from before the enums loads unchanged.
+// Templates over the JSON type (json and ordered_json), and more specialised than
+// nlohmann's own enum conversion, which would write the enum's number.
+#define S2S_ENUM_JSON(Enum, parse)            \
+  template <class Json>                       \
+  void to_json(Json& j, Enum v) {             \
+    j = to_string(v);                         \
+  }                                           \
+  template <class Json>                       \
+  void from_json(const Json& j, Enum& v) {    \
+    v = parse(j.template get<std::string>()); \
+  }
+S2S_ENUM_JSON(Cell, parse_cell)
+S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
+S2S_ENUM_JSON(Precision, parse_precision)
+S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
+#undef S2S_ENUM_JSON
+
+// clang-format 14 reflows this macro differently on every run, so it is left as written.
+// clang-format off
+#define S2S_CONFIG_FIELDS(X)                                                        \
+  X(train) X(valid) X(out)                                                          \
+  X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
+  X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
+  X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
+  X(threads) X(patience) X(valid_batch) X(log_every)
+// clang-format on
+
+LrSchedule parse_lr_schedule(const std::string& name) {
+  if (name == "constant") return LrSchedule::Constant;
+  if (name == "exponential") return LrSchedule::Exponential;
+  if (name == "plateau") return LrSchedule::Plateau;
+  if (name == "warmup-cosine") return LrSchedule::WarmupCosine;
+  throw Error("unknown learning-rate schedule '" + name +
+              "': expected constant, exponential, plateau or warmup-cosine");
+}
+
+std::string to_string(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::Constant:
+      return "constant";
+    case LrSchedule::Exponential:
+      return "exponential";
+    case LrSchedule::Plateau:
+      return "plateau";
+    case LrSchedule::WarmupCosine:
+      return "warmup-cosine";
+  }
+  return "?";
+}
+
+std::string TrainConfig::to_json() const {
+  nlohmann::ordered_json j;
+#define S2S_WRITE(name) j[#name] = name;
+  S2S_CONFIG_FIELDS(S2S_WRITE)
+#undef S2S_WRITE
+  return j.dump(2);
+}
+
+TrainConfig TrainConfig::from_json(const std::string& text, const std::string& source,
+                                   bool skip_unknown_keys) {
+  TrainConfig c;
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(source + ": not valid JSON: " + std::string(e.what()));
+  }
+  if (!j.is_object()) throw Error(source + ": expected a JSON object of settings");
+  // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
+  if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
+  if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
+  for (const auto& [key, value] : j.items()) {
+    try {
+#define S2S_READ(name)    \
+  if (key == #name) {     \
+    value.get_to(c.name); \
+    continue;             \
+  }
+      S2S_CONFIG_FIELDS(S2S_READ)
+#undef S2S_READ
+    } catch (const nlohmann::json::exception&) {
+      throw Error(source + ": setting '" + key + "' has the wrong type (" +
+                  std::string(value.type_name()) + ")");
+    } catch (const Error& e) {
+      throw Error(source + ": setting '" + key + "': " + e.what());
+    }
+    if (!skip_unknown_keys) throw Error(source + ": unknown setting '" + key + "'");
+  }
+  return c;
+}
+
+void TrainConfig::validate() const {
+  const auto need = [](bool ok, const std::string& what) {
+    if (!ok) throw Error(what);
+  };
+  need(!train.empty(), "--train is required");
+  need(!valid.empty(), "--valid is required");
+  need(!out.empty(), "--out is required");
+  need(precision != Precision::BF16 || impl == RnnImpl::OneDNN,
+       "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
+  need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");
+  need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
+  need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");
+  need(epochs >= 1, "--epochs must be at least 1");
+  need(batch >= 1, "--batch must be at least 1");
+  need(valid_batch >= 1, "valid_batch must be at least 1");
+  need(lr > 0 && lr < 10, "--lr must be in (0, 10)");
+  need(lr_decay > 0 && lr_decay <= 1, "--lr-decay must be in (0, 1]");
+  need(lr_patience >= 1, "--lr-patience must be at least 1");
+  need(warmup_steps >= 0, "--warmup-steps must be >= 0");
+  need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
+  need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
+  need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
+  need(threads >= 0, "--threads must be 0 (automatic: cores - 1) or a positive count");
+  need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
+  need(seed >= 0, "--seed must be >= 0");
+  need(log_every >= 0, "--log-every must be >= 0 (0: no step log)");
+}
+
+}  // namespace s2s
