@@ -1,11 +1,15 @@
 // The course's encoder-decoder: embedding -> RnnStack encoder -> its final state initialises an
 // RnnStack decoder -> linear -> log_softmax. Submodules are named as in the PyTorch reference
 // model (enc_emb, enc, dec_emb, dec, out), so state_dicts are interchangeable with it.
+// Optionally (Seq2SeqOptions::attention) Luong global attention (s2s/attention.h, submodule
+// `attn`) sits between the decoder and `out`, with input feeding and a bidirectional encoder as
+// further options; with Attention::None the model and its parameters are exactly the course's.
 #pragma once
 
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include "s2s/attention.h"
 #include "s2s/rnn.h"
 #include "s2s/vocab.h"  // kPadId, kSosId, kEosId
 
@@ -23,6 +27,26 @@ struct Seq2SeqOptions {
   TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
   // Arithmetic of both RNN stacks and of greedy decoding's fused step (see Precision).
   TORCH_ARG(Precision, precision) = Precision::F32;
+  // Luong global attention over the encoder outputs; None = the course's model.
+  TORCH_ARG(Attention, attention) = Attention::None;
+  // Luong's input feeding (attention only): the decoder's input at step t is [embedding;
+  // h̃_{t-1}], so training runs the decoder step by step instead of in one fused call.
+  TORCH_ARG(bool, input_feeding) = false;
+  // Bidirectional encoder. Its two directions are summed, both for the decoder's initial state
+  // (layer by layer: h_l = h_l,forward + h_l,backward, the same for an LSTM's c) and for the
+  // attention memory, so everything after the encoder stays `hidden` wide and parameter-free.
+  TORCH_ARG(bool, bidirectional) = false;
+};
+
+// What step-by-step decoding carries from one step to the next for a batch of sources.
+struct DecoderState {
+  RnnState rnn;            // the decoder's recurrent state [L, B, H]
+  AttentionMemory memory;  // attention models: the encoder outputs and source mask
+  at::Tensor attentional;  // input feeding: the previous h̃ [B, H] (zeros before the first step)
+
+  // The state of batch rows `index` ([N] int64), in that order: everything above is selected,
+  // so a beam search can reorder or grow its hypotheses.
+  DecoderState select(const at::Tensor& index) const;
 };
 
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
@@ -30,30 +54,46 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   explicit Seq2SeqImpl(const Seq2SeqOptions& options);
   void reset() override;
 
-  // src [S, B], tgt_in [T, B] (<sos> then the target shifted right), time-major ids.
-  // Returns log-probabilities [T, B, V]. With teacher_forcing < 1, at each step the whole
-  // batch feeds back its own previous prediction with probability 1 - teacher_forcing
-  // (decided by torch's global generator, so seeded runs repeat).
-  at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0);
+  // src [S, B], tgt_in [T, B] (<sos> then the target shifted right), time-major ids;
+  // src_lengths [B] (tokens incl. <eos>) tells attention which source positions are padding
+  // (undefined: the <pad> positions, see source_mask). Returns log-probabilities [T, B, V].
+  // With teacher_forcing < 1, at each step the whole batch feeds back its own previous
+  // prediction with probability 1 - teacher_forcing (decided by torch's global generator, so
+  // seeded runs repeat).
+  at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0,
+                     const at::Tensor& src_lengths = {});
 
+  // The decoder's initial state (bidirectional: the directions summed).
   RnnState encode(const at::Tensor& src);
 
   // Free-running greedy decoding, no gradients: [steps, B] ids. A sequence stops at its first
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
   // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
   // thread each (the same tokens).
-  at::Tensor greedy(const at::Tensor& src, int64_t max_len);
+  at::Tensor greedy(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths = {});
+
+  // Step-by-step decoding for searches (beam search): encode once, then feed one token per
+  // row per step. decode_step returns log-probabilities [B, V] and advances `state`.
+  DecoderState start_decoding(const at::Tensor& src, const at::Tensor& src_lengths = {});
+  at::Tensor decode_step(DecoderState& state, const at::Tensor& tokens);
 
   Seq2SeqOptions options;
   torch::nn::Embedding enc_emb{nullptr};
   RnnStack enc{nullptr};
   torch::nn::Embedding dec_emb{nullptr};
   RnnStack dec{nullptr};
+  LuongAttention attn{nullptr};  // attention models only
   torch::nn::Linear out{nullptr};
 
  private:
+  // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
+  // state.
+  std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src);
+  // One teacher-forced or sampled decoder step from `state`: [1, B] tokens -> logits [1, B, V].
+  at::Tensor step_logits(DecoderState& state, const at::Tensor& tokens);
   bool fused_decoding() const;  // greedy decoding through kernels::DecodeStep
-  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len);
+  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
+  at::Tensor greedy_fused(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
 };
 
 TORCH_MODULE(Seq2Seq);

@@ -26,6 +26,10 @@ struct TrainConfig {
   std::string impl = "onednn";  // which code runs the RNNs: onednn | torch
   // f32 | bf16: the RNN kernels' matmuls (onednn only); weights and optimizer stay f32.
   std::string precision = "f32";
+  // Luong global attention: none | dot | general | concat (none = the course's model).
+  std::string attention = "none";
+  bool input_feeding = false;  // attention's previous h̃ fed to the next step (step by step)
+  bool bidirectional = false;  // bidirectional encoder, directions summed into the decoder
 
   // Optimisation. Measured on the course split (docs/results/course-headline.md): Adam at 2e-3
   // decayed by 0.75 per epoch passes 99.7% validation exact match at epoch 6; the reference's

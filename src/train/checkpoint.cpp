@@ -33,7 +33,11 @@ Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t
         .cell(parse_cell(j.at("cell").get<std::string>()))
         .hidden(j.at("hidden").get<int64_t>())
         .layers(j.at("layers").get<int64_t>())
-        .dropout(j.at("dropout").get<double>());
+        .dropout(j.at("dropout").get<double>())
+        // Checkpoints from before attention have none of these keys: the course's model.
+        .attention(parse_attention(j.value("attention", std::string("none"))))
+        .input_feeding(j.value("input_feeding", false))
+        .bidirectional(j.value("bidirectional", false));
   } catch (const nlohmann::json::exception& e) {
     throw Error(source + ": bad model configuration: " + e.what());
   }

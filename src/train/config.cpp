@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include "s2s/attention.h"
 #include "s2s/cell.h"
 #include "s2s/error.h"
 #include "s2s/trainer.h"
@@ -11,6 +12,7 @@ namespace s2s {
 #define S2S_CONFIG_FIELDS(X)                                                        \
   X(train) X(valid) X(out)                                                          \
   X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
+  X(attention) X(input_feeding) X(bidirectional)                                    \
   X(epochs) X(batch) X(lr) X(lr_decay) X(teacher_forcing) X(clip) X(seed)           \
   X(threads) X(patience) X(valid_batch)
 // clang-format on
@@ -59,6 +61,8 @@ void TrainConfig::validate() const {
   need(!out.empty(), "--out is required");
   parse_cell(cell);
   parse_precision(precision);
+  need(parse_attention(attention) != Attention::None || !input_feeding,
+       "--input-feeding needs --attention (dot, general or concat)");
   need(precision != "bf16" || parse_rnn_impl(impl) == RnnImpl::OneDNN,
        "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");

@@ -204,7 +204,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                         .layers(config.layers)
                         .dropout(config.dropout)
                         .impl(parse_rnn_impl(config.impl))
-                        .precision(parse_precision(config.precision)));
+                        .precision(parse_precision(config.precision))
+                        .attention(parse_attention(config.attention))
+                        .input_feeding(config.input_feeding)
+                        .bidirectional(config.bidirectional));
     state.lr = config.lr;
   }
   write_file_atomic((dir / "config.json").string(), effective.to_json() + "\n");
@@ -286,8 +289,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     for (int64_t i = state.step; i < steps; ++i) {
       const Batch batch = train_loader.batch(plan[static_cast<size_t>(i)]);
       optimizer.zero_grad();
-      const at::Tensor logp =
-          model->forward(batch.src, decoder_input(batch), config.teacher_forcing);
+      const at::Tensor logp = model->forward(batch.src, decoder_input(batch),
+                                             config.teacher_forcing, batch.src_lengths);
       const at::Tensor loss_sum = summed_nll(logp, batch.tgt);
       const int64_t tokens = batch.tgt_mask.sum().item<int64_t>();
       const at::Tensor loss = loss_sum / static_cast<double>(std::max<int64_t>(tokens, 1));
