@@ -41,7 +41,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl
 // Restores the optimizer's state and torch's RNG state from a checkpoint, to resume training.
 void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
-// The model options a configuration JSON describes (cell, hidden, layers, dropout).
+// The model options a configuration JSON describes (cell, hidden, layers, dropout, attention,
+// input_feeding, bidirectional; the last three absent from older runs: the course model).
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,
                                          const std::string& source);
 
