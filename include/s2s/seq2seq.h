@@ -9,11 +9,54 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <memory>
+#include <tuple>
+#include <vector>
+
 #include "s2s/attention.h"
 #include "s2s/rnn.h"
 #include "s2s/vocab.h"  // kPadId, kSosId, kEosId
 
 namespace s2s {
+
+namespace kernels {
+class DecodeStep;
+}
+
+// The decoder between two steps of step-wise decoding (Seq2SeqImpl::start_decoding and
+// decode_step): one row per hypothesis. Search code only counts and selects rows; what a row
+// holds (the RNN state, on the fused path inside a kernels::DecodeStep) is the model's business.
+class DecoderState {
+ public:
+  DecoderState();
+  ~DecoderState();
+  DecoderState(DecoderState&&) noexcept;
+  DecoderState& operator=(DecoderState&&) noexcept;
+
+  int64_t rows() const { return rows_; }
+  // Keeps the rows `index` (int64 [N], any N >= 1, repeats allowed), in that order: reorders
+  // (beams that survive), expands (one row per beam) or drops (finished sentences).
+  void select(const at::Tensor& index);
+
+ private:
+  friend class Seq2SeqImpl;
+  void rebuild_step(int64_t rows);  // a DecodeStep for `rows` rows, state zero
+
+  int64_t rows_ = 0;
+  RnnState rnn;  // the unfused path's state (the fused path keeps it inside `step`)
+  // Attention models: the encoder outputs and source mask of every row; with input feeding
+  // also the previous attentional state h̃ [rows, H] (zeros before the first step).
+  AttentionMemory memory;
+  at::Tensor attentional;
+  // Fused path: the step, the weights it needs to be rebuilt for another row count, and the
+  // buffers of the output layer.
+  std::unique_ptr<kernels::DecodeStep> step;
+  Cell cell = Cell::GRU;
+  Precision precision = Precision::F32;
+  int64_t layers = 0;
+  std::vector<at::Tensor> weights;
+  at::Tensor logits, log_probs;
+};
 
 struct Seq2SeqOptions {
   explicit Seq2SeqOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
@@ -38,17 +81,6 @@ struct Seq2SeqOptions {
   TORCH_ARG(bool, bidirectional) = false;
 };
 
-// What step-by-step decoding carries from one step to the next for a batch of sources.
-struct DecoderState {
-  RnnState rnn;            // the decoder's recurrent state [L, B, H]
-  AttentionMemory memory;  // attention models: the encoder outputs and source mask
-  at::Tensor attentional;  // input feeding: the previous h̃ [B, H] (zeros before the first step)
-
-  // The state of batch rows `index` ([N] int64), in that order: everything above is selected,
-  // so a beam search can reorder or grow its hypotheses.
-  DecoderState select(const at::Tensor& index) const;
-};
-
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
  public:
   explicit Seq2SeqImpl(const Seq2SeqOptions& options);
@@ -63,19 +95,24 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0,
                      const at::Tensor& src_lengths = {});
 
-  // The decoder's initial state (bidirectional: the directions summed).
+  // The decoder's initial state (bidirectional: the directions summed), padding included.
   RnnState encode(const at::Tensor& src);
+
+  // Step-wise decoding, no gradients. src [S, B] as for forward; src_lengths [B] (int64) the
+  // positions of each column to encode (its tokens and <eos>; the <pad> after them are not
+  // read), so a sentence's encoding does not depend on the batch it shares: columns of equal
+  // length are encoded together. The state's rows are the batch's columns, at <sos>. Attention
+  // models attend to each column's own positions only.
+  DecoderState start_decoding(const at::Tensor& src, const at::Tensor& src_lengths);
+  // Feeds tokens [rows] (int64) and returns the next token's log-probabilities [rows, V] (a
+  // buffer the next call may overwrite on the fused path: copy what you keep).
+  at::Tensor decode_step(DecoderState& state, const at::Tensor& tokens);
 
   // Free-running greedy decoding, no gradients: [steps, B] ids. A sequence stops at its first
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
   // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
   // thread each (the same tokens).
   at::Tensor greedy(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths = {});
-
-  // Step-by-step decoding for searches (beam search): encode once, then feed one token per
-  // row per step. decode_step returns log-probabilities [B, V] and advances `state`.
-  DecoderState start_decoding(const at::Tensor& src, const at::Tensor& src_lengths = {});
-  at::Tensor decode_step(DecoderState& state, const at::Tensor& tokens);
 
   Seq2SeqOptions options;
   torch::nn::Embedding enc_emb{nullptr};
@@ -86,14 +123,21 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   torch::nn::Linear out{nullptr};
 
  private:
+  // What the decoder needs from a (padded) source batch.
+  struct Encoded {
+    RnnState rnn;            // its initial state
+    AttentionMemory memory;  // attention models: outputs and mask
+  };
   // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
   // state.
   std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src);
-  // One teacher-forced or sampled decoder step from `state`: [1, B] tokens -> logits [1, B, V].
-  at::Tensor step_logits(DecoderState& state, const at::Tensor& tokens);
-  bool fused_decoding() const;  // greedy decoding through kernels::DecodeStep
+  Encoded encode_source(const at::Tensor& src, const at::Tensor& src_lengths);
+  // One decoder step on the module path: tokens [1, B] -> logits [1, B, V], advancing `rnn`
+  // (and, with input feeding, `attentional`).
+  at::Tensor step_logits(RnnState& rnn, const AttentionMemory& memory, at::Tensor& attentional,
+                         const at::Tensor& tokens);
+  bool fused_decoding() const;  // decoding through kernels::DecodeStep
   at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
-  at::Tensor greedy_fused(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
 };
 
 TORCH_MODULE(Seq2Seq);

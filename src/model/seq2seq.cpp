@@ -13,17 +13,6 @@
 
 namespace s2s {
 
-DecoderState DecoderState::select(const at::Tensor& index) const {
-  const auto rows = [&](const at::Tensor& t, int64_t dim) {
-    return t.defined() ? t.index_select(dim, index) : t;
-  };
-  DecoderState s;
-  s.rnn = RnnState{rows(rnn.h, 1), rows(rnn.c, 1)};
-  s.memory = memory.values.defined() ? memory.select(index) : memory;
-  s.attentional = rows(attentional, 0);
-  return s;
-}
-
 Seq2SeqImpl::Seq2SeqImpl(const Seq2SeqOptions& options_) : options(options_) {
   reset();
 }
@@ -71,46 +60,45 @@ RnnState Seq2SeqImpl::encode(const at::Tensor& src) {
   return std::get<1>(encode_all(src));
 }
 
-DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor& src_lengths) {
-  auto [memory, rnn] = encode_all(src);
-  DecoderState state;
-  state.rnn = rnn;
+Seq2SeqImpl::Encoded Seq2SeqImpl::encode_source(const at::Tensor& src,
+                                                const at::Tensor& src_lengths) {
+  auto [outputs, rnn] = encode_all(src);
+  Encoded e{rnn, {}};
   if (options.attention() != Attention::None) {
-    state.memory = attn->prepare(memory, source_mask(src, src_lengths));
+    e.memory = attn->prepare(outputs, source_mask(src, src_lengths));
   }
-  if (options.input_feeding())
-    state.attentional = at::zeros({src.size(1), options.hidden()}, memory.options());
-  return state;
+  return e;
 }
 
-at::Tensor Seq2SeqImpl::step_logits(DecoderState& state, const at::Tensor& tokens) {
+at::Tensor Seq2SeqImpl::step_logits(RnnState& rnn, const AttentionMemory& memory,
+                                    at::Tensor& attentional, const at::Tensor& tokens) {
   at::Tensor x = dec_emb->forward(tokens);
-  if (options.input_feeding()) x = at::cat({x, state.attentional.unsqueeze(0)}, -1);
-  auto [y, next] = dec->forward(x, state.rnn);
-  state.rnn = next;
+  if (options.input_feeding()) x = at::cat({x, attentional.unsqueeze(0)}, -1);
+  auto [y, next] = dec->forward(x, rnn);
+  rnn = next;
   if (options.attention() != Attention::None) {
-    y = attn->forward(y, state.memory);
-    if (options.input_feeding()) state.attentional = y[0];
+    y = attn->forward(y, memory);
+    if (options.input_feeding()) attentional = y[0];
   }
   return out->forward(y);
 }
 
-at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& tokens) {
-  return at::log_softmax(step_logits(state, tokens.unsqueeze(0))[0], -1);
-}
-
 at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
                                 double teacher_forcing, const at::Tensor& src_lengths) {
-  DecoderState state = start_decoding(src, src_lengths);
+  Encoded e = encode_source(src, src_lengths);
   if (teacher_forcing >= 1.0 && !options.input_feeding()) {
     // The whole target in one decoder call (one fused primitive with OneDNN), then attention
     // for all steps as batched matrix products.
-    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), state.rnn));
-    if (options.attention() != Attention::None) y = attn->forward(y, state.memory);
+    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
+    if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
     return at::log_softmax(out->forward(y), -1);
   }
   // Step by step: input feeding needs h̃_{t-1} before step t; scheduled sampling feeds back the
   // argmax when the coin says so.
+  at::Tensor attentional;
+  if (options.input_feeding()) {
+    attentional = at::zeros({src.size(1), options.hidden()}, dec_emb->weight.options());
+  }
   std::vector<at::Tensor> steps;
   at::Tensor tok = tgt_in[0].unsqueeze(0);
   for (int64_t t = 0; t < tgt_in.size(0); ++t) {
@@ -120,7 +108,7 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
     } else if (t > 0) {
       tok = tgt_in[t].unsqueeze(0);
     }
-    steps.push_back(at::log_softmax(step_logits(state, tok), -1));
+    steps.push_back(at::log_softmax(step_logits(e.rnn, e.memory, attentional, tok), -1));
   }
   return at::cat(steps, 0);
 }
@@ -167,7 +155,7 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
 at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len,
                                     const at::Tensor& src_lengths) {
   at::NoGradGuard no_grad;
-  DecoderState state = start_decoding(src, src_lengths);
+  Encoded state = encode_source(src, src_lengths);
   const int64_t batch = src.size(1);
   const auto long_opts = src.options().dtype(at::kLong);
   at::Tensor result = at::full({max_len, batch}, kPadId, long_opts);
@@ -206,12 +194,141 @@ at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len,
       if (finish(steps++)) break;
     }
   } else {
+    at::Tensor attentional;
+    if (options.input_feeding()) {
+      attentional = at::zeros({batch, options.hidden()}, dec_emb->weight.options());
+    }
     while (steps < max_len) {
-      tok = step_logits(state, tok.unsqueeze(0))[0].argmax(-1);
+      tok = step_logits(state.rnn, state.memory, attentional, tok.unsqueeze(0))[0].argmax(-1);
       if (finish(steps++)) break;
     }
   }
   return result.narrow(0, 0, steps);
+}
+
+DecoderState::DecoderState() = default;
+DecoderState::~DecoderState() = default;
+DecoderState::DecoderState(DecoderState&&) noexcept = default;
+DecoderState& DecoderState::operator=(DecoderState&&) noexcept = default;
+
+void DecoderState::rebuild_step(int64_t new_rows) {
+  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision);
+  logits = at::empty({new_rows, logits.size(1)}, logits.options());
+  log_probs = at::empty_like(logits);
+}
+
+void DecoderState::select(const at::Tensor& index) {
+  if (index.dim() != 1 || index.numel() < 1)
+    throw Error("DecoderState::select: index must be [N], N >= 1");
+  const int64_t new_rows = index.numel();
+  if (memory.values.defined()) memory = memory.select(index);
+  if (attentional.defined()) attentional = attentional.index_select(0, index);
+  if (!step) {
+    rnn.h = rnn.h.index_select(1, index);
+    if (rnn.c.defined()) rnn.c = rnn.c.index_select(1, index);
+    rows_ = new_rows;
+    return;
+  }
+  // h() is a view of a buffer the step overwrites (F32) or an exact f32 copy of bf16 values
+  // (BF16): index_select copies either way, and set_state writes it back unchanged.
+  const at::Tensor h = step->h().index_select(1, index);
+  const at::Tensor c = cell == Cell::LSTM ? step->c().index_select(1, index) : at::Tensor();
+  if (new_rows != rows_) rebuild_step(new_rows);
+  step->set_state(h, c);
+  rows_ = new_rows;
+}
+
+DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor& src_lengths) {
+  at::NoGradGuard no_grad;
+  const int64_t batch = src.size(1);
+  if (src_lengths.dim() != 1 || src_lengths.numel() != batch) {
+    throw Error("start_decoding: src_lengths must have one entry per column of src");
+  }
+  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
+  const int64_t* len = lengths.data_ptr<int64_t>();
+  // Columns grouped by length, each group encoded without padding: a sentence's final state is
+  // then the same whatever batch it shares (trained models see padding, but never need it).
+  std::vector<int64_t> order(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
+  RnnState state;
+  at::Tensor outputs;  // [S, B, H] encoder outputs, zeros past each column's length
+  for (size_t first = 0; first < order.size();) {
+    size_t last = first;
+    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
+    const int64_t steps = len[order[first]];
+    if (steps < 1 || steps > src.size(0)) {
+      throw Error("start_decoding: a source length is outside 1.." + std::to_string(src.size(0)));
+    }
+    const at::Tensor cols =
+        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
+                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
+                   lengths.options());
+    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
+    auto [part_outputs, part] =
+        encode_all(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
+    if (whole) {
+      state = part;
+      outputs = part_outputs;
+      break;
+    }
+    if (!state.h.defined()) {
+      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
+      if (part.c.defined()) state.c = at::empty_like(state.h);
+      outputs = at::zeros({src.size(0), batch, part_outputs.size(2)}, part_outputs.options());
+    }
+    outputs.narrow(0, 0, steps).index_copy_(1, cols, part_outputs);
+    state.h.index_copy_(1, cols, part.h);
+    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
+    first = last;
+  }
+  DecoderState d;
+  d.rows_ = batch;
+  if (options.attention() != Attention::None) {
+    d.memory = attn->prepare(outputs, source_mask(src, lengths));
+  }
+  if (options.input_feeding())
+    d.attentional = at::zeros({batch, options.hidden()}, outputs.options());
+  if (!fused_decoding()) {
+    d.rnn = state;
+    return d;
+  }
+  d.cell = options.cell();
+  d.precision = options.precision();
+  d.layers = options.layers();
+  d.weights = dec->flat_weights();
+  d.logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
+  d.rebuild_step(batch);
+  d.step->set_state(state.h, state.c);
+  return d;
+}
+
+at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& tokens) {
+  at::NoGradGuard no_grad;
+  if (tokens.dim() != 1 || tokens.numel() != state.rows()) {
+    throw Error("decode_step: expected one token per state row");
+  }
+  if (!state.step) {
+    const at::Tensor logits =
+        step_logits(state.rnn, state.memory, state.attentional, tokens.unsqueeze(0));
+    return at::log_softmax(logits[0], -1);
+  }
+  at::Tensor& input = state.step->input();
+  if (options.input_feeding()) {
+    // The step reads [embedding; h̃_{t-1}].
+    const int64_t h = options.hidden();
+    input.narrow(1, 0, h).copy_(dec_emb->weight.index_select(0, tokens));
+    input.narrow(1, h, h).copy_(state.attentional);
+  } else {
+    at::index_select_out(input, dec_emb->weight, 0, tokens);
+  }
+  const at::Tensor& top = state.step->run();  // [1, rows, H]
+  const at::Tensor y =
+      options.attention() != Attention::None ? attn->forward(top, state.memory)[0] : top[0];
+  if (options.input_feeding()) state.attentional = y;
+  at::addmm_out(state.logits, out->bias, y, out->weight.t());
+  return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
 }
 
 }  // namespace s2s

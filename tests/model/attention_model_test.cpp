@@ -93,14 +93,17 @@ TEST(AttentionModel, TeacherForcedForwardEqualsDecodingStepByStep) {
       torch::manual_seed(7);
       Seq2Seq model(v.options);
       model->eval();
-      const Sources s;
+      // Sources without padding: training encodes the padded batch, step-wise decoding each
+      // source up to its length; they agree when there is no padding.
+      const at::Tensor src = torch::randint(3, kVocab, {5, 3});
+      const at::Tensor lengths = torch::full({3}, 5, torch::kLong);
       const at::Tensor tgt_in = torch::randint(3, kVocab, {6, 3});
       torch::NoGradGuard no_grad;
-      const at::Tensor batched = model->forward(s.src, tgt_in, 1.0, s.lengths);
-      DecoderState state = model->start_decoding(s.src, s.lengths);
+      const at::Tensor batched = model->forward(src, tgt_in, 1.0, lengths);
+      DecoderState state = model->start_decoding(src, lengths);
       std::vector<at::Tensor> steps;
       for (int64_t t = 0; t < tgt_in.size(0); ++t) {
-        steps.push_back(model->decode_step(state, tgt_in[t]));
+        steps.push_back(model->decode_step(state, tgt_in[t]).clone());
       }
       EXPECT_TRUE(torch::allclose(batched, at::stack(steps), 1e-5, 1e-5)) << v.name;
     }
@@ -120,10 +123,12 @@ TEST(AttentionModel, GreedyFollowsTheArgmaxOfDecodeStep) {
         model->out->bias[kEosId].fill_(-100);  // decode to full length
       }
       model->eval();
-      const Sources s;
-      const at::Tensor got = model->greedy(s.src, 7, s.lengths);
+      // Without padding (greedy encodes the padded batch, start_decoding each source alone).
+      const at::Tensor src = torch::randint(3, kVocab, {5, 3});
+      const at::Tensor lengths = torch::full({3}, 5, torch::kLong);
+      const at::Tensor got = model->greedy(src, 7, lengths);
       torch::NoGradGuard no_grad;
-      DecoderState state = model->start_decoding(s.src, s.lengths);
+      DecoderState state = model->start_decoding(src, lengths);
       at::Tensor tok = torch::full({3}, kSosId, torch::kLong);
       std::vector<at::Tensor> want;
       for (int t = 0; t < 7; ++t) {
@@ -137,42 +142,48 @@ TEST(AttentionModel, GreedyFollowsTheArgmaxOfDecodeStep) {
 }
 
 TEST(AttentionModel, SelectedDecoderStateContinuesLikeTheRowsItCameFrom) {
-  for (const auto& v : variants(RnnImpl::OneDNN)) {
-    torch::manual_seed(9);
-    Seq2Seq model(v.options);
-    model->eval();
-    const Sources s;
-    torch::NoGradGuard no_grad;
-    DecoderState state = model->start_decoding(s.src, s.lengths);
-    const at::Tensor first = torch::tensor({4, 5, 6}, torch::kLong);
-    model->decode_step(state, first);
-    const at::Tensor index = torch::tensor({2, 2, 0, 1}, torch::kLong);
-    DecoderState picked = state.select(index);
-    const at::Tensor next = torch::tensor({7, 8, 9}, torch::kLong);
-    const at::Tensor want = model->decode_step(state, next).index_select(0, index);
-    const at::Tensor got = model->decode_step(picked, next.index_select(0, index));
-    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << v.name;
+  for (RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Torch}) {
+    for (const auto& v : variants(impl)) {
+      torch::manual_seed(9);
+      Seq2Seq model(v.options);
+      model->eval();
+      const Sources s;
+      const at::Tensor first = torch::tensor({4, 5, 6}, torch::kLong);
+      DecoderState state = model->start_decoding(s.src, s.lengths);
+      DecoderState twin = model->start_decoding(s.src, s.lengths);
+      model->decode_step(state, first);
+      model->decode_step(twin, first);
+      const at::Tensor index = torch::tensor({2, 2, 0, 1}, torch::kLong);
+      state.select(index);
+      const at::Tensor next = torch::tensor({7, 8, 9}, torch::kLong);
+      const at::Tensor got = model->decode_step(state, next.index_select(0, index)).clone();
+      const at::Tensor want = model->decode_step(twin, next).index_select(0, index);
+      EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << v.name;
+    }
   }
 }
 
-// With attention, what the decoder reads from the encoder outputs never includes padding: the
-// model's outputs do not change when the padded positions' encoder outputs would (here: a
-// longer padded tail, which changes neither the real positions nor, with the mask, anything
-// attention reads). The encoder's final state still runs over the padding, as in the course's
-// model and the PyTorch reference, so this holds for the attention part.
-TEST(AttentionModel, ExtraPaddingOnlyReachesTheDecoderThroughTheFinalState) {
-  torch::manual_seed(10);
-  Seq2Seq model(Seq2SeqOptions(kVocab).hidden(8).layers(1).attention(Attention::General));
-  model->eval();
-  const Sources s;
-  torch::NoGradGuard no_grad;
-  DecoderState state = model->start_decoding(s.src, s.lengths);
-  const at::Tensor longer = at::cat({s.src, torch::full({3, 3}, kPadId, torch::kLong)});
-  DecoderState padded = model->start_decoding(longer, s.lengths);
-  padded.rnn = state.rnn;  // isolate attention from the final state
-  const at::Tensor tok = torch::tensor({4, 5, 6}, torch::kLong);
-  EXPECT_TRUE(
-      torch::allclose(model->decode_step(state, tok), model->decode_step(padded, tok), 1e-6, 1e-6));
+// Step-wise decoding reads each source up to its length only: neither how much padding
+// follows nor what it holds changes anything (attention included).
+TEST(AttentionModel, DecodingIgnoresWhateverFollowsEachSource) {
+  for (const auto& v : variants(RnnImpl::OneDNN)) {
+    torch::manual_seed(10);
+    Seq2Seq model(v.options);
+    model->eval();
+    const Sources s;
+    at::Tensor noisy = at::cat({s.src, torch::full({3, 3}, kPadId, torch::kLong)});
+    for (int64_t b = 0; b < 3; ++b) {
+      const int64_t n = s.lengths[b].item<int64_t>();
+      noisy.narrow(0, n, 8 - n).select(1, b).random_(3, kVocab);
+    }
+    DecoderState state = model->start_decoding(s.src, s.lengths);
+    DecoderState other = model->start_decoding(noisy, s.lengths);
+    for (const at::Tensor& tok :
+         {torch::tensor({4, 5, 6}, torch::kLong), torch::tensor({7, 3, 9}, torch::kLong)}) {
+      const at::Tensor want = model->decode_step(state, tok).clone();
+      EXPECT_TRUE(torch::allclose(model->decode_step(other, tok), want, 1e-6, 1e-6)) << v.name;
+    }
+  }
 }
 
 // The bidirectional RnnStack is torch.nn's bidirectional RNN with the same weights, under both
