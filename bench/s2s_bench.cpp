@@ -1,4 +1,4 @@
-// Times the course model the way the PyTorch peer (shared/reference/run_seq2seq.py --bench) does:
+// Times the course model the way the PyTorch peer (python/s2s_peer.py --bench) does:
 // same shapes, same step (embedding, encoder, decoder, linear, log_softmax, NLLLoss, backward,
 // Adam), greedy decoding at batch 1 and B. Prints one JSON object per measurement.
 // bench/run drives it; run it directly for one configuration:

@@ -1,8 +1,11 @@
 // Checkpoints: one file holding weights, optimizer state, epoch, torch's RNG state, the
 // vocabulary and the run's configuration. Written atomically (temp file beside it, fsync,
 // rename), so a crash at any moment leaves either the old or the new file, never half of one.
-// A file that is truncated, corrupt, of another kind, or whose vocabulary does not fit its
-// weights is rejected with one s2s::Error line naming the file.
+// Every record is covered by a CRC-32 checked on each load: a file with a damaged byte is
+// rejected ("FILE: checksum mismatch (corrupt or modified)"), never loaded as a quietly different
+// model. A file that is truncated, corrupt, of another kind, or whose vocabulary does not fit its
+// weights is rejected with one s2s::Error line naming the file. Checkpoints written before the
+// checksum existed (format 1) still load, with a note on stderr that they are unverified.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +34,7 @@ struct LoadedCheckpoint {
   Seq2Seq model{nullptr};  // built from the configuration, weights loaded, in eval() mode
   Vocab vocab;
   CheckpointMeta meta;
+  bool verified = false;  // its checksum matched; false only for format-1 files (no checksum)
 };
 
 // Loads a checkpoint written by save_checkpoint; impl and precision choose which code runs the

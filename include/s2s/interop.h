@@ -1,5 +1,5 @@
 // Moving models between s2s and PyTorch. An export is a state_dict file that Python's
-// torch.load reads and the reference model (reference/run_seq2seq.py) load_state_dict accepts,
+// torch.load reads and the project's PyTorch peer (python/s2s_peer.py) load_state_dict accepts,
 // plus the vocabulary as JSON (token at position = id). An import is the reverse: the cell,
 // depth and width are read off the tensor shapes.
 #pragma once

@@ -16,8 +16,7 @@ struct Context {
 inline constexpr const char* kInferencePrecisionHelp =
     "RNN arithmetic for decoding, f32 or bf16 (needs AVX-512): bf16 rounds activations and "
     "weights to bfloat16 for the recurrent matmuls; the checkpoint's weights are f32 whichever "
-    "precision trained them. Measured on the course model: greedy decoding 1.1x (batch 1) to "
-    "1.9x (batch 64) faster, the same accuracy [f32]";
+    "precision trained them. Speed and accuracy measured: docs/PERFORMANCE.md (bf16) [f32]";
 
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).

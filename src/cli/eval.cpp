@@ -86,7 +86,8 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_option("--batch", f->options.batch,
                   "Rows per batch for the loss, sentences per batch for decoding (results do "
                   "not depend on it) [512]");
-  cmd->add_option("--threads", f->options.threads, "Threads, 0 = all cores [0]");
+  cmd->add_option("--threads", f->options.threads,
+                  "Threads, 0 = automatic: cores - 1, at least 1 [0]");
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   add_search_flags(cmd, f->search, false);
   cmd->callback([f, &ctx] {

@@ -9,7 +9,7 @@
 namespace s2s::cli {
 namespace {
 
-constexpr const char* kFooter = R"(In Python (the reference model is reference/run_seq2seq.py):
+constexpr const char* kFooter = R"(In Python (the model class is python/s2s_peer.py's Seq2Seq):
   sd = torch.load("model.pt"); vocab = json.load(open("model.vocab.json"))["tokens"]
   m = Seq2Seq(len(vocab), hidden, layers, 0.0, "gru"); m.load_state_dict(sd)
 

@@ -173,9 +173,8 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--precision", &TrainConfig::precision,
       "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
       "matmuls on bfloat16 activations and weights while the master weights, the optimizer and "
-      "every other layer stay f32 (validation decodes in bf16 too). Measured on the course "
-      "model: training steps 1.2x (GRU) to 1.5x (LSTM) faster; RNN outputs and gradients within "
-      "~1% of f32; the course run passed 99.7% validation exact match at epoch 5 (f32: 6) [f32]");
+      "every other layer stay f32 (validation decodes in bf16 too). Speed and accuracy "
+      "measured: docs/PERFORMANCE.md (bf16) [f32]");
   add(cmd, *f, "--attention", &TrainConfig::attention,
       "Luong global attention over the encoder outputs (source padding masked): none, dot, "
       "general or concat. Each decoder step scores its output h_t against every encoder output "

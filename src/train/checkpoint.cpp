@@ -4,7 +4,10 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include <zlib.h>
+
 #include <fstream>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -15,7 +18,16 @@ namespace s2s {
 namespace {
 
 constexpr const char* kKind = "s2s-checkpoint";
-constexpr int64_t kFormatVersion = 1;
+// Version 1: the records (metadata, weights, optimizer, RNG) stand in the file itself.
+// Version 2: the same records serialized into one payload that the file holds with its CRC-32,
+// so that a damaged byte anywhere in them is found on load. LibTorch's own archive reader does
+// not check the CRCs of the zip it reads: flipped bytes inside tensor data load silently.
+constexpr int64_t kRecordsVersion = 1;
+constexpr int64_t kEnvelopeVersion = 2;
+
+uint32_t crc32_of(const void* data, size_t size) {
+  return static_cast<uint32_t>(crc32_z(0L, static_cast<const Bytef*>(data), size));
+}
 
 std::string read_string(torch::serialize::InputArchive& archive, const std::string& key) {
   c10::IValue value;
@@ -47,7 +59,7 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab
                      const CheckpointMeta& meta, torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("kind", c10::IValue(std::string(kKind)));
-  archive.write("format_version", c10::IValue(kFormatVersion));
+  archive.write("format_version", c10::IValue(kRecordsVersion));
   archive.write("epoch", c10::IValue(meta.epoch));
   archive.write("config", c10::IValue(meta.config_json));
   archive.write("state", c10::IValue(meta.state_json));
@@ -65,43 +77,103 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("rng", generator.get_state());
   }
+  std::ostringstream records;
+  archive.save_to(records);
+  const std::string payload = records.str();
+  torch::serialize::OutputArchive envelope;
+  envelope.write("kind", c10::IValue(std::string(kKind)));
+  envelope.write("format_version", c10::IValue(kEnvelopeVersion));
+  envelope.write("payload_crc32",
+                 c10::IValue(static_cast<int64_t>(crc32_of(payload.data(), payload.size()))));
+  envelope.write("payload", at::from_blob(const_cast<char*>(payload.data()),
+                                          {static_cast<int64_t>(payload.size())}, at::kByte));
   std::ostringstream bytes;
-  archive.save_to(bytes);
+  envelope.save_to(bytes);
   write_file_atomic(path, bytes.str());
 }
 
 namespace {
 
-torch::serialize::InputArchive open_archive(const std::string& path) {
+struct OpenedArchive {
+  torch::serialize::InputArchive records;
+  bool verified = false;  // false: a version-1 file, written before checkpoints had a checksum
+};
+
+int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
+  c10::IValue value;
+  archive.read(key, value);
+  return value.toInt();
+}
+
+// Opens a checkpoint and returns its records, after checking the payload's CRC-32.
+OpenedArchive open_archive(const std::string& path) {
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw Error(path + ": cannot open checkpoint");
-  torch::serialize::InputArchive archive;
+  OpenedArchive out;
+  torch::serialize::InputArchive file;
   try {
-    archive.load_from(path);
+    file.load_from(path);
   } catch (const std::exception&) {
     throw Error(path + ": not a readable s2s checkpoint (truncated, corrupt or another format)");
   }
   std::string kind;
   try {
-    kind = read_string(archive, "kind");
+    kind = read_string(file, "kind");
   } catch (const std::exception&) {
     throw Error(path + ": not an s2s checkpoint (no 'kind' record)");
   }
   if (kind != kKind) throw Error(path + ": is a '" + kind + "' file, not an s2s checkpoint");
-  return archive;
+  int64_t version = 0;
+  try {
+    version = read_int(file, "format_version");
+  } catch (const std::exception&) {
+    throw Error(path + ": checkpoint is missing its metadata records");
+  }
+  if (version == kRecordsVersion) {
+    out.records = std::move(file);
+    return out;
+  }
+  if (version != kEnvelopeVersion) {
+    throw Error(path + ": checkpoint format " + std::to_string(version) +
+                " is not supported (expected " + std::to_string(kEnvelopeVersion) + " or " +
+                std::to_string(kRecordsVersion) + ")");
+  }
+  at::Tensor payload;
+  int64_t expected = -1;
+  try {
+    expected = read_int(file, "payload_crc32");
+    file.read("payload", payload);
+  } catch (const std::exception&) {
+    throw Error(path + ": not a readable s2s checkpoint (truncated, corrupt or another format)");
+  }
+  if (payload.scalar_type() != at::kByte || payload.dim() != 1 || !payload.is_contiguous() ||
+      crc32_of(payload.data_ptr(), static_cast<size_t>(payload.numel())) != expected) {
+    throw Error(path + ": checksum mismatch (corrupt or modified)");
+  }
+  try {
+    out.records.load_from(static_cast<const char*>(payload.data_ptr()),
+                          static_cast<size_t>(payload.numel()));
+  } catch (const std::exception&) {
+    throw Error(path + ": not a readable s2s checkpoint (its records are not an archive)");
+  }
+  out.verified = true;
+  return out;
 }
 
 }  // namespace
 
 LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl, Precision precision) {
-  auto archive = open_archive(path);
+  OpenedArchive opened = open_archive(path);
+  torch::serialize::InputArchive& archive = opened.records;
   LoadedCheckpoint out;
+  out.verified = opened.verified;
+  if (!opened.verified) {
+    std::cerr << "s2s: note: " << path
+              << ": written before checkpoints carried a checksum; loaded unverified\n";
+  }
   try {
-    c10::IValue version;
-    archive.read("format_version", version);
-    if (version.toInt() != kFormatVersion) {
-      throw Error(path + ": checkpoint format " + std::to_string(version.toInt()) +
-                  " is not supported (expected " + std::to_string(kFormatVersion) + ")");
+    if (read_int(archive, "format_version") != kRecordsVersion) {
+      throw Error(path + ": checkpoint records of an unknown version");
     }
     c10::IValue epoch;
     archive.read("epoch", epoch);
@@ -145,7 +217,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl, Precisio
 }
 
 void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer) {
-  auto archive = open_archive(path);
+  torch::serialize::InputArchive archive = open_archive(path).records;
   try {
     torch::serialize::InputArchive opt;
     archive.read("optimizer", opt);

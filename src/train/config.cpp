@@ -75,7 +75,7 @@ void TrainConfig::validate() const {
   need(lr_decay > 0 && lr_decay <= 1, "--lr-decay must be in (0, 1]");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
-  need(threads >= 0, "--threads must be 0 (all cores) or a positive count");
+  need(threads >= 0, "--threads must be 0 (automatic: cores - 1) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
   need(seed >= 0, "--seed must be >= 0");
 }

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <numeric>
 #include <set>
 
@@ -198,23 +197,23 @@ TEST(DataLoader, LengthBucketingCutsPaddingAndKeepsEveryRow) {
   EXPECT_NE(buckets.plan(1), buckets.plan(2));
 }
 
-TEST(DataLoader, BuildingABatchCostsMicroseconds) {
+// How long building a batch takes is measured in bench/data_batches.cpp, not asserted here.
+TEST(DataLoader, EveryEpochYieldsEveryBatchOfTheCourseSplit) {
   TaskOptions o;
   auto corpus =
       std::make_shared<const Corpus>(make_corpus(generate_task("zero-shift", 14000, o, 1)));
   auto ds = std::make_shared<const PairDataset>(corpus, Vocab::from_corpus(*corpus));
   const DataLoader loader(ds, {});
   EXPECT_EQ(loader.num_batches(), 219);
-  const auto t0 = std::chrono::steady_clock::now();
-  int64_t batches = 0;
   for (int epoch = 0; epoch < 5; ++epoch) {
-    for (const Batch& b : loader.epoch(epoch)) batches += b.size() > 0;
+    int64_t batches = 0, rows = 0;
+    for (const Batch& b : loader.epoch(epoch)) {
+      batches += 1;
+      rows += b.size();
+    }
+    EXPECT_EQ(batches, 219) << "epoch " << epoch;
+    EXPECT_EQ(rows, 14000) << "epoch " << epoch;
   }
-  const double us =
-      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  EXPECT_EQ(batches, 5 * 219);
-  // Generous bound for a loaded 2-core machine; measured ~15-30 us per batch.
-  EXPECT_LT(us / static_cast<double>(batches), 1000.0);
 }
 
 }  // namespace

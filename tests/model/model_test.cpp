@@ -17,11 +17,11 @@ std::map<std::string, std::vector<int64_t>> shapes_of(const s2s::Seq2Seq& model)
   return shapes;
 }
 
-// Names and shapes the PyTorch reference model reports, read by running it.
+// Names and shapes the project's PyTorch peer (python/s2s_peer.py) reports, read by running it.
 std::map<std::string, std::vector<int64_t>> reference_shapes(const std::string& cell, int layers,
                                                              int hidden, int vocab) {
   const std::string cmd = "/usr/bin/python3 -c \"import sys; sys.path.insert(0, '" S2S_SOURCE_DIR
-                          "/reference'); import run_seq2seq as r; m = r.Seq2Seq(" +
+                          "/python'); import s2s_peer as r; m = r.Seq2Seq(" +
                           std::to_string(vocab) + ", " + std::to_string(hidden) + ", " +
                           std::to_string(layers) + ", 0.1, '" + cell +
                           "'); [print(k, *v.shape) for k, v in m.state_dict().items()]\"";

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Python side of the interop test, using the reference model (reference/run_seq2seq.py).
+"""The Python side of the interop test, using the project's PyTorch peer (python/s2s_peer.py).
 
   interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
                                                    DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
@@ -15,8 +15,8 @@ import sys
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "reference"))
-import run_seq2seq as ref  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import s2s_peer as ref  # noqa: E402
 
 
 class LuongAttention(nn.Module):
@@ -75,7 +75,7 @@ class AttnSeq2Seq(nn.Module):
         return y, h, (src != 0).t()
 
     @torch.no_grad()
-    def greedy(self, src, steps, sos):
+    def greedy(self, src, steps, sos=1):
         memory, h, mask = self.encode(src)
         tok = torch.full((1, src.size(1)), sos, dtype=torch.long)
         prev = torch.zeros(1, src.size(1), self.hidden)
@@ -146,7 +146,7 @@ def main():
         for line in inputs:
             src = [ids.get(t, 3) for t in line.split()] + [2]
             steps = 2 * (len(src) - 1) + 2  # s2s infer's default
-            out = m.greedy(torch.tensor(src).unsqueeze(1), steps, 1)[:, 0].tolist()
+            out = m.greedy(torch.tensor(src).unsqueeze(1), steps)[:, 0].tolist()
             words = []
             for i in out:
                 if i == 2:

@@ -1,0 +1,126 @@
+// Checkpoint integrity: a damaged byte anywhere in a checkpoint's records is found on load, in
+// the library and through the CLI; checkpoints from before the checksum still load, unverified.
+#include <gtest/gtest.h>
+#include <torch/optim/adam.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "s2s/checkpoint.h"
+#include "s2s/error.h"
+#include "support/run_command.h"
+#include "test_util.h"
+
+namespace {
+
+using s2s::testing::read_text;
+using s2s::testing::temp_dir;
+
+const std::string kV1Dir = S2S_FIXTURES_DIR "/checkpoint-v1";
+
+// A checkpoint of a model large enough that its middle is tensor data, with optimizer state.
+std::string write_checkpoint(const std::string& dir) {
+  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(64).layers(2));
+  torch::optim::Adam optimizer(model->parameters());
+  const s2s::Vocab vocab =
+      s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  s2s::CheckpointMeta meta;
+  meta.config_json = R"({"cell": "gru", "hidden": 64, "layers": 2, "dropout": 0.2})";
+  meta.state_json = "{}";
+  const std::string path = dir + "/model.pt";
+  s2s::save_checkpoint(path, model, vocab, meta, &optimizer);
+  return path;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    s2s::load_checkpoint(path);
+  } catch (const s2s::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void overwrite(const std::string& path, size_t at, size_t count) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  file.seekp(static_cast<std::streamoff>(at));
+  file << std::string(count, '\x5a');
+}
+
+TEST(CheckpointIntegrity, NewCheckpointsAreVerifiedOnLoad) {
+  const std::string path = write_checkpoint(temp_dir("verified"));
+  EXPECT_TRUE(s2s::load_checkpoint(path).verified);
+}
+
+// The failure reported by hand: 256 bytes overwritten in the middle of a checkpoint (inside the
+// tensor data) loaded silently and evaluated to a different accuracy.
+TEST(CheckpointIntegrity, OverwrittenBytesInTheMiddleAreAChecksumMismatch) {
+  const std::string path = write_checkpoint(temp_dir("middle"));
+  const size_t size = read_text(path).size();
+  ASSERT_GT(size, 100000u);
+  overwrite(path, size / 2, 256);
+  EXPECT_EQ(load_error(path), path + ": checksum mismatch (corrupt or modified)");
+}
+
+// Every flipped byte of the records (weights, optimizer state, metadata) is caught: by the
+// checksum, or by the archive reader when it lands in the file's own structure.
+TEST(CheckpointIntegrity, NoSingleFlippedByteLoads) {
+  const std::string dir = temp_dir("flips");
+  const std::string path = write_checkpoint(dir);
+  const std::string bytes = read_text(path);
+  int mismatches = 0;
+  for (size_t at = 64; at < bytes.size() - 64; at += bytes.size() / 40) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x01);
+    const std::string flipped = dir + "/flipped.pt";
+    std::ofstream(flipped, std::ios::binary) << bad;
+    const std::string error = load_error(flipped);
+    EXPECT_NE(error, "") << "a flip at byte " << at << " of " << bytes.size() << " loaded";
+    mismatches += error.find("checksum mismatch") != std::string::npos;
+  }
+  EXPECT_GT(mismatches, 30) << "most of the file is the checksummed payload";
+}
+
+TEST(CheckpointIntegrity, RestoringTrainingStateChecksTheChecksumToo) {
+  const std::string path = write_checkpoint(temp_dir("restore"));
+  overwrite(path, read_text(path).size() * 3 / 4, 64);  // the optimizer state's part
+  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(64).layers(2));
+  torch::optim::Adam optimizer(model->parameters());
+  try {
+    s2s::restore_training_state(path, optimizer);
+    ADD_FAILURE() << "a damaged checkpoint restored its training state";
+  } catch (const s2s::Error& e) {
+    EXPECT_EQ(std::string(e.what()), path + ": checksum mismatch (corrupt or modified)");
+  }
+}
+
+TEST(CheckpointIntegrity, TheCliRefusesADamagedCheckpointWithExitStatus2) {
+  const std::string dir = temp_dir("cli");
+  const std::string path = write_checkpoint(dir);
+  overwrite(path, read_text(path).size() / 2, 256);
+  std::ofstream(dir + "/data.csv") << "source,target\n1 2,2 1\n";
+  const auto r = s2s::test::run_cli("eval --model " + path + " --data " + dir + "/data.csv");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: " + path + ": checksum mismatch (corrupt or modified)\n");
+}
+
+// Written by s2s before checkpoints had a checksum (see the fixture's README).
+TEST(CheckpointIntegrity, FormatOneCheckpointsStillLoadUnverified) {
+  const s2s::LoadedCheckpoint ck = s2s::load_checkpoint(kV1Dir + "/tiny-gru.pt");
+  EXPECT_FALSE(ck.verified);
+  EXPECT_EQ(ck.meta.epoch, 1);
+  const auto r = s2s::test::run_command(std::string(S2S_CLI_PATH) + " eval --model " + kV1Dir +
+                                        "/tiny-gru.pt --data " + kV1Dir +
+                                        "/valid.csv --json --threads 1 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string note = "s2s: note: " + kV1Dir +
+                           "/tiny-gru.pt: written before checkpoints carried a checksum; loaded "
+                           "unverified\n";
+  ASSERT_EQ(r.out.rfind(note, 0), 0u) << r.out;
+  const auto report = nlohmann::json::parse(r.out.substr(note.size()));
+  EXPECT_EQ(report.at("rows"), 10);
+  EXPECT_NEAR(report.at("loss").get<double>(), 2.7345131613991476, 1e-6);
+}
+
+}  // namespace
