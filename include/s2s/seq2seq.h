@@ -131,6 +131,11 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
   // state.
   std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src);
+  // encode_all of each group of equal-length columns without its padding, put back in column
+  // order (outputs zero past each column's length). src_lengths [B] int64.
+  std::tuple<at::Tensor, RnnState> encode_by_length(const at::Tensor& src,
+                                                    const at::Tensor& src_lengths);
+  // Training, greedy decoding: undefined src_lengths are read off the <pad> positions.
   Encoded encode_source(const at::Tensor& src, const at::Tensor& src_lengths);
   // One decoder step on the module path: tokens [1, B] -> logits [1, B, V], advancing `rnn`
   // (and, with input feeding, `attentional`).

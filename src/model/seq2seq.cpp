@@ -60,12 +60,61 @@ RnnState Seq2SeqImpl::encode(const at::Tensor& src) {
   return std::get<1>(encode_all(src));
 }
 
+std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_by_length(const at::Tensor& src,
+                                                               const at::Tensor& src_lengths) {
+  // Columns grouped by length, each group encoded without padding: a sentence's final state
+  // (and, bidirectional, its backward outputs) never read padding, in training as in decoding,
+  // and do not depend on the batch. A batch of one length (the course's) is one call as before.
+  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
+  const int64_t* len = lengths.data_ptr<int64_t>();
+  const int64_t batch = src.size(1);
+  std::vector<int64_t> order(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
+  RnnState state;
+  at::Tensor outputs;  // [S, B, H] encoder outputs, zeros past each column's length
+  for (size_t first = 0; first < order.size();) {
+    size_t last = first;
+    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
+    const int64_t steps = len[order[first]];
+    if (steps < 1 || steps > src.size(0)) {
+      throw Error("a source length is outside 1.." + std::to_string(src.size(0)));
+    }
+    const at::Tensor cols =
+        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
+                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
+                   lengths.options());
+    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
+    auto [part_outputs, part] =
+        encode_all(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
+    if (whole) {
+      state = part;
+      outputs = part_outputs;
+      break;
+    }
+    if (!state.h.defined()) {
+      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
+      if (part.c.defined()) state.c = at::empty_like(state.h);
+      outputs = at::zeros({src.size(0), batch, part_outputs.size(2)}, part_outputs.options());
+    }
+    outputs.narrow(0, 0, steps).index_copy_(1, cols, part_outputs);
+    state.h.index_copy_(1, cols, part.h);
+    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
+    first = last;
+  }
+  return {outputs, state};
+}
+
 Seq2SeqImpl::Encoded Seq2SeqImpl::encode_source(const at::Tensor& src,
                                                 const at::Tensor& src_lengths) {
-  auto [outputs, rnn] = encode_all(src);
+  // Collated batches pad with <pad> after each source, never inside it.
+  const at::Tensor lengths =
+      src_lengths.defined() ? src_lengths.to(at::kLong) : src.ne(kPadId).sum(0);
+  auto [outputs, rnn] = encode_by_length(src, lengths);
   Encoded e{rnn, {}};
   if (options.attention() != Attention::None) {
-    e.memory = attn->prepare(outputs, source_mask(src, src_lengths));
+    e.memory = attn->prepare(outputs, source_mask(src, lengths));
   }
   return e;
 }
@@ -244,45 +293,8 @@ DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor
   if (src_lengths.dim() != 1 || src_lengths.numel() != batch) {
     throw Error("start_decoding: src_lengths must have one entry per column of src");
   }
-  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
-  const int64_t* len = lengths.data_ptr<int64_t>();
-  // Columns grouped by length, each group encoded without padding: a sentence's final state is
-  // then the same whatever batch it shares (trained models see padding, but never need it).
-  std::vector<int64_t> order(static_cast<size_t>(batch));
-  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
-  RnnState state;
-  at::Tensor outputs;  // [S, B, H] encoder outputs, zeros past each column's length
-  for (size_t first = 0; first < order.size();) {
-    size_t last = first;
-    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
-    const int64_t steps = len[order[first]];
-    if (steps < 1 || steps > src.size(0)) {
-      throw Error("start_decoding: a source length is outside 1.." + std::to_string(src.size(0)));
-    }
-    const at::Tensor cols =
-        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
-                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
-                   lengths.options());
-    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
-    auto [part_outputs, part] =
-        encode_all(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
-    if (whole) {
-      state = part;
-      outputs = part_outputs;
-      break;
-    }
-    if (!state.h.defined()) {
-      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
-      if (part.c.defined()) state.c = at::empty_like(state.h);
-      outputs = at::zeros({src.size(0), batch, part_outputs.size(2)}, part_outputs.options());
-    }
-    outputs.narrow(0, 0, steps).index_copy_(1, cols, part_outputs);
-    state.h.index_copy_(1, cols, part.h);
-    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
-    first = last;
-  }
+  const at::Tensor lengths = src_lengths.to(at::kLong);
+  auto [outputs, state] = encode_by_length(src, lengths);
   DecoderState d;
   d.rows_ = batch;
   if (options.attention() != Attention::None) {
