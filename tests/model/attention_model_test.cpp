@@ -93,10 +93,9 @@ TEST(AttentionModel, TeacherForcedForwardEqualsDecodingStepByStep) {
       torch::manual_seed(7);
       Seq2Seq model(v.options);
       model->eval();
-      // Sources without padding: training encodes the padded batch, step-wise decoding each
-      // source up to its length; they agree when there is no padding.
-      const at::Tensor src = torch::randint(3, kVocab, {5, 3});
-      const at::Tensor lengths = torch::full({3}, 5, torch::kLong);
+      // Padded sources: training, like step-wise decoding, encodes each source up to its length.
+      const Sources s;
+      const at::Tensor &src = s.src, &lengths = s.lengths;
       const at::Tensor tgt_in = torch::randint(3, kVocab, {6, 3});
       torch::NoGradGuard no_grad;
       const at::Tensor batched = model->forward(src, tgt_in, 1.0, lengths);
@@ -123,9 +122,8 @@ TEST(AttentionModel, GreedyFollowsTheArgmaxOfDecodeStep) {
         model->out->bias[kEosId].fill_(-100);  // decode to full length
       }
       model->eval();
-      // Without padding (greedy encodes the padded batch, start_decoding each source alone).
-      const at::Tensor src = torch::randint(3, kVocab, {5, 3});
-      const at::Tensor lengths = torch::full({3}, 5, torch::kLong);
+      const Sources s;
+      const at::Tensor &src = s.src, &lengths = s.lengths;
       const at::Tensor got = model->greedy(src, 7, lengths);
       torch::NoGradGuard no_grad;
       DecoderState state = model->start_decoding(src, lengths);
@@ -182,6 +180,29 @@ TEST(AttentionModel, DecodingIgnoresWhateverFollowsEachSource) {
          {torch::tensor({4, 5, 6}, torch::kLong), torch::tensor({7, 3, 9}, torch::kLong)}) {
       const at::Tensor want = model->decode_step(state, tok).clone();
       EXPECT_TRUE(torch::allclose(model->decode_step(other, tok), want, 1e-6, 1e-6)) << v.name;
+    }
+  }
+}
+
+// Training reads each source up to its length: a column's log-probabilities are those of the
+// column alone, without padding, whatever shares its batch (every variant, both impls).
+TEST(AttentionModel, TrainingForwardOfAColumnIsThatOfTheColumnAlone) {
+  for (RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Torch}) {
+    for (const auto& v : variants(impl)) {
+      torch::manual_seed(13);
+      Seq2Seq model(v.options);
+      model->eval();
+      const Sources s;
+      const at::Tensor tgt_in = torch::randint(3, kVocab, {4, 3});
+      torch::NoGradGuard no_grad;
+      const at::Tensor batched = model->forward(s.src, tgt_in, 1.0, s.lengths);
+      for (int64_t b = 0; b < 3; ++b) {
+        const int64_t n = s.lengths[b].item<int64_t>();
+        const at::Tensor alone =
+            model->forward(s.src.narrow(0, 0, n).narrow(1, b, 1), tgt_in.narrow(1, b, 1));
+        EXPECT_TRUE(torch::allclose(batched.narrow(1, b, 1), alone, 1e-5, 1e-5))
+            << v.name << " column " << b;
+      }
     }
   }
 }
