@@ -24,8 +24,9 @@ struct EvalOptions {
 };
 
 struct EvalReport {
-  // Validation's numbers, computed exactly as during training: row by row, teacher-forced loss,
-  // greedy decoding for at most the target's length.
+  // Validation's numbers, computed exactly as during training: every row, teacher-forced loss,
+  // greedy decoding for at most the target's length, in padded batches of `batch` rows (so with
+  // sources of different lengths they can move slightly with the batch; the error rates don't).
   double loss = 0;       // teacher-forced NLL per target token
   double token_acc = 0;  // greedy decoding, per target token (incl. <eos>)
   double seq_acc = 0;    // greedy decoding, exact match

@@ -84,8 +84,8 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_option("--data", f->data, "CSV file with source,target")->required();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--batch", f->options.batch,
-                  "Rows per batch for the loss, sentences per batch for decoding (results do "
-                  "not depend on it) [512]");
+                  "Rows per batch for the loss, sentences per batch for decoding (the error rates "
+                  "do not depend on it) [512]");
   cmd->add_option("--threads", f->options.threads,
                   "Threads, 0 = automatic: cores - 1, at least 1 [0]");
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);

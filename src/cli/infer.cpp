@@ -20,7 +20,8 @@ namespace {
 constexpr const char* kFooter = R"(Input, one of:
   --input "0 0 0 5 3 8 2 7 1 4"    one sequence (tokens separated by spaces)
   --data FILE [--show N]           a CSV with source,target: prints N examples, then the
-                                   exact-match Accuracy over the whole file
+                                   exact-match Accuracy over the whole file, row by row
+                                   (s2s eval scores a source with several targets once)
   (neither)                        one sequence per line on standard input
 
 With --n-best N (N > 1) each source gets N lines "Resp K (score S, log-prob L): ...", best

@@ -46,6 +46,53 @@ struct Sentence {
     finished.insert(at, std::move(h));
     if (static_cast<int64_t>(finished.size()) > n_best) finished.pop_back();
   }
+
+  struct Live {
+    int64_t from, token;  // the beam of the previous step it extends, the token it adds
+    float log_prob;
+  };
+
+  // Step t, given this sentence's best 2 x beam extensions (log-probs best first, and flat
+  // indices beam * vocab + token). Sets `live` to the beams that go on (at most `beam`), records
+  // finished hypotheses, and returns whether the sentence is done.
+  bool advance(const float* values, const int64_t* index, int64_t t, const SearchOptions& o,
+               int64_t vocab, std::vector<Live>& live) {
+    const int64_t beam = o.beam;
+    live.clear();
+    for (int64_t j = 0; j < 2 * beam && values[j] != kDead; ++j) {
+      const int64_t from = index[j] / vocab, tok = index[j] % vocab;
+      if (tok != kEosId) {
+        if (static_cast<int64_t>(live.size()) < beam) live.push_back({from, tok, values[j]});
+        continue;
+      }
+      // An <eos> among the best `beam` extensions ends a hypothesis (so beam 1 is greedy).
+      const double score = values[j] / o.length_penalty.divisor(t + 1);
+      if (j < beam && would_keep(score, o.n_best)) {
+        keep({prefix(t - 1, from, beam), values[j], score, true}, o.n_best);
+      }
+    }
+    for (int64_t k = 0; k < beam; ++k) {  // dead beams (k >= live) are never extended
+      const bool alive = k < static_cast<int64_t>(live.size());
+      parent.push_back(alive ? static_cast<int32_t>(live[static_cast<size_t>(k)].from) : 0);
+      token.push_back(static_cast<int32_t>(alive ? live[static_cast<size_t>(k)].token : kPadId));
+    }
+    if (live.empty()) return true;
+    if (t + 1 >= max_steps) {  // cut: the live beams end here, without <eos>
+      for (size_t k = 0; k < live.size(); ++k) {
+        const double score = live[k].log_prob / o.length_penalty.divisor(t + 1);
+        if (would_keep(score, o.n_best)) {
+          keep({prefix(t, static_cast<int64_t>(k), beam), live[k].log_prob, score, false},
+               o.n_best);
+        }
+      }
+      return true;
+    }
+    if (beam == 1) return !finished.empty();  // greedy: ends at its <eos>
+    if (static_cast<int64_t>(finished.size()) < o.n_best) return false;
+    // No extension of the best live beam can score above this bound (see the header).
+    const double bound = live[0].log_prob / o.length_penalty.divisor(max_steps);
+    return bound <= finished.back().score;
+  }
 };
 
 std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tensor& src,
@@ -69,6 +116,7 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
   cum.select(1, 0).fill_(0);  // one live beam at <sos>
   at::Tensor tokens = at::full({batch * beam}, kSosId, at::kLong);
   int64_t live = batch;
+  std::vector<Sentence::Live> extensions;
   for (int64_t t = 0; live > 0; ++t) {
     const int64_t slots = static_cast<int64_t>(slot_sentence.size());
     const at::Tensor total =
@@ -76,8 +124,6 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
     // The best 2 x beam extensions hold at least `beam` that are not <eos> (each live beam
     // has one <eos> extension).
     auto [values, index] = total.view({slots, beam * vocab}).topk(2 * beam, 1);
-    const auto val_a = values.accessor<float, 2>();
-    const auto idx_a = index.accessor<int64_t, 2>();
     at::Tensor next_cum = at::full({slots, beam}, kDead, at::kFloat);
     auto cum_a = next_cum.accessor<float, 2>();
     std::vector<int64_t> rows(static_cast<size_t>(slots * beam));
@@ -87,43 +133,13 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
       for (int64_t k = 0; k < beam; ++k) rows[static_cast<size_t>(s * beam + k)] = s * beam;
       const int64_t id = slot_sentence[static_cast<size_t>(s)];
       if (id < 0) continue;
-      Sentence& sen = sentences[static_cast<size_t>(id)];
-      int64_t kept = 0;
-      for (int64_t j = 0; j < 2 * beam && val_a[s][j] != kDead; ++j) {
-        const int64_t from = idx_a[s][j] / vocab, tok = idx_a[s][j] % vocab;
-        if (tok == kEosId) {
-          // An <eos> among the best `beam` extensions ends a hypothesis (so beam 1 is greedy).
-          const double score = val_a[s][j] / o.length_penalty.divisor(t + 1);
-          if (j < beam && sen.would_keep(score, o.n_best)) {
-            sen.keep({sen.prefix(t - 1, from, beam), val_a[s][j], score, true}, o.n_best);
-          }
-        } else if (kept < beam) {
-          sen.parent.push_back(static_cast<int32_t>(from));
-          sen.token.push_back(static_cast<int32_t>(tok));
-          cum_a[s][kept] = val_a[s][j];
-          rows[static_cast<size_t>(s * beam + kept)] = s * beam + from;
-          next_tok[s * beam + kept] = tok;
-          ++kept;
-        }
-      }
-      for (int64_t k = kept; k < beam; ++k) {  // dead beams: any row, never extended
-        sen.parent.push_back(0);
-        sen.token.push_back(static_cast<int32_t>(kPadId));
-      }
-      bool done = kept == 0;
-      if (!done && t + 1 >= sen.max_steps) {  // cut: the live beams end here, without <eos>
-        for (int64_t k = 0; k < kept; ++k) {
-          const double score = cum_a[s][k] / o.length_penalty.divisor(t + 1);
-          if (sen.would_keep(score, o.n_best)) {
-            sen.keep({sen.prefix(t, k, beam), cum_a[s][k], score, false}, o.n_best);
-          }
-        }
-        done = true;
-      }
-      if (!done && beam == 1) done = !sen.finished.empty();  // greedy: ends at its <eos>
-      if (!done && static_cast<int64_t>(sen.finished.size()) >= o.n_best) {
-        const double bound = cum_a[s][0] / o.length_penalty.divisor(sen.max_steps);
-        done = bound <= sen.finished.back().score;
+      const bool done = sentences[static_cast<size_t>(id)].advance(
+          values[s].data_ptr<float>(), index[s].data_ptr<int64_t>(), t, o, vocab, extensions);
+      for (size_t k = 0; k < extensions.size(); ++k) {
+        const auto row = s * beam + static_cast<int64_t>(k);
+        cum_a[s][static_cast<int64_t>(k)] = extensions[k].log_prob;
+        rows[static_cast<size_t>(row)] = s * beam + extensions[k].from;
+        next_tok[row] = extensions[k].token;
       }
       if (done) {
         slot_sentence[static_cast<size_t>(s)] = -1;
@@ -131,10 +147,15 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
       }
     }
     if (live == 0) break;
-    at::Tensor row_index = at::tensor(rows, at::kLong);
     cum = next_cum;
     tokens = next_tokens;
-    if (2 * live <= slots) {  // drop the finished sentences' rows
+    const bool compact = 2 * live <= slots;
+    bool identity = !compact;  // always so at beam 1: then the state stays where it is
+    for (size_t i = 0; identity && i < rows.size(); ++i)
+      identity = rows[i] == static_cast<int64_t>(i);
+    if (identity) continue;
+    at::Tensor row_index = at::tensor(rows, at::kLong);
+    if (compact) {  // drop the finished sentences' rows
       std::vector<int64_t> keep_slots, keep_rows;
       std::vector<int64_t> kept_sentences;
       for (int64_t s = 0; s < slots; ++s) {
