@@ -95,7 +95,8 @@ double matmul_gflops(int64_t n, dnnl::memory::data_type in_type) {
 
 int main(int argc, char** argv) {
   CLI::App app("s2s benchmark: one configuration, JSON lines on stdout");
-  std::string impl = "onednn", cell = "gru", precision = "f32";
+  std::string impl = "onednn", cell = "gru", precision = "f32", attention = "none";
+  bool input_feeding = false;
   int64_t layers = 4, hidden = 256, batch = 64, len = 10, threads = 0;
   int steps = 30;
   double dropout = 0.0;
@@ -110,6 +111,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch);
   app.add_option("--len", len);
   app.add_option("--dropout", dropout);
+  app.add_option("--attention", attention, "none | dot | general | concat");
+  app.add_flag("--input-feeding", input_feeding,
+               "with --attention (the decoder runs step by step)");
   app.add_option("--steps", steps, "timed repetitions (after 5 warm-up)");
   app.add_option("--threads", threads, "0: s2s's default");
   app.add_flag(
@@ -153,7 +157,9 @@ int main(int argc, char** argv) {
                              .layers(layers)
                              .dropout(dropout)
                              .impl(s2s::parse_rnn_impl(impl))
-                             .precision(s2s::parse_precision(precision)));
+                             .precision(s2s::parse_precision(precision))
+                             .attention(s2s::parse_attention(attention))
+                             .input_feeding(input_feeding));
   } catch (const s2s::Error& e) {
     // Bad flags, or bf16 on a CPU without oneDNN bf16 RNNs (bench/run skips those rows).
     std::cerr << "s2s_bench: " << e.what() << std::endl;
@@ -182,6 +188,10 @@ int main(int argc, char** argv) {
                      {"hidden", hidden},       {"batch", batch},         {"len", len},
                      {"dropout", dropout},     {"threads", used_threads}};
     if (gflop > 0) j["gflop"] = gflop;
+    if (attention != "none") {
+      j["attention"] = attention;
+      j["input_feeding"] = input_feeding;
+    }
     j.update(extra);
     std::cout << j.dump() << std::endl;
   };
@@ -210,8 +220,9 @@ int main(int argc, char** argv) {
         {"backward_ms", median(phases.backward)},
         {"optimizer_ms", median(phases.optimizer)}});
 
-  // The recurrent part of the step alone: both stacks forward and backward.
-  {
+  // The recurrent part of the step alone: both stacks forward and backward (one fused call
+  // each; input feeding has no such part).
+  if (!input_feeding) {
     const at::Tensor xe = model->enc_emb->forward(src).detach();
     const at::Tensor xd = model->dec_emb->forward(tgt_in).detach();
     const double rnn_ms = median_ms(

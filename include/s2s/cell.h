@@ -1,4 +1,5 @@
-// Which recurrent cell a model uses, which implementation runs it, and in which precision.
+// The model's typed choices: which recurrent cell, which implementation runs it, in which
+// precision, and which attention (s2s/attention.h has the attention itself). No torch here.
 #pragma once
 
 #include <string>
@@ -30,5 +31,13 @@ enum class Precision { F32, BF16 };
 // "f32" | "bf16"; throws s2s::Error naming the accepted values otherwise.
 Precision parse_precision(const std::string& name);
 std::string to_string(Precision precision);
+
+// None: the course's model (the encoder's final state is all the decoder sees); otherwise Luong
+// global attention with that score (s2s/attention.h).
+enum class Attention { None, Dot, General, Concat };
+
+// "none" | "dot" | "general" | "concat"; throws s2s::Error naming the accepted values otherwise.
+Attention parse_attention(const std::string& name);
+std::string to_string(Attention attention);
 
 }  // namespace s2s

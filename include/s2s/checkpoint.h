@@ -47,7 +47,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl
 void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
 // The model a run's configuration describes: the one place TrainConfig's model fields become
-// Seq2SeqOptions (cell, sizes, dropout, implementation, precision).
+// Seq2SeqOptions (cell, sizes, dropout, implementation, precision, attention, input feeding,
+// bidirectional; configurations from before attention have none of the last three: the
+// course's model).
 Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size);
 
 // The same from a configuration's JSON (a checkpoint's); keys that are not settings are

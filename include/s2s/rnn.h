@@ -28,9 +28,13 @@ struct RnnStackOptions {
   TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
   // BF16 (OneDNN only): bf16 matmuls inside the kernels; parameters and gradients stay f32.
   TORCH_ARG(Precision, precision) = Precision::F32;
+  // A second stack of weights reads the input backwards (PyTorch's *_reverse parameters); each
+  // layer's output is [forward; backward], 2 * hidden wide, and the final state has 2 * layers
+  // rows (l0 forward, l0 backward, l1 forward, ...), as torch.nn.GRU(bidirectional=True).
+  TORCH_ARG(bool, bidirectional) = false;
 };
 
-// Recurrent state, each [num_layers, batch, hidden]. c is defined for LSTM only.
+// Recurrent state, each [num_layers * directions, batch, hidden]. c is defined for LSTM only.
 struct RnnState {
   at::Tensor h;
   at::Tensor c;
@@ -56,7 +60,7 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
   void reset_parameters();
 
   // input [T, B, input_size]; state from the encoder (or empty for zeros).
-  // Returns the top layer's output [T, B, hidden] and the final state.
+  // Returns the top layer's output [T, B, hidden * directions] and the final state.
   std::tuple<at::Tensor, RnnState> forward(const at::Tensor& input, const RnnState& state = {});
 
   // [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]: the order at::gru expects.
@@ -65,6 +69,12 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
   RnnStackOptions options;
 
  private:
+  // Layer by layer, each direction one run_rnn call (one fused primitive with OneDNN); the
+  // backward direction runs on the time-reversed input, padding included, as PyTorch does
+  // without packed sequences.
+  std::tuple<at::Tensor, RnnState> forward_bidirectional(const at::Tensor& input,
+                                                         const RnnState& state);
+
   std::vector<at::Tensor> flat_weights_;
 };
 

@@ -48,6 +48,10 @@ struct TrainConfig {
   RnnImpl impl = RnnImpl::OneDNN;  // which code runs the RNNs
   // The RNN kernels' matmuls (onednn only); weights and optimizer stay f32.
   Precision precision = Precision::F32;
+  // Luong global attention over the encoder outputs (None = the course's model).
+  Attention attention = Attention::None;
+  bool input_feeding = false;  // attention's previous state fed to the next step (step by step)
+  bool bidirectional = false;  // bidirectional encoder, directions summed into the decoder
 
   // Optimisation: Adam at 2e-3, one epoch of linear warm-up, then a half cosine to 0 at the
   // last step of --epochs, so the rate spans the run whatever its length. Measured (README,

@@ -1,14 +1,19 @@
 // The course's encoder-decoder: embedding -> RnnStack encoder -> its final state initialises an
 // RnnStack decoder -> linear -> log_softmax. Submodules are named as in the PyTorch reference
 // model (enc_emb, enc, dec_emb, dec, out), so state_dicts are interchangeable with it.
+// Optionally (Seq2SeqOptions::attention) Luong global attention (s2s/attention.h, submodule
+// `attn`) sits between the decoder and `out`, with input feeding and a bidirectional encoder as
+// further options; with Attention::None the model and its parameters are exactly the course's.
 #pragma once
 
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
 #include <memory>
+#include <tuple>
 #include <vector>
 
+#include "s2s/attention.h"
 #include "s2s/rnn.h"
 #include "s2s/vocab.h"  // kPadId, kSosId, kEosId
 
@@ -39,6 +44,10 @@ class DecoderState {
 
   int64_t rows_ = 0;
   RnnState rnn;  // the unfused path's state (the fused path keeps it inside `step`)
+  // Attention models: the encoder outputs and source mask of every row; with input feeding
+  // also the previous attentional state h̃ [rows, H] (zeros before the first step).
+  AttentionMemory memory;
+  at::Tensor attentional;
   // Fused path: the step, the weights it needs to be rebuilt for another row count, and the
   // buffers of the output layer.
   std::unique_ptr<kernels::DecodeStep> step;
@@ -61,6 +70,15 @@ struct Seq2SeqOptions {
   TORCH_ARG(RnnImpl, impl) = RnnImpl::OneDNN;
   // Arithmetic of both RNN stacks and of greedy decoding's fused step (see Precision).
   TORCH_ARG(Precision, precision) = Precision::F32;
+  // Luong global attention over the encoder outputs; None = the course's model.
+  TORCH_ARG(Attention, attention) = Attention::None;
+  // Luong's input feeding (attention only): the decoder's input at step t is [embedding;
+  // h̃_{t-1}], so training runs the decoder step by step instead of in one fused call.
+  TORCH_ARG(bool, input_feeding) = false;
+  // Bidirectional encoder. Its two directions are summed, both for the decoder's initial state
+  // (layer by layer: h_l = h_l,forward + h_l,backward, the same for an LSTM's c) and for the
+  // attention memory, so everything after the encoder stays `hidden` wide and parameter-free.
+  TORCH_ARG(bool, bidirectional) = false;
 };
 
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
@@ -68,18 +86,23 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   explicit Seq2SeqImpl(const Seq2SeqOptions& options);
   void reset() override;
 
-  // src [S, B], tgt_in [T, B] (<sos> then the target shifted right), time-major ids.
-  // Returns log-probabilities [T, B, V]. With teacher_forcing < 1, at each step the whole
-  // batch feeds back its own previous prediction with probability 1 - teacher_forcing
-  // (decided by torch's global generator, so seeded runs repeat).
-  at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0);
+  // src [S, B], tgt_in [T, B] (<sos> then the target shifted right), time-major ids;
+  // src_lengths [B] (tokens incl. <eos>) tells attention which source positions are padding
+  // (undefined: the <pad> positions, see source_mask). Returns log-probabilities [T, B, V].
+  // With teacher_forcing < 1, at each step the whole batch feeds back its own previous
+  // prediction with probability 1 - teacher_forcing (decided by torch's global generator, so
+  // seeded runs repeat).
+  at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0,
+                     const at::Tensor& src_lengths = {});
 
+  // The decoder's initial state (bidirectional: the directions summed), padding included.
   RnnState encode(const at::Tensor& src);
 
   // Step-wise decoding, no gradients. src [S, B] as for forward; src_lengths [B] (int64) the
   // positions of each column to encode (its tokens and <eos>; the <pad> after them are not
   // read), so a sentence's encoding does not depend on the batch it shares: columns of equal
-  // length are encoded together. The state's rows are the batch's columns, at <sos>.
+  // length are encoded together. The state's rows are the batch's columns, at <sos>. Attention
+  // models attend to each column's own positions only.
   DecoderState start_decoding(const at::Tensor& src, const at::Tensor& src_lengths);
   // Feeds tokens [rows] (int64) and returns the next token's log-probabilities [rows, V] (a
   // buffer the next call may overwrite on the fused path: copy what you keep).
@@ -89,18 +112,37 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
   // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
   // thread each (the same tokens).
-  at::Tensor greedy(const at::Tensor& src, int64_t max_len);
+  at::Tensor greedy(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths = {});
 
   Seq2SeqOptions options;
   torch::nn::Embedding enc_emb{nullptr};
   RnnStack enc{nullptr};
   torch::nn::Embedding dec_emb{nullptr};
   RnnStack dec{nullptr};
+  LuongAttention attn{nullptr};  // attention models only
   torch::nn::Linear out{nullptr};
 
  private:
+  // What the decoder needs from a (padded) source batch.
+  struct Encoded {
+    RnnState rnn;            // its initial state
+    AttentionMemory memory;  // attention models: outputs and mask
+  };
+  // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
+  // state.
+  std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src);
+  // encode_all of each group of equal-length columns without its padding, put back in column
+  // order (outputs zero past each column's length). src_lengths [B] int64.
+  std::tuple<at::Tensor, RnnState> encode_by_length(const at::Tensor& src,
+                                                    const at::Tensor& src_lengths);
+  // Training, greedy decoding: undefined src_lengths are read off the <pad> positions.
+  Encoded encode_source(const at::Tensor& src, const at::Tensor& src_lengths);
+  // One decoder step on the module path: tokens [1, B] -> logits [1, B, V], advancing `rnn`
+  // (and, with input feeding, `attentional`).
+  at::Tensor step_logits(RnnState& rnn, const AttentionMemory& memory, at::Tensor& attentional,
+                         const at::Tensor& tokens);
   bool fused_decoding() const;  // decoding through kernels::DecodeStep
-  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len);
+  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
 };
 
 TORCH_MODULE(Seq2Seq);

@@ -45,6 +45,10 @@ Examples:
   s2s train --resume runs/course --epochs 20     continue, now up to epoch 20
   s2s train --train data/train.csv --valid data/valid.csv --out runs/bf16 --precision bf16
         the course model with bf16 RNN matmuls (f32 weights; validation decodes in bf16 too)
+  s2s gen reverse --train 3000 --valid 600 --length 12 --min-length 3 --out-dir rev/
+  s2s train --train rev/train.csv --valid rev/valid.csv --out runs/rev --attention general \
+      --epochs 30 --lr-decay 0.85
+        variable-length reversal: 97.7-99.5% exact match (~73% without attention)
   s2s train --config runs/course/config.json --out runs/again --seed 2
   s2s train --train data/train.csv --valid data/valid.csv --out runs/live --dashboard
         the same, with its live curves on http://127.0.0.1:8050/
@@ -88,6 +92,13 @@ CLI::Option* add_choice(CLI::App* cmd, TrainFlags& f, const std::string& name,
     }
   });
   return opt;
+}
+
+// An on/off setting: `--flag` turns it on (and `--flag=false` off, over a --config file).
+void add_switch(CLI::App* cmd, TrainFlags& f, const std::string& name, bool TrainConfig::*field,
+                const std::string& help) {
+  auto* opt = cmd->add_flag(name, f.given.*field, help);
+  f.setters.emplace_back(opt, [&f, field](TrainConfig& c) { c.*field = f.given.*field; });
 }
 
 int run(TrainFlags& f) {
@@ -214,6 +225,26 @@ void add_train(CLI::App& app, Context& ctx) {
       "matmuls on bfloat16 activations and weights while the master weights, the optimizer and "
       "every other layer stay f32 (validation decodes in bf16 too). Speed and accuracy "
       "measured: docs/PERFORMANCE.md (bf16) [f32]");
+  add_choice(
+      cmd, *f, "--attention", &TrainConfig::attention, parse_attention,
+      "Luong global attention over the encoder outputs (source padding masked): none, dot, "
+      "general or concat. Each decoder step scores its output h_t against every encoder output "
+      "(dot: h_t.h_s; general: h_t.W_a h_s; concat: v.tanh(W_a[h_t;h_s])) and feeds "
+      "tanh(W_c[context;h_t]) to the output layer, so the decoder no longer depends on one "
+      "fixed-size state to carry the whole input: needed for long or variable-length inputs "
+      "(reversal of 3-12 digits, 30 epochs, --lr-decay 0.85: ~73% without, 97.7-99.5% with "
+      "general; README). Training keeps the decoder one fused call over the whole target; "
+      "attention adds batched matrix products (course model: ~10% (general) to ~25% (concat) "
+      "per step). Stored in the run: eval/infer/export take it from the checkpoint [none]");
+  add_switch(cmd, *f, "--input-feeding", &TrainConfig::input_feeding,
+             "With --attention: feed the previous attentional state to the next decoder step "
+             "(Luong et al.). The decoder then has to run step by step in training too (one "
+             "fused call per target token instead of one per batch): ~1.6x slower steps on the "
+             "course model");
+  add_switch(cmd, *f, "--bidirectional", &TrainConfig::bidirectional,
+             "Bidirectional encoder (a second set of *_reverse weights reads the source "
+             "backwards). The two directions are summed, layer by layer, into the decoder's "
+             "initial state and, per position, into the attention memory");
   add(cmd, *f, "--valid-batch", &TrainConfig::valid_batch,
       fmt::format("Batch size for validation [{}]", d.valid_batch));
   cmd->add_flag("--dashboard", f->dashboard,

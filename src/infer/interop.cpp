@@ -25,7 +25,9 @@ void export_state_dict(const std::string& model_path, const std::string& state_d
 
 namespace {
 
-// Cell, width and depth of a reference-model state_dict, read off its tensor shapes.
+// Cell, width, depth and attention settings of a reference-model state_dict, read off its tensor
+// names and shapes: attn.* means attention (general has linear_in, concat v, dot neither), a
+// decoder input twice the width means input feeding, *_reverse encoder weights bidirectional.
 Seq2SeqOptions options_from_shapes(const std::map<std::string, at::Tensor>& t,
                                    const std::string& source) {
   const auto need = [&](const std::string& key) -> const at::Tensor& {
@@ -47,7 +49,24 @@ Seq2SeqOptions options_from_shapes(const std::map<std::string, at::Tensor>& t,
     throw Error(source + ": enc.weight_hh_l0 has an unexpected shape");
   int64_t layers = 0;
   while (t.count("enc.weight_hh_l" + std::to_string(layers))) ++layers;
-  return Seq2SeqOptions(emb.size(0)).cell(cell).hidden(hidden).layers(layers).dropout(0.0);
+  Attention attention = Attention::None;
+  if (t.count("attn.linear_in.weight")) {
+    attention = Attention::General;
+  } else if (t.count("attn.v.weight")) {
+    attention = Attention::Concat;
+  } else if (t.count("attn.linear_out.weight")) {
+    attention = Attention::Dot;
+  }
+  const bool input_feeding =
+      attention != Attention::None && need("dec.weight_ih_l0").size(1) == 2 * hidden;
+  return Seq2SeqOptions(emb.size(0))
+      .cell(cell)
+      .hidden(hidden)
+      .layers(layers)
+      .dropout(0.0)
+      .attention(attention)
+      .input_feeding(input_feeding)
+      .bidirectional(t.count("enc.weight_hh_l0_reverse") > 0);
 }
 
 }  // namespace
@@ -102,6 +121,9 @@ void import_state_dict(const std::string& state_dict_path, const std::string& vo
       {"hidden", options.hidden()},
       {"layers", options.layers()},
       {"dropout", 0.0},
+      {"attention", to_string(options.attention())},
+      {"input_feeding", options.input_feeding()},
+      {"bidirectional", options.bidirectional()},
       {"imported_from",
        state_dict_path}}.dump(2);
   meta.state_json = "{}";

@@ -55,4 +55,26 @@ std::string to_string(Precision precision) {
   return precision == Precision::F32 ? "f32" : "bf16";
 }
 
+Attention parse_attention(const std::string& name) {
+  if (name == "none") return Attention::None;
+  if (name == "dot") return Attention::Dot;
+  if (name == "general") return Attention::General;
+  if (name == "concat") return Attention::Concat;
+  throw Error("unknown attention '" + name + "': expected none, dot, general or concat");
+}
+
+std::string to_string(Attention attention) {
+  switch (attention) {
+    case Attention::None:
+      return "none";
+    case Attention::Dot:
+      return "dot";
+    case Attention::General:
+      return "general";
+    case Attention::Concat:
+      return "concat";
+  }
+  return "?";
+}
+
 }  // namespace s2s

@@ -102,15 +102,18 @@ void RnnStackImpl::reset() {
     kernels::check_precision_supported(options.cell(), Precision::BF16);
   }
   const int64_t rows = gate_count(options.cell()) * options.hidden_size();
+  const int64_t directions = options.bidirectional() ? 2 : 1;
   flat_weights_.clear();
   for (int64_t k = 0; k < options.num_layers(); ++k) {
-    const int64_t in = k == 0 ? options.input_size() : options.hidden_size();
-    const std::string l = "_l" + std::to_string(k);
-    flat_weights_.push_back(register_parameter("weight_ih" + l, at::empty({rows, in})));
-    flat_weights_.push_back(
-        register_parameter("weight_hh" + l, at::empty({rows, options.hidden_size()})));
-    flat_weights_.push_back(register_parameter("bias_ih" + l, at::empty({rows})));
-    flat_weights_.push_back(register_parameter("bias_hh" + l, at::empty({rows})));
+    const int64_t in = k == 0 ? options.input_size() : options.hidden_size() * directions;
+    for (int64_t d = 0; d < directions; ++d) {
+      const std::string l = "_l" + std::to_string(k) + (d == 1 ? "_reverse" : "");
+      flat_weights_.push_back(register_parameter("weight_ih" + l, at::empty({rows, in})));
+      flat_weights_.push_back(
+          register_parameter("weight_hh" + l, at::empty({rows, options.hidden_size()})));
+      flat_weights_.push_back(register_parameter("bias_ih" + l, at::empty({rows})));
+      flat_weights_.push_back(register_parameter("bias_hh" + l, at::empty({rows})));
+    }
   }
   reset_parameters();
 }
@@ -122,11 +125,40 @@ void RnnStackImpl::reset_parameters() {
 
 std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
                                                        const RnnState& state) {
+  if (options.bidirectional()) return forward_bidirectional(input, state);
   // PyTorch applies no dropout to a single layer (and warns); do the same silently.
   const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
   auto [y, h, c] = run_rnn(options.impl(), options.precision(), options.cell(), input, state.h,
                            state.c, flat_weights_, options.num_layers(), dropout, is_training());
   return {y, RnnState{h, c}};
+}
+
+std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::Tensor& input,
+                                                                     const RnnState& state) {
+  const bool lstm = options.cell() == Cell::LSTM;
+  const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
+  const auto row = [](const at::Tensor& t, int64_t i) {
+    return t.defined() ? t.narrow(0, i, 1) : at::Tensor();
+  };
+  std::vector<at::Tensor> h_n, c_n;
+  at::Tensor x = input;
+  for (int64_t l = 0; l < options.num_layers(); ++l) {
+    at::Tensor y[2];
+    for (int64_t d = 0; d < 2; ++d) {
+      const int64_t k = 2 * l + d;
+      const at::TensorList params = at::TensorList(flat_weights_).slice(4 * k, 4);
+      const at::Tensor in = d == 1 ? x.flip(0) : x;
+      auto [out, h, c] =
+          run_rnn(options.impl(), options.precision(), options.cell(), in, row(state.h, k),
+                  lstm ? row(state.c, k) : at::Tensor(), params, 1, 0.0, is_training());
+      y[d] = d == 1 ? out.flip(0) : out;
+      h_n.push_back(h);
+      if (lstm) c_n.push_back(c);
+    }
+    x = at::cat({y[0], y[1]}, -1);
+    if (l + 1 < options.num_layers()) x = kernels::dropout(x, dropout, is_training());
+  }
+  return {x, RnnState{at::cat(h_n, 0), lstm ? at::cat(c_n, 0) : at::Tensor()}};
 }
 
 }  // namespace s2s

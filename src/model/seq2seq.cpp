@@ -21,44 +21,143 @@ void Seq2SeqImpl::reset() {
   if (options.vocab_size() < 4) {
     throw Error("a vocabulary needs at least <pad>, <sos>, <eos> and one token");
   }
+  if (options.input_feeding() && options.attention() == Attention::None) {
+    throw Error("--input-feeding needs --attention (dot, general or concat)");
+  }
   const int64_t v = options.vocab_size(), h = options.hidden();
-  const auto rnn = [&] {
-    return RnnStack(RnnStackOptions(options.cell(), h, h)
+  const auto rnn = [&](int64_t input_size, bool bidirectional) {
+    return RnnStack(RnnStackOptions(options.cell(), input_size, h)
                         .num_layers(options.layers())
                         .dropout(options.dropout())
                         .impl(options.impl())
-                        .precision(options.precision()));
+                        .precision(options.precision())
+                        .bidirectional(bidirectional));
   };
   // Registration order = state_dict order = the reference's order.
   enc_emb = register_module("enc_emb", torch::nn::Embedding(v, h));
-  enc = register_module("enc", rnn());
+  enc = register_module("enc", rnn(h, options.bidirectional()));
   dec_emb = register_module("dec_emb", torch::nn::Embedding(v, h));
-  dec = register_module("dec", rnn());
+  dec = register_module("dec", rnn(options.input_feeding() ? 2 * h : h, false));
+  if (options.attention() != Attention::None) {
+    attn = register_module("attn", LuongAttention(LuongAttentionOptions(options.attention(), h)));
+  }
   out = register_module("out", torch::nn::Linear(h, v));
 }
 
+std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_all(const at::Tensor& src) {
+  auto [y, state] = enc->forward(enc_emb->forward(src));
+  if (!options.bidirectional()) return {y, state};
+  const int64_t h = options.hidden();
+  // [2L, B, H] in PyTorch's order (l0 forward, l0 backward, ...) -> [L, B, H].
+  const auto sum_directions = [&](const at::Tensor& s) {
+    return s.defined() ? s.view({options.layers(), 2, s.size(1), h}).sum(1) : s;
+  };
+  return {y.narrow(-1, 0, h) + y.narrow(-1, h, h),
+          RnnState{sum_directions(state.h), sum_directions(state.c)}};
+}
+
 RnnState Seq2SeqImpl::encode(const at::Tensor& src) {
-  return std::get<1>(enc->forward(enc_emb->forward(src)));
+  return std::get<1>(encode_all(src));
+}
+
+std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_by_length(const at::Tensor& src,
+                                                               const at::Tensor& src_lengths) {
+  // Columns grouped by length, each group encoded without padding: a sentence's final state
+  // (and, bidirectional, its backward outputs) never read padding, in training as in decoding,
+  // and do not depend on the batch. A batch of one length (the course's) is one call as before.
+  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
+  const int64_t* len = lengths.data_ptr<int64_t>();
+  const int64_t batch = src.size(1);
+  std::vector<int64_t> order(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
+  RnnState state;
+  at::Tensor outputs;  // [S, B, H] encoder outputs, zeros past each column's length
+  for (size_t first = 0; first < order.size();) {
+    size_t last = first;
+    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
+    const int64_t steps = len[order[first]];
+    if (steps < 1 || steps > src.size(0)) {
+      throw Error("a source length is outside 1.." + std::to_string(src.size(0)));
+    }
+    const at::Tensor cols =
+        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
+                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
+                   lengths.options());
+    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
+    auto [part_outputs, part] =
+        encode_all(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
+    if (whole) {
+      state = part;
+      outputs = part_outputs;
+      break;
+    }
+    if (!state.h.defined()) {
+      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
+      if (part.c.defined()) state.c = at::empty_like(state.h);
+      outputs = at::zeros({src.size(0), batch, part_outputs.size(2)}, part_outputs.options());
+    }
+    outputs.narrow(0, 0, steps).index_copy_(1, cols, part_outputs);
+    state.h.index_copy_(1, cols, part.h);
+    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
+    first = last;
+  }
+  return {outputs, state};
+}
+
+Seq2SeqImpl::Encoded Seq2SeqImpl::encode_source(const at::Tensor& src,
+                                                const at::Tensor& src_lengths) {
+  // Collated batches pad with <pad> after each source, never inside it.
+  const at::Tensor lengths =
+      src_lengths.defined() ? src_lengths.to(at::kLong) : src.ne(kPadId).sum(0);
+  auto [outputs, rnn] = encode_by_length(src, lengths);
+  Encoded e{rnn, {}};
+  if (options.attention() != Attention::None) {
+    e.memory = attn->prepare(outputs, source_mask(src, lengths));
+  }
+  return e;
+}
+
+at::Tensor Seq2SeqImpl::step_logits(RnnState& rnn, const AttentionMemory& memory,
+                                    at::Tensor& attentional, const at::Tensor& tokens) {
+  at::Tensor x = dec_emb->forward(tokens);
+  if (options.input_feeding()) x = at::cat({x, attentional.unsqueeze(0)}, -1);
+  auto [y, next] = dec->forward(x, rnn);
+  rnn = next;
+  if (options.attention() != Attention::None) {
+    y = attn->forward(y, memory);
+    if (options.input_feeding()) attentional = y[0];
+  }
+  return out->forward(y);
 }
 
 at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
-                                double teacher_forcing) {
-  RnnState state = encode(src);
-  if (teacher_forcing >= 1.0) {
-    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), state));
+                                double teacher_forcing, const at::Tensor& src_lengths) {
+  Encoded e = encode_source(src, src_lengths);
+  if (teacher_forcing >= 1.0 && !options.input_feeding()) {
+    // The whole target in one decoder call (one fused primitive with OneDNN), then attention
+    // for all steps as batched matrix products.
+    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
+    if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
     return at::log_softmax(out->forward(y), -1);
   }
-  // Scheduled sampling: step by step, feeding back the argmax when the coin says so.
+  // Step by step: input feeding needs h̃_{t-1} before step t; scheduled sampling feeds back the
+  // argmax when the coin says so.
+  at::Tensor attentional;
+  if (options.input_feeding()) {
+    attentional = at::zeros({src.size(1), options.hidden()}, dec_emb->weight.options());
+  }
   std::vector<at::Tensor> steps;
   at::Tensor tok = tgt_in[0].unsqueeze(0);
   for (int64_t t = 0; t < tgt_in.size(0); ++t) {
-    if (t > 0) {
+    if (t > 0 && teacher_forcing < 1.0) {
       const bool force = at::rand({1}).item<double>() < teacher_forcing;
       tok = force ? tgt_in[t].unsqueeze(0) : steps.back().argmax(-1).detach();
+    } else if (t > 0) {
+      tok = tgt_in[t].unsqueeze(0);
     }
-    auto [y, next] = dec->forward(dec_emb->forward(tok), state);
-    state = next;
-    steps.push_back(at::log_softmax(out->forward(y), -1));
+    steps.push_back(at::log_softmax(step_logits(e.rnn, e.memory, attentional, tok), -1));
   }
   return at::cat(steps, 0);
 }
@@ -67,7 +166,8 @@ bool Seq2SeqImpl::fused_decoding() const {
   return options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat;
 }
 
-at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
+at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
+                               const at::Tensor& src_lengths) {
   // With several threads, the fused path decodes slices of the batch side by side, one thread
   // each: a token's GEMMs (B x H by H x 3H per layer) are too small to split well across
   // threads, and a slice per thread needs no barrier inside them. Every op inside runs on its
@@ -78,14 +178,16 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
   const int64_t batch = src.size(1);
   const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / kMinRows);
   if (!fused_decoding() || parts < 2 || at::in_parallel_region()) {
-    return greedy_rows(src, max_len);
+    return greedy_rows(src, max_len, src_lengths);
   }
   std::vector<at::Tensor> results(parts);
   at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
     at::NoGradGuard no_grad;  // grad mode is per thread
     for (int64_t k = begin; k < end; ++k) {
       const int64_t first = batch * k / parts, last = batch * (k + 1) / parts;
-      results[k] = greedy_rows(src.narrow(1, first, last - first), max_len);
+      const at::Tensor lengths =
+          src_lengths.defined() ? src_lengths.narrow(0, first, last - first) : src_lengths;
+      results[k] = greedy_rows(src.narrow(1, first, last - first), max_len, lengths);
     }
   });
   // A slice stops when its own rows have all ended; pad it to the longest, as one batch would.
@@ -99,9 +201,10 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len) {
   return at::cat(results, 1);
 }
 
-at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len) {
+at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len,
+                                    const at::Tensor& src_lengths) {
   at::NoGradGuard no_grad;
-  RnnState state = encode(src);
+  Encoded state = encode_source(src, src_lengths);
   const int64_t batch = src.size(1);
   const auto long_opts = src.options().dtype(at::kLong);
   at::Tensor result = at::full({max_len, batch}, kPadId, long_opts);
@@ -114,33 +217,43 @@ at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len) {
   };
   int64_t steps = 0;
   if (fused_decoding()) {
-    // Fused path: every layer in one oneDNN call per token, into preallocated buffers.
+    // Fused path: every layer in one oneDNN call per token, into preallocated buffers; attention
+    // (if any) is a few small batched products on the step's output.
+    const bool attention = options.attention() != Attention::None;
+    const int64_t h = options.hidden();
     kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch,
                              options.precision());
-    step.set_state(state.h, state.c);
+    step.set_state(state.rnn.h, state.rnn.c);
     at::Tensor logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
     const at::Tensor w_out_t = out->weight.t();
+    // Input feeding: the step reads [embedding; h̃_{t-1}], the h̃ half zero at the first step.
+    at::Tensor& input = step.input();
+    if (options.input_feeding()) input.narrow(1, h, h).zero_();
     while (steps < max_len) {
-      at::index_select_out(step.input(), dec_emb->weight, 0, tok);
-      const at::Tensor& y = step.run();
-      at::addmm_out(logits, out->bias, y[0], w_out_t);
+      if (options.input_feeding()) {
+        input.narrow(1, 0, h).copy_(dec_emb->weight.index_select(0, tok));
+      } else {
+        at::index_select_out(input, dec_emb->weight, 0, tok);
+      }
+      const at::Tensor& top = step.run();  // [1, B, H]
+      const at::Tensor y = attention ? attn->forward(top, state.memory)[0] : top[0];
+      if (options.input_feeding()) input.narrow(1, h, h).copy_(y);
+      at::addmm_out(logits, out->bias, y, w_out_t);
       at::argmax_out(tok, logits, 1);
       if (finish(steps++)) break;
     }
   } else {
+    at::Tensor attentional;
+    if (options.input_feeding()) {
+      attentional = at::zeros({batch, options.hidden()}, dec_emb->weight.options());
+    }
     while (steps < max_len) {
-      auto [y, next] = dec->forward(dec_emb->forward(tok.unsqueeze(0)), state);
-      state = next;
-      tok = out->forward(y[0]).argmax(-1);
+      tok = step_logits(state.rnn, state.memory, attentional, tok.unsqueeze(0))[0].argmax(-1);
       if (finish(steps++)) break;
     }
   }
   return result.narrow(0, 0, steps);
 }
-
-}  // namespace s2s
-
-namespace s2s {
 
 DecoderState::DecoderState() = default;
 DecoderState::~DecoderState() = default;
@@ -157,6 +270,8 @@ void DecoderState::select(const at::Tensor& index) {
   if (index.dim() != 1 || index.numel() < 1)
     throw Error("DecoderState::select: index must be [N], N >= 1");
   const int64_t new_rows = index.numel();
+  if (memory.values.defined()) memory = memory.select(index);
+  if (attentional.defined()) attentional = attentional.index_select(0, index);
   if (!step) {
     rnn.h = rnn.h.index_select(1, index);
     if (rnn.c.defined()) rnn.c = rnn.c.index_select(1, index);
@@ -178,42 +293,15 @@ DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor
   if (src_lengths.dim() != 1 || src_lengths.numel() != batch) {
     throw Error("start_decoding: src_lengths must have one entry per column of src");
   }
-  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
-  const int64_t* len = lengths.data_ptr<int64_t>();
-  // Columns grouped by length, each group encoded without padding: a sentence's final state is
-  // then the same whatever batch it shares (trained models see padding, but never need it).
-  std::vector<int64_t> order(static_cast<size_t>(batch));
-  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
-  RnnState state;
-  for (size_t first = 0; first < order.size();) {
-    size_t last = first;
-    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
-    const int64_t steps = len[order[first]];
-    if (steps < 1 || steps > src.size(0)) {
-      throw Error("start_decoding: a source length is outside 1.." + std::to_string(src.size(0)));
-    }
-    const at::Tensor cols =
-        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
-                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
-                   lengths.options());
-    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
-    const RnnState part = encode(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
-    if (whole) {
-      state = part;
-      break;
-    }
-    if (!state.h.defined()) {
-      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
-      if (part.c.defined()) state.c = at::empty_like(state.h);
-    }
-    state.h.index_copy_(1, cols, part.h);
-    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
-    first = last;
-  }
+  const at::Tensor lengths = src_lengths.to(at::kLong);
+  auto [outputs, state] = encode_by_length(src, lengths);
   DecoderState d;
   d.rows_ = batch;
+  if (options.attention() != Attention::None) {
+    d.memory = attn->prepare(outputs, source_mask(src, lengths));
+  }
+  if (options.input_feeding())
+    d.attentional = at::zeros({batch, options.hidden()}, outputs.options());
   if (!fused_decoding()) {
     d.rnn = state;
     return d;
@@ -234,13 +322,24 @@ at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& token
     throw Error("decode_step: expected one token per state row");
   }
   if (!state.step) {
-    auto [y, next] = dec->forward(dec_emb->forward(tokens.unsqueeze(0)), state.rnn);
-    state.rnn = next;
-    return at::log_softmax(out->forward(y[0]), -1);
+    const at::Tensor logits =
+        step_logits(state.rnn, state.memory, state.attentional, tokens.unsqueeze(0));
+    return at::log_softmax(logits[0], -1);
   }
-  at::index_select_out(state.step->input(), dec_emb->weight, 0, tokens);
-  const at::Tensor& y = state.step->run();
-  at::addmm_out(state.logits, out->bias, y[0], out->weight.t());
+  at::Tensor& input = state.step->input();
+  if (options.input_feeding()) {
+    // The step reads [embedding; h̃_{t-1}].
+    const int64_t h = options.hidden();
+    input.narrow(1, 0, h).copy_(dec_emb->weight.index_select(0, tokens));
+    input.narrow(1, h, h).copy_(state.attentional);
+  } else {
+    at::index_select_out(input, dec_emb->weight, 0, tokens);
+  }
+  const at::Tensor& top = state.step->run();  // [1, rows, H]
+  const at::Tensor y =
+      options.attention() != Attention::None ? attn->forward(top, state.memory)[0] : top[0];
+  if (options.input_feeding()) state.attentional = y;
+  at::addmm_out(state.logits, out->bias, y, out->weight.t());
   return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
 }
 

@@ -23,6 +23,7 @@ S2S_ENUM_JSON(Cell, parse_cell)
 S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
 S2S_ENUM_JSON(Precision, parse_precision)
 S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
+S2S_ENUM_JSON(Attention, parse_attention)
 #undef S2S_ENUM_JSON
 
 // clang-format 14 reflows this macro differently on every run, so it is left as written.
@@ -30,6 +31,7 @@ S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
 #define S2S_CONFIG_FIELDS(X)                                                        \
   X(train) X(valid) X(out)                                                          \
   X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
+  X(attention) X(input_feeding) X(bidirectional)                                    \
   X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
   X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
   X(threads) X(patience) X(valid_batch) X(log_every)
@@ -108,6 +110,8 @@ void TrainConfig::validate() const {
   need(!out.empty(), "--out is required");
   need(precision != Precision::BF16 || impl == RnnImpl::OneDNN,
        "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
+  need(attention != Attention::None || !input_feeding,
+       "--input-feeding needs --attention (dot, general or concat)");
   need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");
   need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");

@@ -44,7 +44,10 @@ Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size) {
       .layers(config.layers)
       .dropout(config.dropout)
       .impl(config.impl)
-      .precision(config.precision);
+      .precision(config.precision)
+      .attention(config.attention)
+      .input_feeding(config.input_feeding)
+      .bidirectional(config.bidirectional);
 }
 
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,

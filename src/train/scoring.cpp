@@ -34,9 +34,9 @@ Tally evaluate(Seq2Seq& model, const DataLoader& loader) {
   at::NoGradGuard no_grad;
   Tally tally;
   for (const Batch& batch : loader.epoch(0)) {
-    const at::Tensor logp = model->forward(batch.src, decoder_input(batch));
+    const at::Tensor logp = model->forward(batch.src, decoder_input(batch), 1.0, batch.src_lengths);
     const double loss = summed_nll(logp, batch.tgt).item<double>();
-    const at::Tensor pred = model->greedy(batch.src, batch.tgt.size(0));
+    const at::Tensor pred = model->greedy(batch.src, batch.tgt.size(0), batch.src_lengths);
     tally_batch(tally, loss, pred, batch.tgt, batch.tgt_mask);
   }
   model->train(was_training);

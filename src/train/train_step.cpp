@@ -30,7 +30,8 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const 
                       const StepOptions& options, Tally& tally, StepPhaseTimes* times) {
   auto clock = Clock::now();
   optimizer.zero_grad();
-  const at::Tensor logp = model->forward(batch.src, decoder_input(batch), options.teacher_forcing);
+  const at::Tensor logp =
+      model->forward(batch.src, decoder_input(batch), options.teacher_forcing, batch.src_lengths);
   const at::Tensor loss_sum = summed_nll(logp, batch.tgt);
   StepResult result;
   result.tokens = batch.tgt_mask.sum().item<int64_t>();

@@ -3,6 +3,9 @@
 
   interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
                                                    DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
+  interop_check.py make-attention DIR VOCAB.json   the same with Luong attention (AttnSeq2Seq):
+                                                   DIR/gru_dot.pt, DIR/lstm_general_bi.pt,
+                                                   DIR/gru_concat_feed.pt
   interop_check.py greedy VOCAB.json INPUTS SD.pt...   one decoded response per input line
 """
 import json
@@ -10,9 +13,89 @@ import os
 import sys
 
 import torch
+from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import s2s_peer as ref  # noqa: E402
+
+
+class LuongAttention(nn.Module):
+    """Luong et al. (2015) global attention, written from the paper's equations for this test:
+    h~_t = tanh(W_c [c_t; h_t]), c_t = sum_s a_ts h_s, a_t = softmax over unmasked s of
+    dot h_t.h_s | general h_t.W_a h_s | concat v_a.tanh(W_a [h_t; h_s]). No biases."""
+
+    def __init__(self, score, hidden):
+        super().__init__()
+        self.score = score
+        if score == "general":
+            self.linear_in = nn.Linear(hidden, hidden, bias=False)
+        elif score == "concat":
+            self.linear_query = nn.Linear(hidden, hidden, bias=False)
+            self.linear_context = nn.Linear(hidden, hidden, bias=False)
+            self.v = nn.Linear(hidden, 1, bias=False)
+        self.linear_out = nn.Linear(2 * hidden, hidden, bias=False)
+
+    def forward(self, query, memory, mask):  # [T, B, H], [S, B, H], [B, S] bool
+        q, m = query.transpose(0, 1), memory.transpose(0, 1)
+        if self.score == "dot":
+            scores = q @ m.transpose(1, 2)
+        elif self.score == "general":
+            scores = q @ self.linear_in(m).transpose(1, 2)
+        else:
+            joint = torch.tanh(self.linear_query(q).unsqueeze(2) + self.linear_context(m).unsqueeze(1))
+            scores = self.v(joint).squeeze(-1)
+        scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
+        context = torch.softmax(scores, -1) @ m
+        return torch.tanh(self.linear_out(torch.cat([context, q], -1))).transpose(0, 1)
+
+
+class AttnSeq2Seq(nn.Module):
+    """The reference model plus attention, input feeding and a bidirectional encoder whose
+    directions are summed (into the decoder's initial state and the attention memory)."""
+
+    def __init__(self, vocab, hidden, layers, cell, score, feed=False, bidirectional=False):
+        super().__init__()
+        rnn = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cell]
+        self.hidden, self.layers, self.feed, self.bidirectional = hidden, layers, feed, bidirectional
+        self.enc_emb = nn.Embedding(vocab, hidden)
+        self.enc = rnn(hidden, hidden, layers, bidirectional=bidirectional)
+        self.dec_emb = nn.Embedding(vocab, hidden)
+        self.dec = rnn(2 * hidden if feed else hidden, hidden, layers)
+        self.attn = LuongAttention(score, hidden)
+        self.out = nn.Linear(hidden, vocab)
+
+    def encode(self, src):
+        y, h = self.enc(self.enc_emb(src))
+        if self.bidirectional:
+            H, L = self.hidden, self.layers
+            y = y[..., :H] + y[..., H:]
+            def summed(s):
+                return s.view(L, 2, s.size(1), H).sum(1)
+            h = tuple(summed(s) for s in h) if isinstance(h, tuple) else summed(h)
+        return y, h, (src != 0).t()
+
+    @torch.no_grad()
+    def greedy(self, src, steps, sos=1):
+        memory, h, mask = self.encode(src)
+        tok = torch.full((1, src.size(1)), sos, dtype=torch.long)
+        prev = torch.zeros(1, src.size(1), self.hidden)
+        outs = []
+        for _ in range(steps):
+            x = self.dec_emb(tok)
+            if self.feed:
+                x = torch.cat([x, prev], -1)
+            y, h = self.dec(x, h)
+            prev = self.attn(y, memory, mask)
+            tok = self.out(prev).argmax(-1)
+            outs.append(tok)
+        return torch.cat(outs, 0)
+
+
+ATTENTION_MODELS = {  # file name: (cell, score, input feeding, bidirectional)
+    "gru_dot": ("gru", "dot", False, False),
+    "lstm_general_bi": ("lstm", "general", False, True),
+    "gru_concat_feed": ("gru", "concat", True, False),
+}
 
 
 def load(sd_path, vocab_path):
@@ -21,26 +104,40 @@ def load(sd_path, vocab_path):
     hidden = sd["enc.weight_hh_l0"].shape[1]
     gates = sd["enc.weight_hh_l0"].shape[0] // hidden
     cell = {1: "rnn", 3: "gru", 4: "lstm"}[gates]
-    layers = sum(1 for k in sd if k.startswith("enc.weight_hh_l"))
-    m = ref.Seq2Seq(len(tokens), hidden, layers, 0.0, cell)
+    layers = sum(1 for k in sd if k.startswith("enc.weight_hh_l") and not k.endswith("_reverse"))
+    if "attn.linear_out.weight" in sd:
+        score = "general" if "attn.linear_in.weight" in sd else "concat" if "attn.v.weight" in sd else "dot"
+        feed = sd["dec.weight_ih_l0"].shape[1] == 2 * hidden
+        m = AttnSeq2Seq(len(tokens), hidden, layers, cell, score, feed, "enc.weight_hh_l0_reverse" in sd)
+    else:
+        m = ref.Seq2Seq(len(tokens), hidden, layers, 0.0, cell)
     m.load_state_dict(sd)  # strict: names and shapes must match exactly
     m.eval()
     return m, tokens
 
 
+def save(m, path):
+    with torch.no_grad():  # larger weights: varied, decisive outputs to compare
+        for p in m.parameters():
+            p.mul_(4)
+    # A plain dict: a state_dict's OrderedDict carries _metadata C++ cannot unpickle.
+    torch.save(dict(m.state_dict()), path)
+
+
 def main():
-    if sys.argv[1] == "make":
-        _, _, out_dir, vocab_path = sys.argv
+    if sys.argv[1] in ("make", "make-attention"):
+        _, what, out_dir, vocab_path = sys.argv
         tokens = ["<pad>", "<sos>", "<eos>", "<unk>"] + [str(d) for d in range(10)]
         json.dump({"format": "s2s-vocab", "version": 1, "tokens": tokens}, open(vocab_path, "w"))
-        for cell in ("gru", "lstm", "rnn"):
-            torch.manual_seed(5)
-            m = ref.Seq2Seq(len(tokens), 16, 2, 0.0, cell)
-            with torch.no_grad():  # larger weights: varied, decisive outputs to compare
-                for p in m.parameters():
-                    p.mul_(4)
-            # A plain dict: a state_dict's OrderedDict carries _metadata C++ cannot unpickle.
-            torch.save(dict(m.state_dict()), os.path.join(out_dir, cell + ".pt"))
+        if what == "make":
+            for cell in ("gru", "lstm", "rnn"):
+                torch.manual_seed(5)
+                save(ref.Seq2Seq(len(tokens), 16, 2, 0.0, cell), os.path.join(out_dir, cell + ".pt"))
+        else:
+            for name, (cell, score, feed, bi) in ATTENTION_MODELS.items():
+                torch.manual_seed(5)
+                m = AttnSeq2Seq(len(tokens), 16, 2, cell, score, feed, bi)
+                save(m, os.path.join(out_dir, name + ".pt"))
         return
     vocab_path, inputs = sys.argv[2], open(sys.argv[3]).read().splitlines()
     for sd_path in sys.argv[4:]:
