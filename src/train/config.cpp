@@ -1,5 +1,9 @@
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include "s2s/cell.h"
 #include "s2s/error.h"
 #include "s2s/trainer.h"
@@ -14,6 +18,25 @@ namespace s2s {
   X(epochs) X(batch) X(lr) X(lr_decay) X(teacher_forcing) X(clip) X(seed)           \
   X(threads) X(patience) X(valid_batch)
 // clang-format on
+
+namespace {
+
+// nlohmann converts a JSON float to an integer with a plain cast, undefined behaviour when it
+// does not fit ("layers": 1e30; found by fuzz/config_fuzz.cpp), and an unsigned beyond int64 wraps
+// to a negative number. Integer settings therefore take JSON integers within int64 only.
+template <class T>
+void read_setting(const nlohmann::json& value, T& out) {
+  if constexpr (std::is_integral_v<T>) {
+    const bool fits =
+        value.is_number_integer() &&
+        (!value.is_number_unsigned() ||
+         value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    if (!fits) throw nlohmann::json::other_error::create(0, "not an int64", &value);
+  }
+  value.get_to(out);
+}
+
+}  // namespace
 
 std::string TrainConfig::to_json() const {
   nlohmann::ordered_json j;
@@ -34,10 +57,10 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   if (!j.is_object()) throw Error(source + ": expected a JSON object of settings");
   for (const auto& [key, value] : j.items()) {
     try {
-#define S2S_READ(name)    \
-  if (key == #name) {     \
-    value.get_to(c.name); \
-    continue;             \
+#define S2S_READ(name)           \
+  if (key == #name) {            \
+    read_setting(value, c.name); \
+    continue;                    \
   }
       S2S_CONFIG_FIELDS(S2S_READ)
 #undef S2S_READ
