@@ -41,6 +41,25 @@ bool same_pairs(const std::vector<s2s::Pair>& a, const std::vector<s2s::Pair>& b
   return true;
 }
 
+// The same bytes read from a file by the chunked reader give the same answer as in memory.
+void compare_with_file(std::string_view text, const s2s::CsvReadOptions& options, bool ok,
+                       const std::vector<s2s::Pair>& pairs) {
+  static const std::string path = "/tmp/s2s-fuzz-csv-" + std::to_string(::getpid()) + ".csv";
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f.write(text.data(), static_cast<std::streamsize>(text.size()));
+  }
+  try {
+    const auto from_file = pairs_of(s2s::read_pairs_csv(path, options));
+    S2S_FUZZ_REQUIRE(ok && same_pairs(from_file, pairs));
+  } catch (const s2s::Error& e) {
+    S2S_FUZZ_REQUIRE(!ok);
+    // One line, as the CLI prints it.
+    const std::string message = e.what();
+    S2S_FUZZ_REQUIRE(message.find('\n') == std::string::npos);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -56,21 +75,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string error;
   const bool ok = parse(text, options, &pairs, &error);
 
-  // The same bytes through a file: the chunked reader must give the same answer.
-  static const std::string path = "/tmp/s2s-fuzz-csv-" + std::to_string(::getpid()) + ".csv";
-  {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f.write(text.data(), static_cast<std::streamsize>(text.size()));
-  }
-  try {
-    const auto from_file = pairs_of(s2s::read_pairs_csv(path, options));
-    S2S_FUZZ_REQUIRE(ok && same_pairs(from_file, pairs));
-  } catch (const s2s::Error& e) {
-    S2S_FUZZ_REQUIRE(!ok);
-    // Messages name the file: the same message with the path in place of "fuzz.csv".
-    const std::string message = e.what();
-    S2S_FUZZ_REQUIRE(message.find('\n') == std::string::npos);
-  }
+  // The same bytes through a file: the chunked reader must give the same answer. Half the
+  // inputs only (bit 3 of the first byte): a file costs a 4 MB buffer, a tenth of the speed.
+  if (size > 0 && (data[0] & 8) != 0) compare_with_file(text, options, ok, pairs);
   if (!ok) {
     S2S_FUZZ_REQUIRE(error.find('\n') == std::string::npos);
     return 0;
