@@ -15,6 +15,7 @@ namespace s2s {
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
 
 // A second name for the old file (a hard link) keeps the old contents: the new contents went
 // into a new file renamed over the path. An in-place write would change both names.
