@@ -15,6 +15,7 @@
 #include <iostream>
 #include <optional>
 
+#include "s2s/beam_search.h"
 #include "s2s/error.h"
 #include "s2s/fused_adam.h"
 #include "s2s/runtime.h"
@@ -223,6 +224,20 @@ int main(int argc, char** argv) {
     const double ms = median_ms([&] { model->greedy(s, len); }, 5, steps);
     // Decoding runs both stacks forward once: a third of a training step's GEMM FLOPs per pair.
     emit("greedy_b" + std::to_string(bs), ms, fwd_flop * static_cast<double>(bs) / batch / 1e9);
+  }
+  // Beam search for the same len steps (no <eos>, so no early stop): beam 1 against greedy's
+  // overhead, beam 5 as translation toolkits use it. FLOPs: K hypotheses decode per sentence.
+  for (int64_t beam : {int64_t{1}, int64_t{5}}) {
+    s2s::SearchOptions search;
+    search.beam = beam;
+    search.max_len = len;
+    for (int64_t bs : {int64_t{1}, batch}) {
+      const at::Tensor s = src.narrow(1, 0, bs).contiguous();
+      const at::Tensor lengths = at::full({bs}, s.size(0), at::kLong);
+      const double ms = median_ms([&] { s2s::beam_search(model, s, lengths, search); }, 5, steps);
+      emit("beam" + std::to_string(beam) + "_b" + std::to_string(bs), ms,
+           fwd_flop * static_cast<double>(bs * beam) / batch / 1e9);
+    }
   }
   return 0;
 }

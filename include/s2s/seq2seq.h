@@ -6,10 +6,48 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <memory>
+#include <vector>
+
 #include "s2s/rnn.h"
 #include "s2s/vocab.h"  // kPadId, kSosId, kEosId
 
 namespace s2s {
+
+namespace kernels {
+class DecodeStep;
+}
+
+// The decoder between two steps of step-wise decoding (Seq2SeqImpl::start_decoding and
+// decode_step): one row per hypothesis. Search code only counts and selects rows; what a row
+// holds (the RNN state, on the fused path inside a kernels::DecodeStep) is the model's business.
+class DecoderState {
+ public:
+  DecoderState();
+  ~DecoderState();
+  DecoderState(DecoderState&&) noexcept;
+  DecoderState& operator=(DecoderState&&) noexcept;
+
+  int64_t rows() const { return rows_; }
+  // Keeps the rows `index` (int64 [N], any N >= 1, repeats allowed), in that order: reorders
+  // (beams that survive), expands (one row per beam) or drops (finished sentences).
+  void select(const at::Tensor& index);
+
+ private:
+  friend class Seq2SeqImpl;
+  void rebuild_step(int64_t rows);  // a DecodeStep for `rows` rows, state zero
+
+  int64_t rows_ = 0;
+  RnnState rnn;  // the unfused path's state (the fused path keeps it inside `step`)
+  // Fused path: the step, the weights it needs to be rebuilt for another row count, and the
+  // buffers of the output layer.
+  std::unique_ptr<kernels::DecodeStep> step;
+  Cell cell = Cell::GRU;
+  Precision precision = Precision::F32;
+  int64_t layers = 0;
+  std::vector<at::Tensor> weights;
+  at::Tensor logits, log_probs;
+};
 
 struct Seq2SeqOptions {
   explicit Seq2SeqOptions(int64_t vocab_size) : vocab_size_(vocab_size) {}
@@ -38,6 +76,15 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
 
   RnnState encode(const at::Tensor& src);
 
+  // Step-wise decoding, no gradients. src [S, B] as for forward; src_lengths [B] (int64) the
+  // positions of each column to encode (its tokens and <eos>; the <pad> after them are not
+  // read), so a sentence's encoding does not depend on the batch it shares: columns of equal
+  // length are encoded together. The state's rows are the batch's columns, at <sos>.
+  DecoderState start_decoding(const at::Tensor& src, const at::Tensor& src_lengths);
+  // Feeds tokens [rows] (int64) and returns the next token's log-probabilities [rows, V] (a
+  // buffer the next call may overwrite on the fused path: copy what you keep).
+  at::Tensor decode_step(DecoderState& state, const at::Tensor& tokens);
+
   // Free-running greedy decoding, no gradients: [steps, B] ids. A sequence stops at its first
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
   // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
@@ -52,7 +99,7 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   torch::nn::Linear out{nullptr};
 
  private:
-  bool fused_decoding() const;  // greedy decoding through kernels::DecodeStep
+  bool fused_decoding() const;  // decoding through kernels::DecodeStep
   at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len);
 };
 

@@ -1,10 +1,11 @@
-// `s2s eval`: loss and accuracy of a checkpoint on a data file.
+// `s2s eval`: loss, accuracy and error rates of a checkpoint on a data file.
 #include <fmt/core.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/search_flags.h"
 #include "s2s/cell.h"
 #include "s2s/decode.h"
 
@@ -12,12 +13,22 @@ namespace s2s::cli {
 namespace {
 
 constexpr const char* kFooter =
-    R"(Loss is teacher-forced NLL per target token; accuracies come from free-running
-greedy decoding, exactly as validation during training.
+    R"(Loss is teacher-forced NLL per target token; token and sequence accuracy come from
+free-running greedy decoding for at most each target's length, row by row, exactly as
+validation during training.
+
+Error rates come from decoding with the search flags (--beam, --length-penalty, ...), once
+per distinct source: a source on several rows (a word with two pronunciations) is one
+sentence whose targets are all references. The sentence error rate is the share of sentences
+whose hypothesis equals none of them; the token error rate is the edit distance to the closest
+reference, summed, over those references' lengths: PER over phones, CER over letters, WER
+over words.
 
 Examples:
   s2s eval --model runs/course/best.pt --data data/valid.csv
   s2s eval --model runs/course/best.pt --data data/valid.csv --json | jq .seq_acc
+  s2s eval --model runs/g2p/best.pt --data g2p/test.csv --beam 5 --length-penalty wu:1
+        word error rate (sentence_error_rate) and phone error rate with beam search
   s2s eval --model runs/course/best.pt --data data/valid.csv --precision bf16
         the same model with bf16 RNN matmuls (any checkpoint: its weights are f32)
 )";
@@ -26,10 +37,42 @@ struct EvalFlags {
   std::string model;
   std::string data;
   bool json = false;
-  int64_t batch = 512;
-  int64_t threads = 0;
+  EvalOptions options;
   std::string precision = "f32";
+  SearchFlags search;
 };
+
+void print(const EvalReport& r, const EvalOptions& o, bool json) {
+  const ErrorRates& e = r.errors;
+  if (json) {
+    fmt::print("{}\n", nlohmann::json{{"loss", r.loss},
+                                      {"token_acc", r.token_acc},
+                                      {"seq_acc", r.seq_acc},
+                                      {"rows", r.rows},
+                                      {"sentences", e.sentences},
+                                      {"token_error_rate", e.token_error_rate()},
+                                      {"token_errors", e.token_errors},
+                                      {"reference_tokens", e.reference_tokens},
+                                      {"sentence_error_rate", e.sentence_error_rate()},
+                                      {"wrong_sentences", e.wrong_sentences},
+                                      {"beam", o.search.beam},
+                                      {"length_penalty", o.search.length_penalty.to_string()},
+                                      {"unknown_tokens", r.unknown_tokens},
+                                      {"unknown_rows", r.unknown_rows}}
+                           .dump());
+    return;
+  }
+  fmt::print(
+      "rows: {}\nloss: {:.6f}\ntoken accuracy: {:.4f}\nsequence accuracy: {:.4f}\n"
+      "sentences (distinct sources): {}\n"
+      "token error rate: {:.4f} ({} edits / {} reference tokens; beam {}, length penalty {})\n"
+      "sentence error rate: {:.4f} ({}/{})\n"
+      "unknown tokens: {}{}\n",
+      r.rows, r.loss, r.token_acc, r.seq_acc, e.sentences, e.token_error_rate(), e.token_errors,
+      e.reference_tokens, o.search.beam, o.search.length_penalty.to_string(),
+      e.sentence_error_rate(), e.wrong_sentences, e.sentences, r.unknown_tokens,
+      r.unknown_note.empty() ? "" : " (" + r.unknown_note + ")");
+}
 
 }  // namespace
 
@@ -40,27 +83,18 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_option("--model", f->model, "Checkpoint (DIR/best.pt or DIR/last.pt)")->required();
   cmd->add_option("--data", f->data, "CSV file with source,target")->required();
   cmd->add_flag("--json", f->json, "Print one JSON object");
-  cmd->add_option("--batch", f->batch, "Batch size [512]");
-  cmd->add_option("--threads", f->threads, "Threads, 0 = automatic: cores - 1, at least 1 [0]");
+  cmd->add_option("--batch", f->options.batch,
+                  "Rows per batch for the loss, sentences per batch for decoding (the error rates "
+                  "do not depend on it) [512]");
+  cmd->add_option("--threads", f->options.threads,
+                  "Threads, 0 = automatic: cores - 1, at least 1 [0]");
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
+  add_search_flags(cmd, f->search, false);
   cmd->callback([f, &ctx] {
-    const EvalReport r =
-        evaluate_file(f->model, f->data, f->batch, f->threads, parse_precision(f->precision));
-    if (f->json) {
-      fmt::print("{}\n", nlohmann::json{{"loss", r.loss},
-                                        {"token_acc", r.token_acc},
-                                        {"seq_acc", r.seq_acc},
-                                        {"rows", r.rows},
-                                        {"unknown_tokens", r.unknown_tokens},
-                                        {"unknown_rows", r.unknown_rows}}
-                             .dump());
-    } else {
-      fmt::print(
-          "rows: {}\nloss: {:.6f}\ntoken accuracy: {:.4f}\nsequence accuracy: {:.4f}\n"
-          "unknown tokens: {}{}\n",
-          r.rows, r.loss, r.token_acc, r.seq_acc, r.unknown_tokens,
-          r.unknown_note.empty() ? "" : " (" + r.unknown_note + ")");
-    }
+    EvalOptions o = f->options;
+    o.precision = parse_precision(f->precision);
+    o.search = f->search.parse();
+    print(evaluate_file(f->model, f->data, o), o, f->json);
     ctx.exit_code = 0;
   });
 }

@@ -1,4 +1,5 @@
-// `s2s infer`: greedy decoding with the course's Call/True/Resp/Accuracy printout.
+// `s2s infer`: greedy or beam-search decoding with the course's Call/True/Resp/Accuracy
+// printout (and the n best hypotheses with their scores).
 #include <fmt/core.h>
 
 #include <iostream>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/search_flags.h"
 #include "s2s/csv.h"
 #include "s2s/decode.h"
 #include "s2s/error.h"
@@ -18,11 +20,19 @@ namespace {
 constexpr const char* kFooter = R"(Input, one of:
   --input "0 0 0 5 3 8 2 7 1 4"    one sequence (tokens separated by spaces)
   --data FILE [--show N]           a CSV with source,target: prints N examples, then the
-                                   exact-match Accuracy over the whole file
+                                   exact-match Accuracy over the whole file, row by row
+                                   (s2s eval scores a source with several targets once)
   (neither)                        one sequence per line on standard input
+
+With --n-best N (N > 1) each source gets N lines "Resp K (score S, log-prob L): ...", best
+first: L is the summed log-probability of the tokens and <eos>, S is L after the length
+penalty (what ranks them). A response cut at the maximum length ends in "[cut]".
 
 Examples:
   s2s infer --model runs/course/best.pt --input "0 0 0 5 3 8 2 7 1 4"
+  s2s infer --model runs/g2p/best.pt --input "h e l l o" --beam 5 --n-best 3
+        the three best pronunciations, with their scores
+  s2s infer --model runs/g2p/best.pt --data g2p/test.csv --beam 5 --length-penalty wu:1
   s2s infer --model runs/course/best.pt --data data/valid.csv --show 5
   s2s infer --model runs/course/best.pt --data data/valid.csv --precision bf16
   printf '1 2 0 0 0 4 5 6 7 8\n' | s2s infer --model runs/course/best.pt
@@ -33,8 +43,9 @@ struct InferFlags {
   std::string input;
   std::string data;
   int64_t show = 5;
-  int64_t max_len = 0;
+  int64_t batch = 512;
   std::string precision = "f32";
+  SearchFlags search;
 };
 
 std::vector<std::string> split(const std::string& line) {
@@ -50,27 +61,36 @@ std::string join(const std::vector<std::string>& tokens) {
   return s;
 }
 
+// "Resp: ..." for the best hypothesis alone; with n_best > 1 one numbered line per hypothesis.
+void print_responses(const std::vector<Prediction>& predictions, int64_t n_best) {
+  if (n_best == 1) {
+    fmt::print("Resp: {}\n", join(predictions.front().tokens));
+    return;
+  }
+  for (size_t k = 0; k < predictions.size(); ++k) {
+    const Prediction& p = predictions[k];
+    fmt::print("Resp {} (score {:.4f}, log-prob {:.4f}): {}{}\n", k + 1, p.score, p.log_prob,
+               join(p.tokens), p.ended ? "" : " [cut]");
+  }
+}
+
 void run(const InferFlags& f) {
   if (!f.input.empty() && !f.data.empty()) throw Error("give --input or --data, not both");
+  const SearchOptions search = f.search.parse();
   configure_runtime();
   Predictor predictor(f.model, parse_precision(f.precision));
   if (!f.data.empty()) {
     const Corpus corpus = read_pairs_csv(f.data);
     std::vector<std::vector<std::string>> sources;
-    int64_t longest_target = 0;
-    for (size_t i = 0; i < corpus.size(); ++i) {
-      sources.push_back(corpus.source_tokens(i));
-      longest_target = std::max<int64_t>(longest_target, corpus.target(i).size());
-    }
-    const auto responses =
-        predictor.predict(sources, f.max_len > 0 ? f.max_len : longest_target + 1);
+    for (size_t i = 0; i < corpus.size(); ++i) sources.push_back(corpus.source_tokens(i));
+    const auto responses = predictor.predict_n_best(sources, search, f.batch);
     int64_t right = 0;
     for (size_t i = 0; i < corpus.size(); ++i) {
       const auto target = corpus.target_tokens(i);
-      right += responses[i] == target;
+      right += responses[i].front().tokens == target;
       if (static_cast<int64_t>(i) < f.show) {
-        fmt::print("Call: {}\nTrue: {}\nResp: {}\n", join(sources[i]), join(target),
-                   join(responses[i]));
+        fmt::print("Call: {}\nTrue: {}\n", join(sources[i]), join(target));
+        print_responses(responses[i], search.n_best);
       }
     }
     fmt::print("Accuracy: {:.4f} ({}/{})\n", static_cast<double>(right) / corpus.size(), right,
@@ -85,9 +105,10 @@ void run(const InferFlags& f) {
       if (!split(line).empty()) sources.push_back(split(line));
     }
   }
-  const auto responses = predictor.predict(sources, f.max_len);
+  const auto responses = predictor.predict_n_best(sources, search, f.batch);
   for (size_t i = 0; i < sources.size(); ++i) {
-    fmt::print("Call: {}\nResp: {}\n", join(sources[i]), join(responses[i]));
+    fmt::print("Call: {}\n", join(sources[i]));
+    print_responses(responses[i], search.n_best);
   }
   if (predictor.unknown_tokens() > 0) {
     fmt::print(stderr, "note: {} input tokens are not in the model's vocabulary (read as <unk>)\n",
@@ -99,15 +120,15 @@ void run(const InferFlags& f) {
 
 void add_infer(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<InferFlags>();
-  auto* cmd = app.add_subcommand("infer", "Greedy-decode sequences with a trained model");
+  auto* cmd = app.add_subcommand("infer", "Decode sequences with a trained model (greedy or beam)");
   cmd->footer(kFooter);
   cmd->add_option("--model", f->model, "Checkpoint (DIR/best.pt)")->required();
   cmd->add_option("--input", f->input, "One source sequence, tokens separated by spaces");
   cmd->add_option("--data", f->data, "CSV with source,target");
   cmd->add_option("--show", f->show, "Examples to print with --data [5]");
-  cmd->add_option("--max-len", f->max_len,
-                  "Decoding steps at most (default: --data: longest target + 1; else 2 x input "
-                  "length + 2)");
+  cmd->add_option("--batch", f->batch,
+                  "Sources decoded together (results do not depend on it) [512]");
+  add_search_flags(cmd, f->search, true);
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {
     run(*f);

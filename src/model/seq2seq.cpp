@@ -139,3 +139,109 @@ at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len) {
 }
 
 }  // namespace s2s
+
+namespace s2s {
+
+DecoderState::DecoderState() = default;
+DecoderState::~DecoderState() = default;
+DecoderState::DecoderState(DecoderState&&) noexcept = default;
+DecoderState& DecoderState::operator=(DecoderState&&) noexcept = default;
+
+void DecoderState::rebuild_step(int64_t new_rows) {
+  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision);
+  logits = at::empty({new_rows, logits.size(1)}, logits.options());
+  log_probs = at::empty_like(logits);
+}
+
+void DecoderState::select(const at::Tensor& index) {
+  if (index.dim() != 1 || index.numel() < 1)
+    throw Error("DecoderState::select: index must be [N], N >= 1");
+  const int64_t new_rows = index.numel();
+  if (!step) {
+    rnn.h = rnn.h.index_select(1, index);
+    if (rnn.c.defined()) rnn.c = rnn.c.index_select(1, index);
+    rows_ = new_rows;
+    return;
+  }
+  // h() is a view of a buffer the step overwrites (F32) or an exact f32 copy of bf16 values
+  // (BF16): index_select copies either way, and set_state writes it back unchanged.
+  const at::Tensor h = step->h().index_select(1, index);
+  const at::Tensor c = cell == Cell::LSTM ? step->c().index_select(1, index) : at::Tensor();
+  if (new_rows != rows_) rebuild_step(new_rows);
+  step->set_state(h, c);
+  rows_ = new_rows;
+}
+
+DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor& src_lengths) {
+  at::NoGradGuard no_grad;
+  const int64_t batch = src.size(1);
+  if (src_lengths.dim() != 1 || src_lengths.numel() != batch) {
+    throw Error("start_decoding: src_lengths must have one entry per column of src");
+  }
+  const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
+  const int64_t* len = lengths.data_ptr<int64_t>();
+  // Columns grouped by length, each group encoded without padding: a sentence's final state is
+  // then the same whatever batch it shares (trained models see padding, but never need it).
+  std::vector<int64_t> order(static_cast<size_t>(batch));
+  for (int64_t b = 0; b < batch; ++b) order[static_cast<size_t>(b)] = b;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return len[a] < len[b]; });
+  RnnState state;
+  for (size_t first = 0; first < order.size();) {
+    size_t last = first;
+    while (last < order.size() && len[order[last]] == len[order[first]]) ++last;
+    const int64_t steps = len[order[first]];
+    if (steps < 1 || steps > src.size(0)) {
+      throw Error("start_decoding: a source length is outside 1.." + std::to_string(src.size(0)));
+    }
+    const at::Tensor cols =
+        at::tensor(std::vector<int64_t>(order.begin() + static_cast<std::ptrdiff_t>(first),
+                                        order.begin() + static_cast<std::ptrdiff_t>(last)),
+                   lengths.options());
+    const bool whole = first == 0 && last == order.size() && steps == src.size(0);
+    const RnnState part = encode(whole ? src : src.narrow(0, 0, steps).index_select(1, cols));
+    if (whole) {
+      state = part;
+      break;
+    }
+    if (!state.h.defined()) {
+      state.h = at::empty({part.h.size(0), batch, part.h.size(2)}, part.h.options());
+      if (part.c.defined()) state.c = at::empty_like(state.h);
+    }
+    state.h.index_copy_(1, cols, part.h);
+    if (part.c.defined()) state.c.index_copy_(1, cols, part.c);
+    first = last;
+  }
+  DecoderState d;
+  d.rows_ = batch;
+  if (!fused_decoding()) {
+    d.rnn = state;
+    return d;
+  }
+  d.cell = options.cell();
+  d.precision = options.precision();
+  d.layers = options.layers();
+  d.weights = dec->flat_weights();
+  d.logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
+  d.rebuild_step(batch);
+  d.step->set_state(state.h, state.c);
+  return d;
+}
+
+at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& tokens) {
+  at::NoGradGuard no_grad;
+  if (tokens.dim() != 1 || tokens.numel() != state.rows()) {
+    throw Error("decode_step: expected one token per state row");
+  }
+  if (!state.step) {
+    auto [y, next] = dec->forward(dec_emb->forward(tokens.unsqueeze(0)), state.rnn);
+    state.rnn = next;
+    return at::log_softmax(out->forward(y[0]), -1);
+  }
+  at::index_select_out(state.step->input(), dec_emb->weight, 0, tokens);
+  const at::Tensor& y = state.step->run();
+  at::addmm_out(state.logits, out->bias, y[0], out->weight.t());
+  return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
+}
+
+}  // namespace s2s

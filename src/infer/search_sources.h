@@ -1,0 +1,22 @@
+// Token strings in, hypotheses out: batches sources for beam_search (time-major, <eos>
+// appended, <pad> after) and maps ids back to tokens. Shared by Predictor and evaluate_file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "s2s/decode.h"
+#include "s2s/search.h"
+#include "s2s/seq2seq.h"
+#include "s2s/vocab.h"
+
+namespace s2s {
+
+// n_best predictions per source. Adds the unknown source tokens to *unknown when given, and
+// then throws s2s::Error (naming the 1-based input) if a non-empty source has no known token
+// (a user's typo; evaluation instead scores such rows like any other).
+std::vector<std::vector<Prediction>> search_sources(
+    Seq2Seq& model, const Vocab& vocab, const std::vector<std::vector<std::string>>& sources,
+    const SearchOptions& search, int64_t batch, int64_t* unknown);
+
+}  // namespace s2s
