@@ -1,6 +1,8 @@
 // Times the course model the way the PyTorch peer (python/s2s_peer.py --bench) does:
 // same shapes, same step (embedding, encoder, decoder, linear, log_softmax, NLLLoss, backward,
-// Adam), greedy decoding at batch 1 and B. Prints one JSON object per measurement.
+// Adam), greedy decoding at batch 1 and B. The training step is s2s::train_step, the function
+// `s2s train` runs (it also clips gradients at the trainer's default --clip and tallies
+// accuracy, as every training step does). Prints one JSON object per measurement.
 // bench/run drives it; run it directly for one configuration:
 //   build/bench/s2s_bench --impl onednn --cell gru --layers 4 --hidden 256 --dropout 0.8
 //   build/bench/s2s_bench --impl onednn --precision bf16 ...   (bf16 RNN kernels)
@@ -20,6 +22,8 @@
 #include "s2s/fused_adam.h"
 #include "s2s/runtime.h"
 #include "s2s/seq2seq.h"
+#include "s2s/train_step.h"
+#include "s2s/trainer.h"
 
 namespace {
 
@@ -46,6 +50,11 @@ double median_ms(F&& fn, int warm, int n) {
 // Where a training step's time goes: the median of each phase over the timed steps.
 struct StepPhases {
   std::vector<double> forward, backward, optimizer;
+  void add(const s2s::StepPhaseTimes& t) {
+    forward.push_back(t.forward_ms);
+    backward.push_back(t.backward_ms);
+    optimizer.push_back(t.optimizer_ms);
+  }
   void clear() {
     forward.clear();
     backward.clear();
@@ -155,6 +164,16 @@ int main(int argc, char** argv) {
   const at::Tensor tgt = torch::randint(3, vocab, {len, batch});
   const at::Tensor tgt_in =
       torch::cat({torch::full({1, batch}, s2s::kSosId, torch::kLong), tgt.narrow(0, 0, len - 1)});
+  // The batch as the data loader hands it over: every position a real token, like the peer's.
+  s2s::Batch train_batch;
+  train_batch.src = src;
+  train_batch.tgt = tgt;
+  train_batch.src_lengths = torch::full({batch}, len, torch::kLong);
+  train_batch.tgt_lengths = train_batch.src_lengths;
+  train_batch.tgt_mask = torch::ones({len, batch}, torch::kBool);
+  train_batch.indices.resize(static_cast<size_t>(batch));
+  s2s::StepOptions step_options;
+  step_options.clip = s2s::TrainConfig{}.clip;
 
   const auto emit = [&](const std::string& name, double ms, double gflop,
                         const nlohmann::json& extra = nlohmann::json::object()) {
@@ -174,19 +193,11 @@ int main(int argc, char** argv) {
 
   model->train();
   StepPhases phases;
+  s2s::Tally tally;
   const auto step = [&] {
-    auto t = std::chrono::steady_clock::now();
-    adam.zero_grad();
-    const at::Tensor loss =
-        torch::nll_loss(model->forward(src, tgt_in).reshape({-1, vocab}), tgt.reshape({-1}));
-    phases.forward.push_back(ms_since(t));
-    t = std::chrono::steady_clock::now();
-    loss.backward();
-    phases.backward.push_back(ms_since(t));
-    t = std::chrono::steady_clock::now();
-    adam.step();
-    loss.item<double>();
-    phases.optimizer.push_back(ms_since(t));
+    s2s::StepPhaseTimes times;
+    s2s::train_step(model, adam, train_batch, step_options, tally, &times);
+    phases.add(times);
   };
   median_ms(step, 0, 5);  // warm-up: primitive creation, first allocations
   phases.clear();

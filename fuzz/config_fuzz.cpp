@@ -1,4 +1,4 @@
-// Fuzzes a run's configuration JSON (TrainConfig::from_json and validate, src/train/config.cpp):
+// Fuzzes a run's configuration JSON (TrainConfig::from_json and validate, src/run/config.cpp):
 // what `s2s train --config`, `--resume` and the run readers parse.
 // Checks: only s2s::Error escapes; an accepted configuration writes back (to_json) to JSON that
 // reads to the same configuration.
@@ -7,7 +7,7 @@
 
 #include "fuzz_check.h"
 #include "s2s/error.h"
-#include "s2s/trainer.h"
+#include "s2s/run_record.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -11,6 +11,8 @@ const CHARTS = [
   { key: 'token', el: 'chart-token', title: 'Token accuracy', train: 'train_token_acc', valid: 'valid_token_acc', unit: true },
   { key: 'seq', el: 'chart-seq', title: 'Sequence accuracy', train: 'train_seq_acc', valid: 'valid_seq_acc', unit: true },
 ];
+// The training loss every --log-every steps (steps.jsonl), on the same epoch axis.
+const STEP_CHART = { key: 'steps', el: 'chart-steps', title: 'Training loss every few steps' };
 
 const state = {
   pollMs: 1000,
@@ -19,8 +21,9 @@ const state = {
   selected: null,        // Set of run ids; null until the first list (then: all, or the URL's)
   touched: false,        // the user picked runs: stop auto-selecting new ones
   charts: {},            // key -> uPlot
-  structure: '',         // selected runs + colours the charts were built for
+  structures: {},        // key -> selected runs, colours, scale the chart was built for
   updates: 0,            // times the charts got new data (tests wait on this)
+  logLoss: false,        // loss charts on a log scale
 };
 window.s2s = state;
 
@@ -153,6 +156,13 @@ function buildData(chart, runs) {
   return data;
 }
 
+// Loss on a linear scale from 0, or on a log scale (the toggle); accuracies from 0 to 1.
+function yScale(chart) {
+  if (chart.unit) return { range: [0, 1] };
+  if (state.logLoss) return { distr: 3, log: 10 };
+  return { range: (u, min, max) => [0, max > 0 ? max * 1.05 : 1] };
+}
+
 function chartOptions(chart, runs, width) {
   const series = [{ label: 'epoch', value: (u, v) => (v === null ? '–' : v) }];
   const markers = [];
@@ -174,7 +184,7 @@ function chartOptions(chart, runs, width) {
     height: 260,
     scales: {
       x: { time: false },
-      y: chart.unit ? { range: [0, 1] } : { range: (u, min, max) => [0, max > 0 ? max * 1.05 : 1] },
+      y: yScale(chart),
     },
     axes: [{ label: 'epoch', incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] }, {}],
     series,
@@ -184,23 +194,67 @@ function chartOptions(chart, runs, width) {
   };
 }
 
+// x: the union of the selected runs' step positions in epochs (epoch 1.5: half way through
+// the second); one series per run. Runs without steps.jsonl (older runs) add nothing.
+function buildStepData(runs) {
+  const xs = [...new Set(runs.flatMap(r => state.metrics.get(r.id).data.steps.map(s => s.epoch)))]
+    .sort((a, b) => a - b);
+  const data = [xs];
+  for (const r of runs) {
+    const byX = new Map(state.metrics.get(r.id).data.steps.map(s => [s.epoch, s.train_loss]));
+    data.push(xs.map(x => (byX.has(x) ? byX.get(x) : null)));
+  }
+  return data;
+}
+
+function stepChartOptions(runs, width) {
+  const series = [{ label: 'epoch', value: (u, v) => (v === null ? '–' : v.toFixed(2)) }];
+  for (const r of runs) {
+    series.push({ label: `${r.id} train (steps)`, stroke: colorOf(r.id), width: 1.5, spanGaps: true,
+      value: (u, v) => fmt(v) });
+  }
+  return {
+    title: STEP_CHART.title,
+    width,
+    height: 220,
+    scales: { x: { time: false }, y: yScale(STEP_CHART) },
+    axes: [{ label: 'epoch' }, {}],
+    series,
+    cursor: { points: { size: 5 } },
+    legend: { live: true },
+  };
+}
+
+// Builds a chart, or only gives it new data when its runs and options are unchanged.
+function place(key, el, structure, data, options) {
+  const existing = state.charts[key];
+  if (existing && structure === state.structures[key]) {
+    existing.setData(data);
+  } else {
+    if (existing) existing.destroy();
+    state.charts[key] = new uPlot(options(Math.max(300, el.clientWidth - 16)), data, el);
+  }
+  state.structures[key] = structure;
+}
+
 function drawCharts() {
   const runs = selectedRuns();
-  const structure = JSON.stringify(runs.map(r => [r.id, colorOf(r.id), state.metrics.get(r.id).data.best_epoch,
-    state.metrics.get(r.id).data.overfit_epoch]));
+  const structure = JSON.stringify([state.logLoss, runs.map(r => [r.id, colorOf(r.id),
+    state.metrics.get(r.id).data.best_epoch, state.metrics.get(r.id).data.overfit_epoch])]);
   for (const chart of CHARTS) {
-    const el = document.getElementById(chart.el);
-    const width = Math.max(300, el.clientWidth - 16);
-    const data = buildData(chart, runs);
-    const existing = state.charts[chart.key];
-    if (existing && structure === state.structure) {
-      existing.setData(data);
-    } else {
-      if (existing) existing.destroy();
-      state.charts[chart.key] = new uPlot(chartOptions(chart, runs, width), data, el);
-    }
+    place(chart.key, document.getElementById(chart.el), structure, buildData(chart, runs),
+      width => chartOptions(chart, runs, width));
   }
-  state.structure = structure;
+  const stepRuns = runs.filter(r => state.metrics.get(r.id).data.steps.length > 0);
+  const stepEl = document.getElementById(STEP_CHART.el);
+  stepEl.hidden = stepRuns.length === 0;
+  if (!stepEl.hidden) {
+    place(STEP_CHART.key, stepEl, structure + JSON.stringify(stepRuns.map(r => r.id)),
+      buildStepData(stepRuns), width => stepChartOptions(stepRuns, width));
+  } else if (state.charts[STEP_CHART.key]) {
+    state.charts[STEP_CHART.key].destroy();
+    delete state.charts[STEP_CHART.key];
+  }
   state.updates += 1;
 }
 
@@ -218,7 +272,7 @@ async function refresh() {
   let changed = false;
   for (const run of state.runs) {
     if (!state.selected.has(run.id)) continue;
-    const key = `${run.epochs}|${run.last_epoch}|${run.status}|${run.best_epoch}|${run.overfit_epoch}`;
+    const key = `${run.epochs}|${run.last_epoch}|${run.last_step}|${run.status}|${run.best_epoch}|${run.overfit_epoch}`;
     const cached = state.metrics.get(run.id);
     if (cached && cached.key === key) continue;
     const data = await getJSON('/api/metrics?run=' + encodeURIComponent(run.id));
@@ -240,10 +294,15 @@ async function loop() {
   setTimeout(loop, state.pollMs);
 }
 
+document.getElementById('log-loss').addEventListener('change', e => {
+  state.logLoss = e.target.checked;
+  if (state.selected) drawCharts();
+});
+
 window.addEventListener('resize', () => {
-  for (const chart of CHARTS) {
+  for (const chart of [...CHARTS, STEP_CHART]) {
     const u = state.charts[chart.key];
-    if (u) u.setSize({ width: Math.max(300, document.getElementById(chart.el).clientWidth - 16), height: 260 });
+    if (u) u.setSize({ width: Math.max(300, document.getElementById(chart.el).clientWidth - 16), height: u.height });
   }
 });
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "s2s/run_record.h"
 #include "s2s/seq2seq.h"
 #include "s2s/vocab.h"
 
@@ -45,7 +46,12 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl
 // Restores the optimizer's state and torch's RNG state from a checkpoint, to resume training.
 void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
 
-// The model options a configuration JSON describes (cell, hidden, layers, dropout).
+// The model a run's configuration describes: the one place TrainConfig's model fields become
+// Seq2SeqOptions (cell, sizes, dropout, implementation, precision).
+Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size);
+
+// The same from a configuration's JSON (a checkpoint's); keys that are not settings are
+// skipped. Throws s2s::Error naming `source` for a bad value.
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,
                                          const std::string& source);
 

@@ -43,7 +43,6 @@ class PairDataset : public torch::data::datasets::Dataset<PairDataset, torch::da
   std::vector<int64_t> target_ids(size_t row) const;
 
   const Corpus& corpus() const { return *corpus_; }
-  std::shared_ptr<const Corpus> corpus_ptr() const { return corpus_; }
   // Vocabulary id of each corpus token id.
   const std::vector<int64_t>& token_map() const { return token_map_; }
   // Unknown tokens met while mapping the corpus (counted once per occurrence in the corpus).

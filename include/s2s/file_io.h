@@ -3,6 +3,8 @@
 // the target, so a previous file is never left half-written.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -13,5 +15,9 @@ void write_file_atomic(const std::string& path, std::string_view contents);
 
 // The whole file. Throws s2s::Error ("path: cannot open: No such file or directory").
 std::string read_file(const std::string& path);
+
+// The whole file if it is a regular file of at most `max_bytes`; nullopt otherwise (missing,
+// a directory, too large, unreadable). For files a reader may skip, such as a run's summary.
+std::optional<std::string> read_small_file(const std::string& path, std::uintmax_t max_bytes);
 
 }  // namespace s2s

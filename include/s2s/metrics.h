@@ -1,5 +1,5 @@
-// Loss and accuracy bookkeeping for one pass over a data set, and the per-epoch record written
-// to DIR/metrics.jsonl (one JSON object per line, flushed every epoch; the dashboard follows it).
+// Loss and accuracy bookkeeping for one pass over a data set (the per-epoch record written to
+// DIR/metrics.jsonl is s2s/run_record.h's EpochRecord).
 #pragma once
 
 #include <cstdint>
@@ -26,19 +26,6 @@ struct Tally {
   }
   std::string to_json() const;
   static Tally from_json(const std::string& json);
-};
-
-// One line of metrics.jsonl.
-struct EpochMetrics {
-  int64_t epoch = 0;
-  double train_loss = 0, train_token_acc = 0, train_seq_acc = 0;
-  double valid_loss = 0, valid_token_acc = 0, valid_seq_acc = 0;
-  double epoch_seconds = 0;  // train + validation wall time
-  double train_pairs_per_second = 0;
-  double lr = 0;
-  double elapsed_seconds = 0;   // since the run started, across resumes
-  std::string to_json() const;  // one line, no newline
-  static EpochMetrics from_json(const std::string& json);
 };
 
 }  // namespace s2s

@@ -1,3 +1,7 @@
+// Which epoch was best, and when did a run start to overfit? The two rules every part of s2s
+// uses: the trainer (best.pt, early stopping's summary), the dashboard's markers, `s2s plot`
+// and the experiment report.
+//
 // When did a run start to overfit? The course reads it off the curves: the epoch after which
 // the validation loss only goes up while the training loss keeps going down. This is that rule,
 // made exact, and the only one: training's summary.json, the dashboard's marker and the
@@ -33,5 +37,14 @@ struct OverfitRule {
 // validation loss is not finite are ignored.
 std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
                                      const OverfitRule& rule = {});
+
+// The best epoch is the one with the highest validation exact match (what users of the model
+// care about); ties go to the lower validation loss (the more confident model), and a full tie
+// to the earlier epoch (the checkpoint written first). True if `candidate` beats `incumbent`.
+struct EpochScore {
+  double valid_seq_acc = 0;
+  double valid_loss = 0;
+};
+bool better_epoch(const EpochScore& candidate, const EpochScore& incumbent);
 
 }  // namespace s2s

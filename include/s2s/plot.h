@@ -1,6 +1,7 @@
 // `s2s plot`: the dashboard's charts as an image (PNG or SVG), drawn with cairo. Three panels
 // share the epoch axis: loss, token accuracy, sequence accuracy; train dashed, validation
-// solid, one colour per run; best epoch and overfitting epoch marked per run.
+// solid, one colour per run; best epoch and overfitting epoch marked per run. Runs with a step
+// log (steps.jsonl) add a fourth panel under them: the training loss every few steps.
 #pragma once
 
 #include <filesystem>
@@ -17,7 +18,8 @@ struct PlotOptions {
 
 struct PlotRun {
   RunInfo info;
-  std::vector<MetricsRecord> epochs;
+  std::vector<EpochRecord> epochs;
+  std::vector<StepRecord> steps;  // read_steps(info.steps_path()); may be empty
 };
 
 // Writes the charts to `out`; the format comes from its extension (.png or .svg). The file is

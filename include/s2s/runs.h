@@ -1,6 +1,6 @@
-// Training runs on disk, as the dashboard, `s2s plot` and experiment reports see them.
+// Training runs on disk, as the dashboard, `s2s plot` and experiment reports find them.
 // A run is a directory holding metrics.jsonl and/or config.json (written by training), and
-// summary.json once training ended.
+// summary.json once training ended; its files are described in s2s/run_record.h.
 #pragma once
 
 #include <filesystem>
@@ -13,19 +13,6 @@
 
 namespace s2s {
 
-// From summary.json's stop_reason: none yet: running; "early_stopping": stopped early;
-// "interrupted" or "non_finite_loss": stopped; anything else ("completed"): finished.
-enum class RunStatus { running, finished, stopped_early, stopped };
-const char* to_string(RunStatus status);  // "running", "finished", "stopped early", "stopped"
-
-// What summary.json says (every field optional: older or partial files still load).
-struct RunSummary {
-  std::optional<int> best_epoch;
-  std::optional<int> overfit_epoch;  // "overfitting_epoch"; null in the file: none seen
-  std::string stop_reason;           // "completed", "early_stopping", "interrupted", ...
-  std::optional<double> total_seconds;
-};
-
 struct RunInfo {
   std::string id;              // unique among discovered runs; also the display name
   std::filesystem::path root;  // canonical directory the run was found under
@@ -35,8 +22,9 @@ struct RunInfo {
   std::optional<RunSummary> summary;                        // absent while training runs
   int patience = 3;  // config.json's patience, used to find the overfit epoch
 
-  RunStatus status() const;
+  RunStatus status() const;  // the summary's, or Running while there is none
   std::filesystem::path metrics_path() const { return dir / "metrics.jsonl"; }
+  std::filesystem::path steps_path() const { return dir / "steps.jsonl"; }
 };
 
 // Loads one run directory (config.json, summary.json; metrics are read separately).
@@ -58,6 +46,6 @@ struct RunMarkers {
   double best_valid_token_acc;  // NaN when no epoch has one
   double best_valid_seq_acc;
 };
-RunMarkers run_markers(const RunInfo& run, const std::vector<MetricsRecord>& epochs);
+RunMarkers run_markers(const RunInfo& run, const std::vector<EpochRecord>& epochs);
 
 }  // namespace s2s

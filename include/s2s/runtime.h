@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 namespace s2s {
 
@@ -30,5 +31,27 @@ int64_t configure_runtime(const RuntimeOptions& options = {});
 // every thread it creates afterwards, and starts one thread that receives them instead. Call it
 // first in main(), before any other thread exists; train() calls it too. Idempotent.
 void isolate_signals();
+
+// SIGINT/SIGTERM as a request to stop, for the lifetime of the object: the work polls
+// requested() between steps, finishes cleanly (the trainer saves last.pt; an experiment stops
+// its runs) and returns. With `second_ends_process`, a second signal ends the process at once
+// (the default action), for a user who pressed Ctrl-C twice. Calls isolate_signals(), so the
+// handler never runs on a compute thread. One instance at a time; the previous handlers are
+// restored when it ends. `enabled` false: no handler, requested() only reports request().
+class StopSignals {
+ public:
+  explicit StopSignals(bool enabled = true, bool second_ends_process = true);
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  bool requested() const;
+  void request();  // as if a signal had arrived (tests, programmatic stops)
+
+ private:
+  bool enabled_;
+  struct Saved;
+  std::unique_ptr<Saved> saved_;  // the handlers to restore
+};
 
 }  // namespace s2s

@@ -22,8 +22,6 @@ struct TaskOptions {
 
 // "zero-shift", "copy", "reverse", "sort".
 std::vector<std::string> task_names();
-// One-line description of a task, for --help.
-std::string task_description(const std::string& task);
 
 // `count` pairs of `task`. Throws s2s::Error for an unknown task or invalid options.
 //   zero-shift: L tokens; one run of k zeros, k uniform in {3, 4}, start s uniform over

@@ -30,8 +30,9 @@ Examples:
   cmd->callback([&ctx] {
     std::vector<PlotRun> runs;
     for (const auto& dir : dirs) {
-      PlotRun run{load_run(dir), {}};
+      PlotRun run{load_run(dir), {}, {}};
       run.epochs = read_metrics(run.info.metrics_path());
+      run.steps = read_steps(run.info.steps_path());
       if (run.epochs.empty()) throw Error(dir + "/metrics.jsonl: no epochs to plot");
       runs.push_back(std::move(run));
     }

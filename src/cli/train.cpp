@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "s2s/dashboard.h"
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 #include "s2s/trainer.h"
 
 namespace s2s::cli {
@@ -25,6 +26,8 @@ constexpr const char* kFooter = R"(Writes into --out DIR:
   metrics.jsonl   one JSON object per epoch: epoch, train_loss, train_token_acc, train_seq_acc,
                   valid_loss, valid_token_acc, valid_seq_acc, epoch_seconds,
                   train_pairs_per_second, lr (flushed every epoch; `s2s dashboard` follows it)
+  steps.jsonl     every --log-every steps: step, epoch, epoch_fraction, train_loss (mean of
+                  those steps), tokens_per_second, lr (the dashboard and `s2s plot` draw it)
   last.pt         checkpoint after every epoch (and on Ctrl-C), written atomically
   best.pt         checkpoint of the best validation exact-match accuracy
   summary.json    best epoch and metrics, overfitting epoch, total time, why it stopped
@@ -47,29 +50,44 @@ Examples:
         the same, with its live curves on http://127.0.0.1:8050/
 )";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 struct TrainFlags {
   TrainConfig given;  // values of the flags on the command line
   std::string config_file;
   std::string resume_dir;
   bool dashboard = false;
   int dashboard_port = 8050;
+  CLI::Option* lr_decay = nullptr;
+  CLI::Option* lr_schedule = nullptr;
+  CLI::Option* warmup_steps = nullptr;
+  CLI::Option* warmup_epochs = nullptr;
   // For each flag: was it given, and how to copy its value into a base configuration.
   std::vector<std::pair<CLI::Option*, std::function<void(TrainConfig&)>>> setters;
 };
 
 template <typename T>
-void add(CLI::App* cmd, TrainFlags& f, const std::string& name, T TrainConfig::*field,
-         const std::string& help) {
+CLI::Option* add(CLI::App* cmd, TrainFlags& f, const std::string& name, T TrainConfig::*field,
+                 const std::string& help) {
   auto* opt = cmd->add_option(name, f.given.*field, help);
   f.setters.emplace_back(opt, [&f, field](TrainConfig& c) { c.*field = f.given.*field; });
+  return opt;
+}
+
+// A flag whose value names a choice (--cell gru): parsed here, once, into the enum the
+// configuration holds; a bad value is an error naming the flag.
+template <typename E>
+CLI::Option* add_choice(CLI::App* cmd, TrainFlags& f, const std::string& name,
+                        E TrainConfig::*field, E (*parse)(const std::string&),
+                        const std::string& help) {
+  auto text = std::make_shared<std::string>();
+  auto* opt = cmd->add_option(name, *text, help);
+  f.setters.emplace_back(opt, [text, field, parse, opt](TrainConfig& c) {
+    try {
+      c.*field = parse(*text);
+    } catch (const Error& e) {
+      throw Error("--" + opt->get_single_name() + ": " + e.what());
+    }
+  });
+  return opt;
 }
 
 int run(TrainFlags& f) {
@@ -78,15 +96,21 @@ int run(TrainFlags& f) {
   if (!f.resume_dir.empty()) {
     if (!f.config_file.empty()) throw Error("--resume and --config do not go together");
     const std::string path = (std::filesystem::path(f.resume_dir) / "config.json").string();
-    config = TrainConfig::from_json(read_text(path), path);
+    config = TrainConfig::from_json(read_file(path), path);
     config.out = f.resume_dir;
     options.resume = true;
   } else if (!f.config_file.empty()) {
-    config = TrainConfig::from_json(read_text(f.config_file), f.config_file);
+    config = TrainConfig::from_json(read_file(f.config_file), f.config_file);
   }
   for (auto& [opt, set] : f.setters) {
     if (opt->count() > 0) set(config);
   }
+  // --lr-decay alone still means what it always did: decay exponentially by that factor.
+  if (f.lr_decay->count() > 0 && f.lr_schedule->count() == 0) {
+    config.lr_schedule = LrSchedule::Exponential;
+  }
+  // --warmup-steps N alone is a warm-up of N steps, not N steps plus the default epoch.
+  if (f.warmup_steps->count() > 0 && f.warmup_epochs->count() == 0) config.warmup_epochs = 0;
   // The live page for this run, served while it trains. A busy port is not worth losing a
   // training run over: warn and train without it.
   std::unique_ptr<Dashboard> dashboard;
@@ -114,9 +138,9 @@ int run(TrainFlags& f) {
       config.out, to_string(s.reason), s.epochs_completed, s.total_seconds, s.best_epoch,
       s.best_valid_seq_acc, s.best_valid_loss, config.out);
   switch (s.reason) {
-    case StopReason::Interrupted:
+    case RunStatus::Interrupted:
       return 130;
-    case StopReason::NonFiniteLoss:
+    case RunStatus::NonFiniteLoss:
       return 1;
     default:
       return 0;
@@ -137,7 +161,8 @@ void add_train(CLI::App& app, Context& ctx) {
   cmd->add_option("--resume", f->resume_dir,
                   "Continue the run in DIR from its last.pt (flags such as --epochs override)");
   const TrainConfig d;
-  add(cmd, *f, "--cell", &TrainConfig::cell, "gru, lstm or rnn [" + d.cell + "]");
+  add_choice(cmd, *f, "--cell", &TrainConfig::cell, parse_cell,
+             "gru, lstm or rnn [" + to_string(d.cell) + "]");
   add(cmd, *f, "--layers", &TrainConfig::layers, fmt::format("Stacked layers [{}]", d.layers));
   add(cmd, *f, "--hidden", &TrainConfig::hidden,
       fmt::format("Units per layer and embedding width [{}]", d.hidden));
@@ -146,8 +171,31 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--epochs", &TrainConfig::epochs, fmt::format("Epochs [{}]", d.epochs));
   add(cmd, *f, "--batch", &TrainConfig::batch, fmt::format("Batch size [{}]", d.batch));
   add(cmd, *f, "--lr", &TrainConfig::lr, fmt::format("Adam learning rate [{}]", d.lr));
-  add(cmd, *f, "--lr-decay", &TrainConfig::lr_decay,
-      fmt::format("Multiply the learning rate by this after each epoch [{}]", d.lr_decay));
+  f->lr_schedule = add_choice(
+      cmd, *f, "--lr-schedule", &TrainConfig::lr_schedule, parse_lr_schedule,
+      "constant | exponential (x --lr-decay per epoch) | plateau (halve when valid loss has "
+      "not improved for --lr-patience epochs) | warmup-cosine (linear warm-up over "
+      "--warmup-steps/--warmup-epochs, then a half cosine to 0 at the last step) [" +
+          to_string(d.lr_schedule) + "]");
+  f->lr_decay = add(cmd, *f, "--lr-decay", &TrainConfig::lr_decay,
+                    fmt::format("exponential: multiply the learning rate by this after each "
+                                "epoch (alone, implies --lr-schedule exponential) [{}]",
+                                d.lr_decay));
+  add(cmd, *f, "--lr-patience", &TrainConfig::lr_patience,
+      fmt::format("plateau: epochs without a lower valid loss before halving [{}]", d.lr_patience));
+  f->warmup_steps =
+      add(cmd, *f, "--warmup-steps", &TrainConfig::warmup_steps,
+          fmt::format("warmup-cosine: warm-up length in optimizer steps (alone: exactly these, no "
+                      "warm-up epochs) [{}]",
+                      d.warmup_steps));
+  f->warmup_epochs =
+      add(cmd, *f, "--warmup-epochs", &TrainConfig::warmup_epochs,
+          fmt::format("warmup-cosine: warm-up length in epochs, added to --warmup-steps; the "
+                      "warm-up never takes the whole run [{}]",
+                      d.warmup_epochs));
+  add(cmd, *f, "--log-every", &TrainConfig::log_every,
+      fmt::format("Write the mean training loss of every N steps to steps.jsonl, 0 = off [{}]",
+                  d.log_every));
   add(cmd, *f, "--teacher-forcing", &TrainConfig::teacher_forcing,
       fmt::format("Probability of feeding the true previous token [{}]", d.teacher_forcing));
   add(cmd, *f, "--clip", &TrainConfig::clip,
@@ -158,9 +206,10 @@ void add_train(CLI::App& app, Context& ctx) {
       "Threads, 0 = automatic: cores - 1, at least 1 [0]");
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
-  add(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl,
-      "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
-  add(cmd, *f, "--precision", &TrainConfig::precision,
+  add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
+             "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
+  add_choice(
+      cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
       "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
       "matmuls on bfloat16 activations and weights while the master weights, the optimizer and "
       "every other layer stay f32 (validation decodes in bf16 too). Speed and accuracy "

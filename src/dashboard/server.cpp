@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include "s2s/dashboard.h"
 #include "s2s/error.h"
@@ -54,7 +55,7 @@ json optional_json(const std::optional<int>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
-json epoch_json(const MetricsRecord& m) {
+json epoch_json(const EpochRecord& m) {
   // NaN (a field the writer did not give) becomes null in the JSON.
   return {{"epoch", m.epoch},
           {"train_loss", m.train_loss},
@@ -65,6 +66,14 @@ json epoch_json(const MetricsRecord& m) {
           {"valid_seq_acc", m.valid_seq_acc},
           {"epoch_seconds", m.epoch_seconds},
           {"lr", m.lr}};
+}
+
+json step_json(const StepRecord& r) {
+  return {{"step", r.step},
+          {"epoch", r.epoch_fraction},
+          {"train_loss", r.train_loss},
+          {"tokens_per_second", r.tokens_per_second},
+          {"lr", r.lr}};
 }
 
 void set_json(httplib::Response& res, const json& body) {
@@ -96,12 +105,13 @@ struct Dashboard::Impl {
   std::thread thread;
   int port = 0;
 
-  struct RunState {
+  struct FollowedRun {
     RunInfo info;
     std::unique_ptr<MetricsFollower> follower;
+    std::unique_ptr<StepFollower> steps;  // steps.jsonl, the loss every few steps
   };
   std::mutex mutex;  // guards runs and last_discovery
-  std::map<std::string, RunState> runs;
+  std::map<std::string, FollowedRun> runs;
   std::chrono::steady_clock::time_point last_discovery{};
 
   // Re-reads the roots (new runs appear, summary.json gets written) at most once a second.
@@ -115,14 +125,16 @@ struct Dashboard::Impl {
     } catch (const std::exception&) {
       return;  // a root vanished: keep what we had
     }
-    std::map<std::string, RunState> next;
+    std::map<std::string, FollowedRun> next;
     for (auto& info : found) {
       auto old = runs.find(info.id);
-      RunState state;
+      FollowedRun state;
       if (old != runs.end() && old->second.info.dir == info.dir) {
         state.follower = std::move(old->second.follower);
+        state.steps = std::move(old->second.steps);
       } else {
         state.follower = std::make_unique<MetricsFollower>(info.metrics_path());
+        state.steps = std::make_unique<StepFollower>(info.steps_path());
       }
       state.info = std::move(info);
       next.emplace(state.info.id, std::move(state));
@@ -130,25 +142,27 @@ struct Dashboard::Impl {
     runs = std::move(next);
   }
 
-  // Reads new epochs, unless metrics.jsonl now resolves outside the run's root.
-  const std::vector<MetricsRecord>& poll_locked(RunState& run) {
-    static const std::vector<MetricsRecord> kNone;
+  // Reads new records, unless the file now resolves outside the run's root.
+  template <class Follower>
+  static const auto& poll_locked(const RunInfo& info, Follower& follower) {
+    static const std::decay_t<decltype(follower.records())> kNone;
     std::error_code ec;
-    const fs::path path = run.info.metrics_path();
-    if (fs::exists(fs::symlink_status(path, ec)) && !is_inside(run.info.root, path)) return kNone;
-    run.follower->poll();
-    return run.follower->records();
+    const fs::path& path = follower.path();
+    if (fs::exists(fs::symlink_status(path, ec)) && !is_inside(info.root, path)) return kNone;
+    follower.poll();
+    return follower.records();
   }
 
-  json run_json_locked(RunState& run, bool with_epochs) {
-    const auto& epochs = poll_locked(run);
+  json run_json_locked(FollowedRun& run, bool with_epochs) {
+    const auto& epochs = poll_locked(run.info, *run.follower);
+    const auto& steps = poll_locked(run.info, *run.steps);
     const RunMarkers markers = run_markers(run.info, epochs);
     json config = json::object();
     for (const auto& [k, v] : run.info.config) config[k] = v;
     json j = {{"id", run.info.id},
               {"config_summary", run.info.config_summary},
               {"config", config},
-              {"status", to_string(run.info.status())},
+              {"status", display_name(run.info.status())},
               {"stop_reason", run.info.summary ? run.info.summary->stop_reason : ""},
               {"epochs", epochs.size()},
               {"last_epoch", epochs.empty() ? json(nullptr) : json(epochs.back().epoch)},
@@ -156,11 +170,15 @@ struct Dashboard::Impl {
               {"overfit_epoch", optional_json(markers.overfit_epoch)},
               {"best_valid_token_acc", markers.best_valid_token_acc},
               {"best_valid_seq_acc", markers.best_valid_seq_acc},
+              {"last_step", steps.empty() ? json(nullptr) : json(steps.back().step)},
               {"skipped_lines", run.follower->skipped_lines()}};
     if (with_epochs) {
       json list = json::array();
       for (const auto& m : epochs) list.push_back(epoch_json(m));
       j["metrics"] = std::move(list);
+      json step_list = json::array();
+      for (const auto& r : steps) step_list.push_back(step_json(r));
+      j["steps"] = std::move(step_list);
     }
     return j;
   }

@@ -101,20 +101,6 @@ std::vector<std::string> task_names() {
   return {"zero-shift", "copy", "reverse", "sort"};
 }
 
-std::string task_description(const std::string& name) {
-  switch (parse_task(name)) {
-    case Task::ZeroShift:
-      return "move the one run of 3 or 4 zeros right by its own length (the course's task)";
-    case Task::Copy:
-      return "repeat the digits unchanged";
-    case Task::Reverse:
-      return "repeat the digits in reverse order";
-    case Task::Sort:
-      return "repeat the digits sorted ascending";
-  }
-  return "";
-}
-
 std::vector<Pair> generate_task(const std::string& name, int64_t count, const TaskOptions& options,
                                 uint64_t seed) {
   const Task task = parse_task(name);

@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <map>
 #include <thread>
 
@@ -14,41 +13,11 @@
 #include "report/report.h"
 #include "report/run_result.h"
 #include "s2s/error.h"
+#include "s2s/runtime.h"
 
 namespace s2s::report {
 namespace fs = std::filesystem;
 namespace {
-
-volatile std::sig_atomic_t g_stop_signal = 0;
-// Not extern "C": that would give it one global name, shared with the trainer's handler.
-void on_experiment_stop_signal(int sig) {
-  g_stop_signal = sig;
-}
-
-// SIGINT/SIGTERM ask the experiment to stop: no new runs, each running child gets one SIGTERM
-// (the trainer then finishes its step and writes last.pt), the report is written, and the same
-// command resumes later.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_signal = 0;
-    struct sigaction sa {};
-    sa.sa_handler = on_experiment_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int_);
-    sigaction(SIGTERM, &sa, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction old_int_ {};
-  struct sigaction old_term_ {};
-};
 
 class Experiment {
  public:
@@ -69,7 +38,7 @@ class Experiment {
     if (options_.patience > 0) in.rule.patience = options_.patience;
     for (std::size_t i = 0; i < plan_.runs.size(); ++i)
       in.runs.push_back(
-          {&plan_.runs[i], load_run(plan_.runs[i].dir, rule_for(plan_.runs[i])), live_[i]});
+          {&plan_.runs[i], load_result(plan_.runs[i].dir, rule_for(plan_.runs[i])), live_[i]});
     in.plots = plots_;
     report::write_report(options_.out, render_report(in));
   }
@@ -87,7 +56,11 @@ class Experiment {
     write_report();
     generate_data();
 
-    StopSignals signals;
+    // SIGINT/SIGTERM ask the experiment to stop: no new runs, each running child gets one
+    // SIGTERM (the trainer then finishes its step and writes last.pt), the report is written,
+    // and the same command resumes later. A second signal changes nothing: the children still
+    // need their parent to wait for them.
+    StopSignals signals(/*enabled=*/true, /*second_ends_process=*/false);
     std::map<pid_t, std::size_t> running;
     std::map<std::size_t, int> shown_epoch;
     std::size_t next = 0;
@@ -96,7 +69,7 @@ class Experiment {
     bool stopping = false;
     auto last_progress = std::chrono::steady_clock::now();
     while (true) {
-      if (g_stop_signal != 0 && !stopping) {
+      if (signals.requested() && !stopping) {
         stopping = true;
         say("experiment: stopping: each running run saves its checkpoint; run the same command "
             "again to resume");
@@ -106,12 +79,12 @@ class Experiment {
              next < plan_.schedule.size()) {
         const std::size_t index = plan_.schedule[next++];
         const RunSpec& run = plan_.runs[index];
-        const RunState state = run_state(run.dir);
-        if (state == RunState::Finished) {
+        const RunResult state = load_result(run.dir);
+        if (has_ended(state.status)) {
           say("[{}] finished earlier: skipped", run.name);
           continue;
         }
-        const bool resume = state == RunState::Interrupted;
+        const bool resume = state.resumable;
         say("[{}] {} ({} thread(s)); log: {}", run.name, resume ? "resuming" : "starting",
             plan_.threads_per_job, run.log.string());
         const pid_t pid =
@@ -140,15 +113,15 @@ class Experiment {
       running.erase(it);
       show_progress(index, shown_epoch[index]);
       const RunSpec& run = plan_.runs[index];
-      const RunResult r = load_run(run.dir, rule_for(run));
-      if (exited->exit_code == 0 && r.state == RunState::Finished) {
+      const RunResult r = load_result(run.dir, rule_for(run));
+      if (exited->exit_code == 0 && has_ended(r.status)) {
         live_[index].clear();
         say("[{}] done: best valid seq acc {} at epoch {}, overfit epoch {}, {} epochs in {}",
             run.name, r.best ? fmt::format("{:.1f}%", 100 * r.best->valid_seq_acc) : "-",
             r.best_epoch ? std::to_string(*r.best_epoch) : "-",
             r.overfit_epoch ? std::to_string(*r.overfit_epoch) : "none",
             r.epochs.empty() ? 0 : r.epochs.back().epoch, format_duration(r.wall_seconds));
-      } else if (stopping || (exited->exit_code == 0 && r.state == RunState::Interrupted)) {
+      } else if (stopping || (exited->exit_code == 0 && r.resumable)) {
         ++interrupted;
         live_[index] = "interrupted";
         say("[{}] stopped; it resumes from its checkpoint next time", run.name);
@@ -215,7 +188,7 @@ class Experiment {
 
   void show_progress(std::size_t index, int& shown) {
     const RunSpec& run = plan_.runs[index];
-    for (const MetricsRecord& m : read_run_metrics(run.dir / "metrics.jsonl")) {
+    for (const EpochRecord& m : read_run_metrics(run.dir / "metrics.jsonl")) {
       if (m.epoch <= shown) continue;
       shown = m.epoch;
       say("[{}] epoch {}: train loss {:.4f}, valid loss {:.4f}, valid seq acc {:.1f}%, {:.1f}s",

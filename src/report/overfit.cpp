@@ -34,3 +34,13 @@ std::optional<int> overfitting_epoch(const std::vector<LossPoint>& points,
 }
 
 }  // namespace s2s
+
+namespace s2s {
+
+bool better_epoch(const EpochScore& candidate, const EpochScore& incumbent) {
+  if (candidate.valid_seq_acc != incumbent.valid_seq_acc)
+    return candidate.valid_seq_acc > incumbent.valid_seq_acc;
+  return candidate.valid_loss < incumbent.valid_loss;
+}
+
+}  // namespace s2s

@@ -12,6 +12,8 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #include "s2s/error.h"
 
@@ -32,15 +34,15 @@ const Rgb kPalette[] = {{0.122, 0.467, 0.706}, {1.000, 0.498, 0.055}, {0.173, 0.
 
 struct Panel {
   const char* title;
-  double MetricsRecord::*train;
-  double MetricsRecord::*valid;
+  double EpochRecord::*train;
+  double EpochRecord::*valid;
   bool unit_range;  // accuracies: fixed 0..1 axis
 };
 
 const Panel kPanels[] = {
-    {"Loss", &MetricsRecord::train_loss, &MetricsRecord::valid_loss, false},
-    {"Token accuracy", &MetricsRecord::train_token_acc, &MetricsRecord::valid_token_acc, true},
-    {"Sequence accuracy", &MetricsRecord::train_seq_acc, &MetricsRecord::valid_seq_acc, true},
+    {"Loss", &EpochRecord::train_loss, &EpochRecord::valid_loss, false},
+    {"Token accuracy", &EpochRecord::train_token_acc, &EpochRecord::valid_token_acc, true},
+    {"Sequence accuracy", &EpochRecord::train_seq_acc, &EpochRecord::valid_seq_acc, true},
 };
 
 // A "nice" tick step (1, 2 or 5 times a power of ten) giving about `count` ticks over span.
@@ -59,6 +61,21 @@ std::string tick_label(double v, double step) {
   return buf;
 }
 
+// A panel's place on the surface and the ranges it shows.
+struct Frame {
+  double x0, y0, w, h;
+  double xmin, xmax;  // epochs
+  double lo, hi;      // values
+  double x(double epoch) const { return x0 + (epoch - xmin) / std::max(1e-9, xmax - xmin) * w; }
+  double y(double v) const { return y0 + h - (v - lo) / (hi - lo) * h; }
+};
+
+// lo..hi of the finite values, padded by 5% and starting at 0 or above; 0..1 if none.
+std::pair<double, double> padded_range(double lo, double hi) {
+  if (!std::isfinite(lo)) return {0, 1};
+  return {std::max(0.0, lo - 0.05 * (hi - lo)), hi + 0.05 * (hi - lo) + 1e-9};
+}
+
 class Painter {
  public:
   Painter(cairo_t* cr, const std::vector<PlotRun>& runs, const PlotOptions& o)
@@ -71,12 +88,22 @@ class Painter {
     const double legend_h = 26.0 * ((runs_.size() + 2) / 3) + 30;
     const double margin = 16, label_w = 52, right = 14, top = 40;
     const double slot_w = (o_.width - 2 * margin) / 3.0;
-    const double panel_h = o_.height - top - legend_h - 40;
+    const double area_h = o_.height - top - legend_h - 40;
+    // With step logs, the per-epoch panels take the upper part and the step curve runs under
+    // them across the whole width.
+    const bool steps =
+        std::any_of(runs_.begin(), runs_.end(), [](const PlotRun& r) { return !r.steps.empty(); });
+    const double gap = 70;  // the upper panels' axis labels and the lower title
+    const double panel_h = steps ? (area_h - gap) * 0.6 : area_h;
     for (int p = 0; p < 3; ++p) {
       const double x0 = margin + p * slot_w + label_w;
       draw_panel(kPanels[p], x0, top, slot_w - label_w - right, panel_h);
     }
-    draw_legend(margin + label_w, top + panel_h + 44);
+    if (steps) {
+      draw_steps_panel(margin + label_w, top + panel_h + gap,
+                       o_.width - 2 * margin - label_w - right, area_h - panel_h - gap);
+    }
+    draw_legend(margin + label_w, top + area_h + 44);
   }
 
  private:
@@ -89,6 +116,75 @@ class Painter {
     const double ty = align_y < 0 ? y : y - e.height * align_y - e.y_bearing;
     cairo_move_to(cr_, x - e.width * align_x - e.x_bearing, ty);
     cairo_show_text(cr_, s.c_str());
+  }
+
+  // Title, grid, ticks and the frame of a panel.
+  void draw_frame(const char* title, const Frame& f) {
+    cairo_set_source_rgb(cr_, 0.15, 0.15, 0.15);
+    text(f.x0 + f.w / 2, f.y0 - 12, title, 15, 0.5, -1);
+    cairo_set_line_width(cr_, 1);
+    const double ystep = nice_step(f.hi - f.lo, 5);
+    for (double v = std::ceil(f.lo / ystep) * ystep; v <= f.hi + 1e-12; v += ystep) {
+      cairo_set_source_rgb(cr_, 0.9, 0.9, 0.9);
+      cairo_move_to(cr_, f.x0, std::round(f.y(v)) + 0.5);
+      cairo_line_to(cr_, f.x0 + f.w, std::round(f.y(v)) + 0.5);
+      cairo_stroke(cr_);
+      cairo_set_source_rgb(cr_, 0.3, 0.3, 0.3);
+      text(f.x0 - 6, f.y(v), tick_label(v, ystep), 11, 1, 0.5);
+    }
+    const double xstep = std::max(1.0, nice_step(f.xmax - f.xmin, 8));
+    for (double ep = f.xmin; ep <= f.xmax + 1e-9; ep += xstep) {
+      cairo_set_source_rgb(cr_, 0.9, 0.9, 0.9);
+      cairo_move_to(cr_, std::round(f.x(ep)) + 0.5, f.y0);
+      cairo_line_to(cr_, std::round(f.x(ep)) + 0.5, f.y0 + f.h);
+      cairo_stroke(cr_);
+      cairo_set_source_rgb(cr_, 0.3, 0.3, 0.3);
+      text(f.x(ep), f.y0 + f.h + 6, tick_label(ep, xstep), 11, 0.5, 0);
+    }
+    text(f.x0 + f.w / 2, f.y0 + f.h + 22, "epoch", 12, 0.5, 0);
+    cairo_set_source_rgb(cr_, 0.4, 0.4, 0.4);
+    cairo_rectangle(cr_, f.x0 + 0.5, f.y0 + 0.5, f.w, f.h);
+    cairo_stroke(cr_);
+  }
+
+  // The training loss every few steps (steps.jsonl), across the whole width, x in epochs
+  // (0 to the last step's epoch position); one thin solid curve per run.
+  void draw_steps_panel(double x0, double y0, double w, double h) {
+    double xmax = 1, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (const auto& run : runs_) {
+      for (const auto& r : run.steps) {
+        xmax = std::max(xmax, r.epoch_fraction);
+        if (!std::isfinite(r.train_loss)) continue;
+        lo = std::min(lo, r.train_loss);
+        hi = std::max(hi, r.train_loss);
+      }
+    }
+    std::tie(lo, hi) = padded_range(lo, hi);
+    const Frame f{x0, y0, w, h, 0, std::ceil(xmax), lo, hi};
+    draw_frame("Training loss every few steps", f);
+    cairo_save(cr_);
+    cairo_rectangle(cr_, x0, y0, w + 1, h + 1);
+    cairo_clip(cr_);
+    cairo_set_line_width(cr_, 1.4);
+    for (size_t r = 0; r < runs_.size(); ++r) {
+      const Rgb c = kPalette[r % std::size(kPalette)];
+      cairo_set_source_rgb(cr_, c.r, c.g, c.b);
+      bool pen_down = false;
+      for (const auto& s : runs_[r].steps) {
+        if (!std::isfinite(s.train_loss)) {
+          pen_down = false;
+          continue;
+        }
+        if (pen_down) {
+          cairo_line_to(cr_, f.x(s.epoch_fraction), f.y(s.train_loss));
+        } else {
+          cairo_move_to(cr_, f.x(s.epoch_fraction), f.y(s.train_loss));
+        }
+        pen_down = true;
+      }
+      cairo_stroke(cr_);
+    }
+    cairo_restore(cr_);
   }
 
   void draw_panel(const Panel& panel, double x0, double y0, double w, double h) {
@@ -108,45 +204,15 @@ class Painter {
     if (panel.unit_range) {
       lo = 0;
       hi = 1;
-    } else if (!std::isfinite(lo)) {
-      lo = 0;
-      hi = 1;
     } else {
-      lo = std::max(0.0, lo - 0.05 * (hi - lo));
-      hi = hi + 0.05 * (hi - lo) + 1e-9;
+      std::tie(lo, hi) = padded_range(lo, hi);
     }
     const int min_epoch = runs_.empty() ? 0 : 1;
-    auto X = [&](double epoch) {
-      return x0 + (epoch - min_epoch) / std::max(1, max_epoch - min_epoch) * w;
-    };
-    auto Y = [&](double v) { return y0 + h - (v - lo) / (hi - lo) * h; };
-
-    // Frame, grid and ticks.
-    cairo_set_source_rgb(cr_, 0.15, 0.15, 0.15);
-    text(x0 + w / 2, y0 - 12, panel.title, 15, 0.5, -1);
-    cairo_set_line_width(cr_, 1);
-    const double ystep = nice_step(hi - lo, 5);
-    for (double v = std::ceil(lo / ystep) * ystep; v <= hi + 1e-12; v += ystep) {
-      cairo_set_source_rgb(cr_, 0.9, 0.9, 0.9);
-      cairo_move_to(cr_, x0, std::round(Y(v)) + 0.5);
-      cairo_line_to(cr_, x0 + w, std::round(Y(v)) + 0.5);
-      cairo_stroke(cr_);
-      cairo_set_source_rgb(cr_, 0.3, 0.3, 0.3);
-      text(x0 - 6, Y(v), tick_label(v, ystep), 11, 1, 0.5);
-    }
-    const double xstep = std::max(1.0, nice_step(max_epoch - min_epoch, 8));
-    for (double ep = min_epoch; ep <= max_epoch; ep += xstep) {
-      cairo_set_source_rgb(cr_, 0.9, 0.9, 0.9);
-      cairo_move_to(cr_, std::round(X(ep)) + 0.5, y0);
-      cairo_line_to(cr_, std::round(X(ep)) + 0.5, y0 + h);
-      cairo_stroke(cr_);
-      cairo_set_source_rgb(cr_, 0.3, 0.3, 0.3);
-      text(X(ep), y0 + h + 6, tick_label(ep, xstep), 11, 0.5, 0);
-    }
-    text(x0 + w / 2, y0 + h + 22, "epoch", 12, 0.5, 0);
-    cairo_set_source_rgb(cr_, 0.4, 0.4, 0.4);
-    cairo_rectangle(cr_, x0 + 0.5, y0 + 0.5, w, h);
-    cairo_stroke(cr_);
+    const Frame f{x0, y0, w, h, static_cast<double>(min_epoch), static_cast<double>(max_epoch),
+                  lo, hi};
+    auto X = [&](double epoch) { return f.x(epoch); };
+    auto Y = [&](double v) { return f.y(v); };
+    draw_frame(panel.title, f);
 
     cairo_save(cr_);
     cairo_rectangle(cr_, x0, y0, w + 1, h + 1);
@@ -168,7 +234,7 @@ class Painter {
       vline(markers.best_epoch, {2, 3}, 0.9);
       vline(markers.overfit_epoch, {8, 4}, 0.6);
       for (int split = 0; split < 2; ++split) {
-        double MetricsRecord::*field = split == 0 ? panel.train : panel.valid;
+        double EpochRecord::*field = split == 0 ? panel.train : panel.valid;
         const double dash[] = {6, 4};
         cairo_set_dash(cr_, dash, split == 0 ? 2 : 0, 0);
         cairo_set_line_width(cr_, split == 0 ? 1.6 : 2.2);
@@ -218,7 +284,7 @@ class Painter {
       cairo_fill(cr_);
       const RunMarkers m = run_markers(runs_[r].info, runs_[r].epochs);
       std::string label = runs_[r].info.id + "  (" + std::to_string(runs_[r].epochs.size()) +
-                          " epochs, " + to_string(runs_[r].info.status());
+                          " epochs, " + display_name(runs_[r].info.status());
       if (m.best_epoch) label += ", best " + std::to_string(*m.best_epoch);
       if (m.overfit_epoch) label += ", overfit " + std::to_string(*m.overfit_epoch);
       label += ")";

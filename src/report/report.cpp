@@ -145,9 +145,9 @@ std::string percent(double x) {
 std::string status_of(const RunView& run) {
   if (!run.live.empty()) return run.live;
   const RunResult& r = run.result;
-  if (r.state == RunState::Finished)
+  if (has_ended(r.status))
     return r.stop_reason.empty() ? "finished" : "finished (" + r.stop_reason + ")";
-  if (r.state == RunState::Interrupted) return "interrupted";
+  if (r.resumable) return "interrupted";
   return r.epochs.empty() ? "pending" : "incomplete";
 }
 
@@ -174,7 +174,7 @@ std::vector<Observation> observations(const std::vector<RunView>& runs) {
     Observation o;
     o.name = run.spec->name;
     o.params = run.spec->params;
-    o.finished = run.result.state == RunState::Finished && run.live.empty();
+    o.finished = has_ended(run.result.status) && run.live.empty();
     if (run.result.best) o.seq_acc = run.result.best->valid_seq_acc;
     o.overfit_epoch = run.result.overfit_epoch;
     o.epochs_run = run.result.epochs.empty() ? 0 : run.result.epochs.back().epoch;
@@ -198,7 +198,7 @@ Report render_report(const ReportInput& in) {
   std::size_t finished = 0;
   double training_seconds = 0;
   for (const RunView& r : in.runs) {
-    if (r.result.state == RunState::Finished && r.live.empty()) ++finished;
+    if (has_ended(r.result.status) && r.live.empty()) ++finished;
     training_seconds += r.result.wall_seconds;
   }
 

@@ -22,46 +22,16 @@ std::optional<json> read_json(const fs::path& file) {
   return j;
 }
 
-double number_or(const json& j, const char* key, double fallback) {
-  const auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<double>() : fallback;
-}
-
 }  // namespace
 
-const char* to_string(RunState state) {
-  switch (state) {
-    case RunState::NotStarted:
-      return "not started";
-    case RunState::Interrupted:
-      return "interrupted";
-    case RunState::Finished:
-      return "finished";
-  }
-  return "?";
-}
-
-std::vector<MetricsRecord> read_run_metrics(const fs::path& file) {
-  std::vector<MetricsRecord> rows;
-  for (const MetricsRecord& m : read_metrics(file)) {
+std::vector<EpochRecord> read_run_metrics(const fs::path& file) {
+  std::vector<EpochRecord> rows;
+  for (const EpochRecord& m : read_metrics(file)) {
     // A resumed run may repeat an epoch the interrupted process had logged: keep the last.
     while (!rows.empty() && rows.back().epoch >= m.epoch) rows.pop_back();
     rows.push_back(m);
   }
   return rows;
-}
-
-RunState run_state(const fs::path& run_dir) {
-  const bool checkpoint = fs::exists(run_dir / "last.pt");
-  if (const auto summary = read_json(run_dir / "summary.json")) {
-    // The trainer also writes a summary when it is interrupted: that run is not finished.
-    const auto reason = summary->find("stop_reason");
-    const bool interrupted =
-        reason != summary->end() && reason->is_string() && *reason == "interrupted";
-    if (!interrupted) return RunState::Finished;
-    if (checkpoint) return RunState::Interrupted;
-  }
-  return checkpoint ? RunState::Interrupted : RunState::NotStarted;
 }
 
 void check_same_config(const fs::path& run_dir, const RunParams& params) {
@@ -87,33 +57,25 @@ void check_same_config(const fs::path& run_dir, const RunParams& params) {
   }
 }
 
-RunResult load_run(const fs::path& run_dir, const OverfitRule& rule) {
+RunResult load_result(const fs::path& run_dir, const OverfitRule& rule) {
   RunResult r;
-  r.state = run_state(run_dir);
-  r.epochs = read_run_metrics(run_dir / "metrics.jsonl");
-  for (const MetricsRecord& m : r.epochs)
+  r.epochs = read_run_metrics(run_dir / run_files::kMetrics);
+  for (const EpochRecord& m : r.epochs)
     if (std::isfinite(m.epoch_seconds)) r.wall_seconds += m.epoch_seconds;
-
-  const auto summary = read_json(run_dir / "summary.json");
+  const auto summary = read_summary(run_dir);
+  r.status = read_status(run_dir);
+  r.resumable = !has_ended(r.status) && fs::exists(run_dir / run_files::kLastCheckpoint);
   if (summary) {
-    if (summary->contains("best_epoch") && (*summary)["best_epoch"].is_number_integer())
-      r.best_epoch = (*summary)["best_epoch"].get<int>();
-    if (summary->contains("stop_reason") && (*summary)["stop_reason"].is_string())
-      r.stop_reason = (*summary)["stop_reason"].get<std::string>();
-    r.wall_seconds = number_or(*summary, "total_seconds", r.wall_seconds);
+    r.best_epoch = summary->best_epoch;
+    r.stop_reason = summary->stop_reason;
+    r.wall_seconds = summary->total_seconds.value_or(r.wall_seconds);
   }
-  if (!r.best_epoch && !r.epochs.empty()) {
-    // Highest validation sequence accuracy; the earliest such epoch (as a checkpoint would).
-    const MetricsRecord* best = &r.epochs.front();
-    for (const MetricsRecord& m : r.epochs)
-      if (m.valid_seq_acc > best->valid_seq_acc) best = &m;
-    r.best_epoch = best->epoch;
-  }
-  for (const MetricsRecord& m : r.epochs)
+  if (!r.best_epoch) r.best_epoch = best_epoch(r.epochs);
+  for (const EpochRecord& m : r.epochs)
     if (r.best_epoch && m.epoch == *r.best_epoch) r.best = m;
 
   std::vector<LossPoint> losses;
-  for (const MetricsRecord& m : r.epochs) losses.push_back({m.epoch, m.train_loss, m.valid_loss});
+  for (const EpochRecord& m : r.epochs) losses.push_back({m.epoch, m.train_loss, m.valid_loss});
   r.overfit_epoch = overfitting_epoch(losses, rule);
   return r;
 }

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "s2s/error.h"
+#include "s2s/file_io.h"
 
 namespace s2s {
 
@@ -24,15 +25,9 @@ constexpr size_t kMaxEntriesScanned = 100000;
 
 // Reads a small JSON object file; nullopt when missing, too big or malformed.
 std::optional<nlohmann::json> read_small_json(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) return std::nullopt;
-  const auto size = fs::file_size(path, ec);
-  if (ec || size > kMaxJsonBytes) return std::nullopt;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+  const auto text = read_small_file(path.string(), kMaxJsonBytes);
+  if (!text) return std::nullopt;
+  auto j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return std::nullopt;
   return j;
 }
@@ -99,30 +94,8 @@ bool looks_like_run(const fs::path& dir) {
 
 }  // namespace
 
-const char* to_string(RunStatus status) {
-  switch (status) {
-    case RunStatus::running:
-      return "running";
-    case RunStatus::finished:
-      return "finished";
-    case RunStatus::stopped_early:
-      return "stopped early";
-    case RunStatus::stopped:
-      return "stopped";
-  }
-  return "unknown";
-}
-
 RunStatus RunInfo::status() const {
-  if (!summary) return RunStatus::running;
-  const std::string& r = summary->stop_reason;
-  if (r.find("early") != std::string::npos || r.find("patience") != std::string::npos ||
-      r.find("overfit") != std::string::npos)
-    return RunStatus::stopped_early;
-  if (r.find("interrupt") != std::string::npos || r.find("non_finite") != std::string::npos ||
-      r.find("nan") != std::string::npos || r.find("error") != std::string::npos)
-    return RunStatus::stopped;
-  return RunStatus::finished;
+  return summary ? summary->status : RunStatus::Running;
 }
 
 bool is_inside(const fs::path& root, const fs::path& path) {
@@ -158,19 +131,7 @@ RunInfo load_run(const fs::path& dir, std::string id) {
     }
   }
   run.config_summary = summarize(run.config);
-  const fs::path summary_path = run.dir / "summary.json";
-  if (auto s = is_inside(run.dir, summary_path) ? read_small_json(summary_path) : std::nullopt) {
-    RunSummary summary;
-    summary.best_epoch = optional_int(*s, "best_epoch");
-    summary.overfit_epoch = optional_int(*s, "overfitting_epoch");
-    if (!summary.overfit_epoch) summary.overfit_epoch = optional_int(*s, "overfit_epoch");
-    if (summary.overfit_epoch && *summary.overfit_epoch <= 0) summary.overfit_epoch.reset();
-    if (auto r = s->find("stop_reason"); r != s->end() && r->is_string())
-      summary.stop_reason = r->get<std::string>();
-    if (auto t = s->find("total_seconds"); t != s->end() && t->is_number())
-      summary.total_seconds = t->get<double>();
-    run.summary = summary;
-  }
+  if (is_inside(run.dir, run.dir / run_files::kSummary)) run.summary = read_summary(run.dir);
   return run;
 }
 
@@ -220,7 +181,7 @@ std::vector<RunInfo> discover_runs(const std::vector<fs::path>& roots) {
   return runs;
 }
 
-RunMarkers run_markers(const RunInfo& run, const std::vector<MetricsRecord>& epochs) {
+RunMarkers run_markers(const RunInfo& run, const std::vector<EpochRecord>& epochs) {
   RunMarkers m;
   m.best_valid_token_acc = std::numeric_limits<double>::quiet_NaN();
   m.best_valid_seq_acc = std::numeric_limits<double>::quiet_NaN();

@@ -37,18 +37,20 @@ std::string read_string(torch::serialize::InputArchive& archive, const std::stri
 
 }  // namespace
 
+Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size) {
+  return Seq2SeqOptions(vocab_size)
+      .cell(config.cell)
+      .hidden(config.hidden)
+      .layers(config.layers)
+      .dropout(config.dropout)
+      .impl(config.impl)
+      .precision(config.precision);
+}
+
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,
                                          const std::string& source) {
-  try {
-    const auto j = nlohmann::json::parse(config_json);
-    return Seq2SeqOptions(vocab_size)
-        .cell(parse_cell(j.at("cell").get<std::string>()))
-        .hidden(j.at("hidden").get<int64_t>())
-        .layers(j.at("layers").get<int64_t>())
-        .dropout(j.at("dropout").get<double>());
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(source + ": bad model configuration: " + e.what());
-  }
+  return model_options(TrainConfig::from_json(config_json, source, /*skip_unknown_keys=*/true),
+                       vocab_size);
 }
 
 void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab,

@@ -1,7 +1,8 @@
 // Real-browser test: headless Debian chromium, driven by playwright-core (web/node_modules),
 // loads the dashboard for a copy of a fixture run, checks the charts, appends an epoch and
-// checks the page shows it within 2 s. The script is browser_test.mjs; the screenshot is left
-// at build/test-artifacts/dashboard.png.
+// checks the page shows it within 2 s, then writes a step log and checks the step chart
+// appears and follows it, and the log-scale toggle. The script is browser_test.mjs; the screenshot
+// is left at build/test-artifacts/dashboard.png.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -46,6 +47,7 @@ TEST(DashboardBrowser, ChartsShowTheRunAndFollowANewEpoch) {
   EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) == 0) << out;
   EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
   EXPECT_NE(out.find("ok   epoch 15 shown after"), std::string::npos) << out;
+  EXPECT_NE(out.find("ok   step chart follows two new steps"), std::string::npos) << out;
   ASSERT_TRUE(fs::exists(shot)) << out;
   EXPECT_GT(fs::file_size(shot), 20000u);
 }

@@ -2,7 +2,10 @@
 // Usage: node browser_test.mjs --web-dir WEB --url URL --metrics RUN/metrics.jsonl
 //                              --run ID --epochs N --screenshot OUT.png
 // Checks the charts drawn for run ID (3 charts, 2 series each, N points), appends epoch N+1
-// to the metrics file and checks the page shows it within 2 seconds. Exit 0 on success.
+// to the metrics file and checks the page shows it within 2 seconds; then writes the run's
+// steps.jsonl as training does, and checks the step-loss chart appears under the others and
+// follows new steps; and that the log-scale toggle puts both loss charts on a log axis.
+// Exit 0 on success.
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -96,6 +99,32 @@ try {
   check(Number(epochsCell) === next, `run list shows ${next} epochs: ${epochsCell}`);
   check(errors.length === 0, `no page errors: ${errors}`);
   check(external.length === 0, `no requests beyond the local server: ${external}`);
+
+  // The run writes its step log (steps.jsonl beside metrics.jsonl), as a training run does
+  // every --log-every steps: the step chart appears, then follows new steps.
+  const stepsPath = path.join(path.dirname(args.metrics), 'steps.jsonl');
+  const stepLine = i => JSON.stringify({ step: 10 * i, epoch: 1 + Math.floor((10 * i - 1) / 100),
+    epoch_fraction: i / 10, train_loss: 2 / i, tokens_per_second: 40000, lr: 0.002 }) + '\n';
+  fs.writeFileSync(stepsPath, Array.from({ length: 12 }, (_, i) => stepLine(i + 1)).join(''));
+  const stepPoints = n => page.waitForFunction(k => window.s2s.charts.steps &&
+    window.s2s.charts.steps.data[0].length === k, n, { timeout: 2500, polling: 50 }).then(() => true, () => false);
+  check(await stepPoints(12), 'step chart appears with the 12 logged steps');
+  const hidden = await page.$eval('#chart-steps', el => el.hidden);
+  check(!hidden, 'step chart is shown');
+  const order = await page.$$eval('#charts .chart', els => els.map(e => e.id));
+  check(order[order.length - 1] === 'chart-steps', `step chart under the epoch charts: ${order}`);
+  fs.appendFileSync(stepsPath, stepLine(13) + stepLine(14));
+  check(await stepPoints(14), 'step chart follows two new steps within 2.5 s');
+  const lastLoss = await page.evaluate(() => { const d = window.s2s.charts.steps.data; return d[1][d[1].length - 1]; });
+  check(Math.abs(lastLoss - 2 / 14) < 1e-9, `last step loss drawn: ${lastLoss}`);
+
+  // The log-scale toggle: both loss charts switch to a log axis, accuracies stay linear.
+  const distr = () => page.evaluate(() => [window.s2s.charts.loss.scales.y.distr,
+    window.s2s.charts.steps.scales.y.distr, window.s2s.charts.seq.scales.y.distr]);
+  check(JSON.stringify(await distr()) === '[1,1,1]', `linear scales first: ${await distr()}`);
+  await page.check('#log-loss');
+  check(JSON.stringify(await distr()) === '[3,3,1]', `log scale for loss only: ${await distr()}`);
+  check(errors.length === 0, `no page errors after the step chart: ${errors}`);
 
   await page.mouse.move(box.x + box.width * 0.7, box.y + box.height * 0.4);
   fs.mkdirSync(path.dirname(args.screenshot), { recursive: true });

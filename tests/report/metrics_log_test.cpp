@@ -35,11 +35,11 @@ class TempDir : public ::testing::Test {
   fs::path dir_, path_;
 };
 
-std::vector<s2s::MetricsRecord> losses(std::initializer_list<double> values) {
-  std::vector<s2s::MetricsRecord> out;
+std::vector<s2s::EpochRecord> losses(std::initializer_list<double> values) {
+  std::vector<s2s::EpochRecord> out;
   int e = 1;
   for (double v : values) {
-    s2s::MetricsRecord m;
+    s2s::EpochRecord m;
     m.epoch = e++;
     m.valid_loss = v;
     out.push_back(m);
@@ -50,14 +50,14 @@ std::vector<s2s::MetricsRecord> losses(std::initializer_list<double> values) {
 }  // namespace
 
 TEST(ParseMetricsLine, ReadsAllFieldsAndLeavesMissingOnesNaN) {
-  auto m = s2s::parse_metrics_line(line(3, 0.75));
+  auto m = s2s::EpochRecord::parse(line(3, 0.75));
   ASSERT_TRUE(m);
   EXPECT_EQ(m->epoch, 3);
   EXPECT_DOUBLE_EQ(m->train_loss, 1.5);
   EXPECT_DOUBLE_EQ(m->valid_loss, 0.75);
   EXPECT_DOUBLE_EQ(m->valid_seq_acc, 0.05);
   EXPECT_DOUBLE_EQ(m->lr, 0.001);
-  auto sparse = s2s::parse_metrics_line(R"({"epoch": 1, "valid_loss": 2})");
+  auto sparse = s2s::EpochRecord::parse(R"({"epoch": 1, "valid_loss": 2})");
   ASSERT_TRUE(sparse);
   EXPECT_DOUBLE_EQ(sparse->valid_loss, 2.0);
   EXPECT_TRUE(std::isnan(sparse->train_loss));
@@ -66,7 +66,7 @@ TEST(ParseMetricsLine, ReadsAllFieldsAndLeavesMissingOnesNaN) {
 TEST(ParseMetricsLine, RejectsWhatIsNotARecord) {
   for (const char* bad : {"", "garbage", "{\"epoch\": 1, \"train_lo", "[1,2]", "{}",
                           "{\"epoch\": \"3\"}", "{\"epoch\": -1}", "{\"epoch\": 1.5}", "null"}) {
-    EXPECT_FALSE(s2s::parse_metrics_line(bad)) << bad;
+    EXPECT_FALSE(s2s::EpochRecord::parse(bad)) << bad;
   }
 }
 

@@ -12,7 +12,6 @@
 #include <sstream>
 
 #include "s2s/error.h"
-#include "support/run_command.h"
 
 namespace fs = std::filesystem;
 
@@ -23,7 +22,7 @@ const fs::path kRuns = fs::path(S2S_FIXTURES_DIR) / "runs";
 std::vector<s2s::PlotRun> fixture_runs(std::initializer_list<const char*> names) {
   std::vector<s2s::PlotRun> runs;
   for (const char* name : names) {
-    s2s::PlotRun r{s2s::load_run(kRuns / name), {}};
+    s2s::PlotRun r{s2s::load_run(kRuns / name), {}, {}};
     r.epochs = s2s::read_metrics(r.info.metrics_path());
     runs.push_back(r);
   }
@@ -99,28 +98,40 @@ TEST(Plot, SvgHasSizeCurvesAndLabels) {
   EXPECT_GE(n, 6);
 }
 
+int strokes_of_first_colour(const fs::path& svg_path) {
+  std::ifstream in(svg_path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string svg = text.str();
+  const std::string stroke = "stroke:rgb(12.2%,46.7%,70.6%)";  // #1f77b4
+  int n = 0;
+  for (auto at = svg.find(stroke); at != std::string::npos; at = svg.find(stroke, at + 1)) ++n;
+  return n;
+}
+
+// A run with steps.jsonl gets one more curve (the step panel); the image keeps its size.
+TEST(Plot, DrawsTheStepLogUnderTheEpochPanels) {
+  auto runs = fixture_runs({"gru_h256"});
+  const fs::path without = out_dir() / "plot_no_steps.svg";
+  s2s::plot_runs(runs, without);
+  for (int64_t step = 10; step <= 300; step += 10) {
+    s2s::StepRecord r;
+    r.step = step;
+    r.epoch = 1 + (step - 1) / 100;
+    r.epoch_fraction = step / 100.0;
+    r.train_loss = 2.0 / static_cast<double>(step);
+    runs[0].steps.push_back(r);
+  }
+  const fs::path with = out_dir() / "plot_steps.svg";
+  s2s::plot_runs(runs, with);
+  EXPECT_EQ(strokes_of_first_colour(with), strokes_of_first_colour(without) + 1);
+  const fs::path png = out_dir() / "plot_steps.png";
+  s2s::plot_runs(runs, png);
+  EXPECT_EQ(decode(png).height, 520);
+}
+
 TEST(Plot, RefusesUnknownFormatsAndEmptyInput) {
   EXPECT_THROW(s2s::plot_runs(fixture_runs({"gru_h256"}), out_dir() / "x.jpg"), s2s::Error);
   EXPECT_THROW(s2s::plot_runs({}, out_dir() / "x.png"), s2s::Error);
   EXPECT_FALSE(fs::exists(out_dir() / "x.jpg"));
-}
-
-TEST(PlotCli, WritesPngAndReportsBadInput) {
-  const fs::path out = out_dir() / "plot_cli.png";
-  fs::remove(out);
-  auto r = s2s::test::run_cli("plot " + (kRuns / "gru_h256").string() + " " +
-                              (kRuns / "lstm_h256").string() + " -o " + out.string() +
-                              " --width 800 --height 400");
-  EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "wrote " + out.string() + " (2 runs, 800x400)\n");
-  const Png png = decode(out);
-  EXPECT_EQ(png.width, 800);
-  EXPECT_EQ(png.height, 400);
-
-  r = s2s::test::run_cli("plot " + (kRuns / "gru_h256").string() + " -o out.gif");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "s2s: error: out.gif: unknown image format (use .png or .svg)\n");
-  r = s2s::test::run_cli("plot " + (kRuns / "missing").string() + " -o x.png");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, "s2s: error: " + (kRuns / "missing").string() + ": not a run directory\n");
 }

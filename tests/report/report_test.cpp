@@ -36,7 +36,7 @@ class ReportOnFixtures : public ::testing::Test {
     input_.budget = "test budget";
     input_.machine = "test machine";
     input_.updated = "2026-11-27 14:00 UTC";
-    for (const RunSpec& r : plan_.runs) input_.runs.push_back({&r, load_run(r.dir), ""});
+    for (const RunSpec& r : plan_.runs) input_.runs.push_back({&r, load_result(r.dir), ""});
     for (const PlotGroup& g : plot_groups(plan_)) input_.plots.push_back({g, false, ""});
   }
   ExperimentOptions options_;
@@ -45,8 +45,9 @@ class ReportOnFixtures : public ::testing::Test {
 };
 
 TEST_F(ReportOnFixtures, LoadsBestAndOverfittingEpochsFromTheRunDirectories) {
-  const RunResult r = load_run(kRuns / "l4-d0.8-n2800");
-  EXPECT_EQ(r.state, RunState::Finished);
+  const RunResult r = load_result(kRuns / "l4-d0.8-n2800");
+  EXPECT_EQ(r.status, RunStatus::EarlyStopping);
+  EXPECT_FALSE(r.resumable);
   EXPECT_EQ(r.epochs.size(), 35u);
   EXPECT_EQ(r.best_epoch, 27);     // the summary's best (sequence accuracy)...
   EXPECT_EQ(r.overfit_epoch, 25);  // ...differs from the lowest validation loss
@@ -55,8 +56,8 @@ TEST_F(ReportOnFixtures, LoadsBestAndOverfittingEpochsFromTheRunDirectories) {
   EXPECT_DOUBLE_EQ(r.best->valid_token_acc, 0.906);
   EXPECT_DOUBLE_EQ(r.wall_seconds, 53.0);  // summary's total_seconds, not the sum of epochs
   EXPECT_EQ(r.stop_reason, "early_stopping");
-  EXPECT_EQ(load_run(kRuns / "l1-d0-n14000").overfit_epoch, std::nullopt);
-  EXPECT_EQ(load_run(kRuns / "l4-d0-n14000").overfit_epoch, 20);
+  EXPECT_EQ(load_result(kRuns / "l1-d0-n14000").overfit_epoch, std::nullopt);
+  EXPECT_EQ(load_result(kRuns / "l4-d0-n14000").overfit_epoch, 20);
 }
 
 TEST_F(ReportOnFixtures, TableRowsMatchTheFixtures) {
@@ -164,21 +165,24 @@ TEST(RunResult, PartialAndMalformedMetricLinesAreSkipped) {
       << "garbage\n"
       << "{\"epoch\": 2, \"valid_seq_acc\": 0.3, \"valid_loss\": 0.5}\n"
       << "{\"epoch\": 3, \"valid_seq";  // being written
-  const RunResult r = load_run(dir);
-  EXPECT_EQ(r.state, RunState::NotStarted);
+  const RunResult r = load_result(dir);
+  EXPECT_EQ(r.status, RunStatus::Running);  // files, no summary, no checkpoint: starts again
+  EXPECT_FALSE(r.resumable);
   ASSERT_EQ(r.epochs.size(), 2u);
   EXPECT_EQ(r.best_epoch, 2);  // no summary: the highest validation sequence accuracy
   std::ofstream(dir / "last.pt") << "x";
-  EXPECT_EQ(run_state(dir), RunState::Interrupted);
+  EXPECT_TRUE(load_result(dir).resumable);
   // The trainer writes a summary when interrupted too: still to be resumed.
   std::ofstream(dir / "summary.json") << "{\"best_epoch\": 1, \"stop_reason\": \"interrupted\"}";
-  EXPECT_EQ(run_state(dir), RunState::Interrupted);
+  EXPECT_EQ(load_result(dir).status, RunStatus::Interrupted);
+  EXPECT_TRUE(load_result(dir).resumable);
   std::ofstream(dir / "summary.json")
       << "{\"best_epoch\": 1, \"stop_reason\": \"non_finite_loss\"}";
-  EXPECT_EQ(run_state(dir), RunState::Finished);
+  EXPECT_EQ(load_result(dir).status, RunStatus::NonFiniteLoss);
+  EXPECT_FALSE(load_result(dir).resumable);
   std::ofstream(dir / "summary.json") << "{\"best_epoch\": 1}";
-  EXPECT_EQ(run_state(dir), RunState::Finished);
-  EXPECT_EQ(load_run(dir).best_epoch, 1);
+  EXPECT_EQ(load_result(dir).status, RunStatus::Completed);
+  EXPECT_EQ(load_result(dir).best_epoch, 1);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include <cmath>
 #include <fstream>
 
@@ -35,10 +37,10 @@ TEST(DiscoverRuns, FindsTheFixtureRunsWithStatusAndConfig) {
   EXPECT_EQ(runs[0].id, "gru_h256");
   EXPECT_EQ(runs[1].id, "lstm_h256");
   EXPECT_EQ(runs[2].id, "rnn_h128");
-  EXPECT_EQ(runs[0].status(), s2s::RunStatus::stopped_early);
-  EXPECT_EQ(runs[1].status(), s2s::RunStatus::finished);
-  EXPECT_EQ(runs[2].status(), s2s::RunStatus::running);
-  EXPECT_STREQ(s2s::to_string(runs[0].status()), "stopped early");
+  EXPECT_EQ(runs[0].status(), s2s::RunStatus::EarlyStopping);
+  EXPECT_EQ(runs[1].status(), s2s::RunStatus::Completed);
+  EXPECT_EQ(runs[2].status(), s2s::RunStatus::Running);
+  EXPECT_STREQ(s2s::display_name(runs[0].status()), "stopped early");
   EXPECT_EQ(runs[0].config_summary,
             "cell=gru impl=fused layers=1 hidden=256 batch=32 lr=0.001 dropout=0.1");
   EXPECT_EQ(runs[0].patience, 4);
@@ -85,20 +87,20 @@ TEST(DiscoverRuns, NestedRunsUpToTwoLevelsAndSymlinksOutsideIgnored) {
   EXPECT_EQ(ids, (std::vector<std::string>{"alias", "grid/gru"}));
 }
 
-TEST(RunStatus, FromStopReason) {
+TEST(RunStatus, FromTheSummaryElseRunning) {
   s2s::RunInfo run;
-  EXPECT_EQ(run.status(), s2s::RunStatus::running);
-  const std::pair<const char*, s2s::RunStatus> cases[] = {
-      {"completed", s2s::RunStatus::finished},
-      {"early_stopping", s2s::RunStatus::stopped_early},
-      {"interrupted", s2s::RunStatus::stopped},
-      {"non_finite_loss", s2s::RunStatus::stopped}};
-  for (const auto& [reason, status] : cases) {
-    run.summary = s2s::RunSummary{};
-    run.summary->stop_reason = reason;
+  EXPECT_EQ(run.status(), s2s::RunStatus::Running);
+  const std::tuple<const char*, s2s::RunStatus, const char*> cases[] = {
+      {"completed", s2s::RunStatus::Completed, "finished"},
+      {"early_stopping", s2s::RunStatus::EarlyStopping, "stopped early"},
+      {"interrupted", s2s::RunStatus::Interrupted, "stopped"},
+      {"non_finite_loss", s2s::RunStatus::NonFiniteLoss, "stopped"}};
+  for (const auto& [reason, status, shown] : cases) {
+    run.summary = s2s::RunSummary::parse(std::string(R"({"stop_reason": ")") + reason + "\"}");
+    ASSERT_TRUE(run.summary) << reason;
     EXPECT_EQ(run.status(), status) << reason;
+    EXPECT_STREQ(s2s::display_name(run.status()), shown) << reason;
   }
-  EXPECT_STREQ(s2s::to_string(s2s::RunStatus::stopped), "stopped");
 }
 
 TEST(DiscoverRuns, MissingRootIsAnError) {
@@ -118,7 +120,7 @@ TEST(LoadRun, MalformedOrHugeConfigAndSummaryAreIgnored) {
   EXPECT_TRUE(run.config.empty());
   EXPECT_EQ(run.config_summary, "");
   EXPECT_FALSE(run.summary);
-  EXPECT_EQ(run.status(), s2s::RunStatus::running);
+  EXPECT_EQ(run.status(), s2s::RunStatus::Running);
 }
 
 TEST(RunMarkers, SummaryWinsElseComputedWithConfigPatience) {

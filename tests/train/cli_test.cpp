@@ -251,6 +251,16 @@ TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
        "letters.csv: none of its tokens are in the vocabulary"},
       {"infer --model " + model() + " --input 'a b'", "none of its tokens"},
       {"train --resume " + bad, "config.json: cannot open"},
+      // Choices are parsed once, at the flag, into the configuration's enums.
+      {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + bad +
+           "/never --cell transformer",
+       "--cell: unknown cell 'transformer': expected gru, lstm or rnn"},
+      {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + bad +
+           "/never --lr-schedule cyclic",
+       "--lr-schedule: unknown learning-rate schedule 'cyclic'"},
+      {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + bad +
+           "/never --lr-schedule warmup-cosine --warmup-epochs -1",
+       "--warmup-epochs must be >= 0"},
   };
   for (const auto& [args, message] : cases) {
     const auto r = run_cli(args);

@@ -29,6 +29,7 @@ s2s::TrainConfig tiny_config(const std::string& dir) {
   c.dropout = 0.0;
   c.batch = 32;
   c.lr = 0.005;
+  c.lr_schedule = s2s::LrSchedule::Exponential;
   c.lr_decay = 0.7;
   c.epochs = 8;
   c.threads = 1;
@@ -43,7 +44,7 @@ TEST(Trainer, TinyModelLearnsCopyOfLength4) {
   const s2s::TrainSummary s = s2s::train(tiny_config(dir));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(s.reason, s2s::StopReason::Completed);
+  EXPECT_EQ(s.reason, s2s::RunStatus::Completed);
   // Every training pair exactly right, and the unseen validation pairs nearly all.
   EXPECT_GE(s.best_valid_seq_acc, 0.98);
   EXPECT_LT(seconds, 60.0);
@@ -108,9 +109,9 @@ TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
 
   config.out = dir + "/interrupted";
   // 13 steps: mid-epoch 2 (10 steps per epoch).
-  EXPECT_EQ(s2s::train(config, stop_after(13)).reason, s2s::StopReason::Interrupted);
+  EXPECT_EQ(s2s::train(config, stop_after(13)).reason, s2s::RunStatus::Interrupted);
   EXPECT_EQ(lines_of(read_text(config.out + "/metrics.jsonl")).size(), 1u);
-  EXPECT_EQ(s2s::train(config, resuming()).reason, s2s::StopReason::Completed);
+  EXPECT_EQ(s2s::train(config, resuming()).reason, s2s::RunStatus::Completed);
 
   const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
   ASSERT_EQ(expected.size(), 3u);
@@ -126,7 +127,7 @@ TEST(Trainer, Bf16RunsStoreTheirPrecisionAndResumeInIt) {
   config.epochs = 2;
   config.hidden = 16;
   config.layers = 2;
-  config.precision = "bf16";
+  config.precision = s2s::Precision::BF16;
   config.out = dir + "/straight";
   s2s::train(config);
   const auto saved = nlohmann::json::parse(read_text(config.out + "/config.json"));
@@ -134,23 +135,76 @@ TEST(Trainer, Bf16RunsStoreTheirPrecisionAndResumeInIt) {
 
   config.out = dir + "/interrupted";
   // 9 steps: mid-epoch 2 (7 steps per epoch).
-  EXPECT_EQ(s2s::train(config, stop_after(9)).reason, s2s::StopReason::Interrupted);
+  EXPECT_EQ(s2s::train(config, stop_after(9)).reason, s2s::RunStatus::Interrupted);
   // What `s2s train --resume DIR` does: the configuration comes from DIR/config.json.
   s2s::TrainConfig resumed = s2s::TrainConfig::from_json(read_text(config.out + "/config.json"),
                                                          config.out + "/config.json");
-  EXPECT_EQ(resumed.precision, "bf16");
-  EXPECT_EQ(s2s::train(resumed, resuming()).reason, s2s::StopReason::Completed);
+  EXPECT_EQ(resumed.precision, s2s::Precision::BF16);
+  EXPECT_EQ(s2s::train(resumed, resuming()).reason, s2s::RunStatus::Completed);
   const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
   ASSERT_EQ(expected.size(), 2u);
   EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
 
   // The same run in f32 gives different (if close) numbers: bf16 really ran, before and after.
-  config.precision = "f32";
+  config.precision = s2s::Precision::F32;
   config.out = dir + "/f32";
   s2s::train(config);
   EXPECT_NE(numbers_of(dir + "/f32/metrics.jsonl"), expected);
   // Configurations written before --precision existed read as f32.
-  EXPECT_EQ(s2s::TrainConfig::from_json("{}", "old.json").precision, "f32");
+  EXPECT_EQ(s2s::TrainConfig::from_json("{}", "old.json").precision, s2s::Precision::F32);
+}
+
+// steps.jsonl without its wall-clock field, for comparing runs.
+std::vector<std::string> steps_of(const std::string& path) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(read_text(path))) {
+    auto j = nlohmann::json::parse(line);
+    j.erase("tokens_per_second");
+    out.push_back(j.dump());
+  }
+  return out;
+}
+
+// Every schedule that keeps state (plateau: the rate and the last halving; warmup-cosine: the
+// step count) resumes exactly, and so does the step log: a run interrupted twice writes the
+// metrics and step records of the uninterrupted run.
+TEST(Trainer, ResumedSchedulesAndStepLogsEqualTheUninterruptedRun) {
+  const std::string dir = temp_dir("schedules");
+  write_copy_task(dir, 300, 60);
+  for (const s2s::LrSchedule schedule : {s2s::LrSchedule::Plateau, s2s::LrSchedule::WarmupCosine}) {
+    s2s::TrainConfig config = tiny_config(dir);
+    config.epochs = 4;
+    config.hidden = 16;
+    config.lr = 0.05;
+    config.lr_schedule = schedule;
+    config.lr_patience = 1;
+    config.warmup_steps = 7;
+    config.warmup_epochs = 0;
+    config.log_every = 3;  // 10 steps per epoch: records straddle epochs and interruptions
+    const std::string name = s2s::to_string(schedule);
+    config.out = dir + "/" + name + "_straight";
+    s2s::train(config);
+    config.out = dir + "/" + name + "_interrupted";
+    EXPECT_EQ(s2s::train(config, stop_after(14)).reason, s2s::RunStatus::Interrupted);
+    s2s::TrainOptions again = resuming();
+    again.stop_after_steps = 11;  // to step 25, mid-epoch 3
+    EXPECT_EQ(s2s::train(config, again).reason, s2s::RunStatus::Interrupted);
+    EXPECT_EQ(s2s::train(config, resuming()).reason, s2s::RunStatus::Completed);
+
+    const auto expected = numbers_of(dir + "/" + name + "_straight/metrics.jsonl");
+    ASSERT_EQ(expected.size(), 4u) << name;
+    EXPECT_EQ(numbers_of(config.out + "/metrics.jsonl"), expected) << name;
+    const auto steps = steps_of(dir + "/" + name + "_straight/steps.jsonl");
+    ASSERT_EQ(steps.size(), 13u) << name;  // steps 3, 6, ..., 39
+    EXPECT_EQ(steps_of(config.out + "/steps.jsonl"), steps) << name;
+    const auto first = nlohmann::json::parse(steps.front());
+    EXPECT_EQ(first["step"], 3);
+    EXPECT_DOUBLE_EQ(first["epoch_fraction"].get<double>(), 0.3);
+    if (schedule == s2s::LrSchedule::WarmupCosine) {
+      // Step 3 is in the warm-up: 3/7 of the rate.
+      EXPECT_DOUBLE_EQ(first["lr"].get<double>(), 0.05 * 3 / 7);
+    }
+  }
 }
 
 TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
@@ -162,7 +216,7 @@ TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
   config.epochs = 30;
   config.patience = 2;
   const s2s::TrainSummary s = s2s::train(config);
-  ASSERT_EQ(s.reason, s2s::StopReason::EarlyStopping);
+  ASSERT_EQ(s.reason, s2s::RunStatus::EarlyStopping);
   const auto summary = nlohmann::json::parse(read_text(config.out + "/summary.json"));
   EXPECT_EQ(summary["stop_reason"], "early_stopping");
   EXPECT_EQ(summary["min_valid_loss_epoch"].get<int64_t>() + 2, s.epochs_completed);

@@ -1,22 +1,42 @@
+// TrainConfig <-> config.json, and the checks a configuration must pass before training.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
-#include "s2s/cell.h"
 #include "s2s/error.h"
-#include "s2s/trainer.h"
+#include "s2s/run_record.h"
 
 namespace s2s {
+
+// Enums are written as the flag values users type ("gru", "onednn", "bf16", "plateau") and
+// read back through the same parsers, so config.json from before the enums loads unchanged.
+// Templates over the JSON type (json and ordered_json), and more specialised than
+// nlohmann's own enum conversion, which would write the enum's number.
+#define S2S_ENUM_JSON(Enum, parse)            \
+  template <class Json>                       \
+  void to_json(Json& j, Enum v) {             \
+    j = to_string(v);                         \
+  }                                           \
+  template <class Json>                       \
+  void from_json(const Json& j, Enum& v) {    \
+    v = parse(j.template get<std::string>()); \
+  }
+S2S_ENUM_JSON(Cell, parse_cell)
+S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
+S2S_ENUM_JSON(Precision, parse_precision)
+S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
+#undef S2S_ENUM_JSON
 
 // clang-format 14 reflows this macro differently on every run, so it is left as written.
 // clang-format off
 #define S2S_CONFIG_FIELDS(X)                                                        \
   X(train) X(valid) X(out)                                                          \
   X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
-  X(epochs) X(batch) X(lr) X(lr_decay) X(teacher_forcing) X(clip) X(seed)           \
-  X(threads) X(patience) X(valid_batch)
+  X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
+  X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
+  X(threads) X(patience) X(valid_batch) X(log_every)
 // clang-format on
 
 namespace {
@@ -38,6 +58,29 @@ void read_setting(const nlohmann::json& value, T& out) {
 
 }  // namespace
 
+LrSchedule parse_lr_schedule(const std::string& name) {
+  if (name == "constant") return LrSchedule::Constant;
+  if (name == "exponential") return LrSchedule::Exponential;
+  if (name == "plateau") return LrSchedule::Plateau;
+  if (name == "warmup-cosine") return LrSchedule::WarmupCosine;
+  throw Error("unknown learning-rate schedule '" + name +
+              "': expected constant, exponential, plateau or warmup-cosine");
+}
+
+std::string to_string(LrSchedule schedule) {
+  switch (schedule) {
+    case LrSchedule::Constant:
+      return "constant";
+    case LrSchedule::Exponential:
+      return "exponential";
+    case LrSchedule::Plateau:
+      return "plateau";
+    case LrSchedule::WarmupCosine:
+      return "warmup-cosine";
+  }
+  return "?";
+}
+
 std::string TrainConfig::to_json() const {
   nlohmann::ordered_json j;
 #define S2S_WRITE(name) j[#name] = name;
@@ -46,7 +89,8 @@ std::string TrainConfig::to_json() const {
   return j.dump(2);
 }
 
-TrainConfig TrainConfig::from_json(const std::string& text, const std::string& source) {
+TrainConfig TrainConfig::from_json(const std::string& text, const std::string& source,
+                                   bool skip_unknown_keys) {
   TrainConfig c;
   nlohmann::json j;
   try {
@@ -55,6 +99,9 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
     throw Error(source + ": not valid JSON: " + std::string(e.what()));
   }
   if (!j.is_object()) throw Error(source + ": expected a JSON object of settings");
+  // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
+  if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
+  if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
   for (const auto& [key, value] : j.items()) {
     try {
 #define S2S_READ(name)           \
@@ -67,8 +114,10 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
     } catch (const nlohmann::json::exception&) {
       throw Error(source + ": setting '" + key + "' has the wrong type (" +
                   std::string(value.type_name()) + ")");
+    } catch (const Error& e) {
+      throw Error(source + ": setting '" + key + "': " + e.what());
     }
-    throw Error(source + ": unknown setting '" + key + "'");
+    if (!skip_unknown_keys) throw Error(source + ": unknown setting '" + key + "'");
   }
   return c;
 }
@@ -80,9 +129,7 @@ void TrainConfig::validate() const {
   need(!train.empty(), "--train is required");
   need(!valid.empty(), "--valid is required");
   need(!out.empty(), "--out is required");
-  parse_cell(cell);
-  parse_precision(precision);
-  need(precision != "bf16" || parse_rnn_impl(impl) == RnnImpl::OneDNN,
+  need(precision != Precision::BF16 || impl == RnnImpl::OneDNN,
        "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");
   need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
@@ -92,25 +139,15 @@ void TrainConfig::validate() const {
   need(valid_batch >= 1, "valid_batch must be at least 1");
   need(lr > 0 && lr < 10, "--lr must be in (0, 10)");
   need(lr_decay > 0 && lr_decay <= 1, "--lr-decay must be in (0, 1]");
+  need(lr_patience >= 1, "--lr-patience must be at least 1");
+  need(warmup_steps >= 0, "--warmup-steps must be >= 0");
+  need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
   need(threads >= 0, "--threads must be 0 (automatic: cores - 1) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
   need(seed >= 0, "--seed must be >= 0");
-}
-
-std::string to_string(StopReason reason) {
-  switch (reason) {
-    case StopReason::Completed:
-      return "completed";
-    case StopReason::EarlyStopping:
-      return "early_stopping";
-    case StopReason::Interrupted:
-      return "interrupted";
-    case StopReason::NonFiniteLoss:
-      return "non_finite_loss";
-  }
-  return "?";
+  need(log_every >= 0, "--log-every must be >= 0 (0: no step log)");
 }
 
 }  // namespace s2s

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "s2s/error.h"
-#include "s2s/trainer.h"
+#include "s2s/run_record.h"
 
 namespace s2s {
 namespace {

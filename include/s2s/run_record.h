@@ -1,0 +1,162 @@
+// A run, described once. `s2s train --out DIR` writes, and every reader (the trainer on resume,
+// the dashboard, `s2s plot`, experiment reports) reads, these files through the types here:
+//   DIR/config.json    TrainConfig: the typed configuration (strings only at the edge: JSON keys
+//                      and values are those of the command-line flags)
+//   DIR/metrics.jsonl  EpochRecord, one line per epoch
+//   DIR/steps.jsonl    StepRecord: the training loss every --log-every optimizer steps
+//   DIR/summary.json   RunSummary, written when training stops (RunStatus says why)
+//   DIR/last.pt, DIR/best.pt  checkpoints (s2s/checkpoint.h)
+// Writers are strict (every field, always); readers are tolerant (a missing field is NaN or
+// absent, a damaged line is skipped), so runs from older or newer versions still read. The best
+// epoch and the overfitting epoch follow the one rule each in s2s/overfit.h. No torch here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "s2s/cell.h"
+
+namespace s2s {
+
+// How the learning rate moves during a run (src/train/scheduler.cpp).
+//   constant       lr throughout
+//   exponential    lr * lr_decay^(epochs done): the course's schedule
+//   plateau        halve when the validation loss has not improved for lr_patience epochs
+//   warmup-cosine  linear from 0 to lr over the warm-up, then a half cosine down to 0 at the
+//                  last step of the last epoch
+enum class LrSchedule { Constant, Exponential, Plateau, WarmupCosine };
+// "constant" | "exponential" | "plateau" | "warmup-cosine"; throws s2s::Error otherwise.
+LrSchedule parse_lr_schedule(const std::string& name);
+std::string to_string(LrSchedule schedule);
+
+// Everything a run depends on. Written to DIR/config.json and into every checkpoint.
+struct TrainConfig {
+  std::string train;  // data files (CSV, header source,target)
+  std::string valid;
+  std::string out;  // run directory
+
+  // Model: the course's 4-layer GRU with 256 units. (config.cpp lists every field once, in
+  // S2S_CONFIG_FIELDS: a new field is one line there plus its default here.)
+  Cell cell = Cell::GRU;
+  int64_t layers = 4;
+  int64_t hidden = 256;
+  // Dropout between stacked layers. The course used 0.8 over ~2000 epochs; 0.2 reaches the
+  // same accuracy in a handful of epochs (the PyTorch reference does it in 7).
+  double dropout = 0.2;
+  RnnImpl impl = RnnImpl::OneDNN;  // which code runs the RNNs
+  // The RNN kernels' matmuls (onednn only); weights and optimizer stay f32.
+  Precision precision = Precision::F32;
+
+  // Optimisation: Adam at 2e-3, one epoch of linear warm-up, then a half cosine to 0 at the
+  // last step of --epochs, so the rate spans the run whatever its length. Measured (README,
+  // Results): on the course split it passes 99.7% validation exact match at epoch 5 (the
+  // earlier default, x0.75 per epoch, at epoch 6); on a 3-12 digit reversal nobody tuned it
+  // for, 62.8% after 10 epochs (x0.75 per epoch: 57.8%, constant: 48.3%).
+  int64_t epochs = 8;
+  int64_t batch = 64;
+  double lr = 2e-3;
+  LrSchedule lr_schedule = LrSchedule::WarmupCosine;
+  double lr_decay = 0.75;     // exponential: multiply the learning rate by this after every epoch
+  int64_t lr_patience = 2;    // plateau: epochs without a lower validation loss before halving
+  int64_t warmup_steps = 0;   // warmup-cosine: warm-up length in optimizer steps...
+  int64_t warmup_epochs = 1;  // ...plus this many epochs' worth (the whole run at most)
+  double teacher_forcing = 1.0;  // probability of feeding the true previous token
+  double clip = 5.0;             // max gradient norm (a guard, rarely active); 0: off
+  int64_t seed = 1;
+  int64_t threads = 0;   // 0: automatic (s2s::default_threads())
+  int64_t patience = 0;  // stop when valid loss has not improved for N epochs; 0: never
+  int64_t valid_batch = 512;
+  // Write the mean training loss of every N optimizer steps to DIR/steps.jsonl; 0: never.
+  // 10 gives a course epoch (14000 pairs, batch 64: 219 steps) about 20 points.
+  int64_t log_every = 10;
+
+  std::string to_json() const;  // pretty JSON, all fields
+  // Reads a config file's JSON; unknown keys (unless `skip_unknown_keys`: a checkpoint's
+  // configuration may carry notes such as "imported_from") and bad values are an error naming
+  // `source`; missing keys keep their defaults, except that a file without "lr_schedule"
+  // (written before it existed) ran the exponential schedule, and one that gives
+  // "warmup_steps" without "warmup_epochs" means a warm-up of exactly those steps.
+  static TrainConfig from_json(const std::string& json, const std::string& source,
+                               bool skip_unknown_keys = false);
+  // Throws s2s::Error naming the flag when a value is out of range.
+  void validate() const;
+};
+
+// The files of a run directory.
+namespace run_files {
+inline constexpr const char* kConfig = "config.json";
+inline constexpr const char* kMetrics = "metrics.jsonl";
+inline constexpr const char* kSteps = "steps.jsonl";
+inline constexpr const char* kSummary = "summary.json";
+inline constexpr const char* kLastCheckpoint = "last.pt";
+inline constexpr const char* kBestCheckpoint = "best.pt";
+}  // namespace run_files
+
+// Where a run stands. Training ends in one of the last four (summary.json's "stop_reason");
+// a reader also sees runs that have not started (no files) or are running (no summary yet).
+enum class RunStatus { NotStarted, Running, Completed, EarlyStopping, Interrupted, NonFiniteLoss };
+// "not_started", "running", "completed", "early_stopping", "interrupted", "non_finite_loss".
+std::string to_string(RunStatus status);
+// summary.json's "stop_reason", including other writers' words ("patience", "overfit": early
+// stopping; "nan": non-finite loss; "error": interrupted); any other word reads as Completed.
+RunStatus parse_stop_reason(const std::string& reason);
+// For people: "not started", "running", "finished", "stopped early", "stopped".
+const char* display_name(RunStatus status);
+// Completed, stopped early or by a non-finite loss: nothing left to train or resume.
+bool has_ended(RunStatus status);
+
+// One line of DIR/metrics.jsonl: an epoch's training and validation numbers. Fields a reader
+// did not find are NaN (NaN is written as null).
+struct EpochRecord {
+  int epoch = 0;
+  double train_loss, train_token_acc, train_seq_acc;
+  double valid_loss, valid_token_acc, valid_seq_acc;
+  double epoch_seconds;  // train + validation wall time
+  double train_pairs_per_second;
+  double lr;                    // the learning rate of the epoch's last step
+  double elapsed_seconds;       // since the run started, across resumes
+  EpochRecord();                // every number NaN
+  std::string to_json() const;  // one line, no newline, every field
+  // Tolerant: nullopt for anything that is not a JSON object with an integer `epoch` >= 0
+  // (blank lines, garbage, truncated JSON); missing or non-numeric fields are NaN.
+  static std::optional<EpochRecord> parse(const std::string& line);
+};
+
+// DIR/summary.json: how the run ended. The trainer writes every field; readers get what a file
+// has (older, partial or foreign files still load).
+struct RunSummary {
+  RunStatus status = RunStatus::Completed;
+  std::string stop_reason;  // as written (foreign words kept for display)
+  std::optional<int> epochs_completed;
+  std::optional<int> best_epoch;
+  std::optional<EpochRecord> best_metrics;
+  std::optional<int> overfit_epoch;  // "overfitting_epoch"; null or 0 in the file: none
+  std::optional<int> min_valid_loss_epoch;
+  std::optional<double> total_seconds;
+  std::string to_json() const;  // pretty JSON, no trailing newline
+  static std::optional<RunSummary> parse(const std::string& text);  // nullopt: not an object
+};
+
+// DIR/summary.json read (nullopt when missing, too large or not a JSON object).
+std::optional<RunSummary> read_summary(const std::filesystem::path& dir);
+// The run's status from its files: summary.json if written; else Running if the run has any
+// file, NotStarted if none.
+RunStatus read_status(const std::filesystem::path& dir);
+
+// One line of DIR/steps.jsonl: the training loss between two log points.
+struct StepRecord {
+  int64_t step = 0;           // optimizer steps since the run started (across epochs and resumes)
+  int64_t epoch = 0;          // the epoch this step belongs to (1-based)
+  double epoch_fraction = 0;  // epoch - 1 + (step within the epoch) / (steps per epoch)
+  double train_loss = 0;      // per target token, over the steps since the previous record
+  double tokens_per_second = 0;  // target tokens trained per second over those steps
+  double lr = 0;                 // learning rate of the last of those steps
+  std::string to_json() const;   // one line, no newline
+  // Tolerant: nullopt for anything that is not an object with integer step and epoch and a
+  // numeric train_loss (a line cut by a crash, garbage); other missing fields read as 0.
+  static std::optional<StepRecord> parse(const std::string& line);
+};
+
+}  // namespace s2s

@@ -1,0 +1,42 @@
+// One optimizer step of training: the unit `s2s train` repeats and `s2s_bench` times, so the
+// bench measures exactly what users run.
+#pragma once
+
+#include <cstdint>
+
+#include "s2s/dataset.h"
+#include "s2s/metrics.h"
+#include "s2s/seq2seq.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace s2s {
+
+struct StepOptions {
+  double teacher_forcing = 1.0;  // probability of feeding the true previous token
+  double clip = 0;               // max gradient norm; 0: no clipping
+};
+
+// Where a step's wall time went (filled only when asked for: the bench's breakdown).
+struct StepPhaseTimes {
+  double forward_ms = 0;    // forward pass and loss
+  double backward_ms = 0;   // backward pass and clipping
+  double optimizer_ms = 0;  // optimizer step and tally
+};
+
+struct StepResult {
+  double loss = 0;     // NLL per real target token (what NLLLoss ignoring <pad> gives)
+  int64_t tokens = 0;  // real target tokens in the batch (<eos> included)
+  bool finite = true;  // false: the loss was NaN/inf, and nothing after the forward pass ran
+};
+
+// Forward with teacher forcing, NLL over the real target tokens, backward, gradient clipping,
+// the optimizer's step, and the batch added to `tally` (loss, token and sequence accuracy of
+// the teacher-forced predictions). A non-finite loss stops before backward: no update, the
+// tally untouched, so the caller can keep its last good state.
+StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
+                      const StepOptions& options, Tally& tally, StepPhaseTimes* times = nullptr);
+
+}  // namespace s2s
