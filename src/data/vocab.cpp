@@ -99,7 +99,9 @@ Vocab Vocab::from_json(std::string_view text, const std::string& source) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: not valid JSON: {}", source, e.what()));
   }
-  if (!j.is_object() || j.value("format", std::string()) != kFormat) {
+  // Not j.value("format", ...): it throws nlohmann's type_error when "format" is not a string
+  // (found by fuzz/vocab_fuzz.cpp).
+  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat) {
     throw Error(
         fmt::format("{}: not an s2s vocabulary (expected \"format\": \"{}\")", source, kFormat));
   }

@@ -1,6 +1,10 @@
 // TrainConfig <-> config.json, and the checks a configuration must pass before training.
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include "s2s/error.h"
 #include "s2s/run_record.h"
 
@@ -36,6 +40,25 @@ S2S_ENUM_JSON(Attention, parse_attention)
   X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
   X(threads) X(patience) X(valid_batch) X(log_every)
 // clang-format on
+
+namespace {
+
+// nlohmann converts a JSON float to an integer with a plain cast, undefined behaviour when it
+// does not fit ("layers": 1e30; found by fuzz/config_fuzz.cpp), and an unsigned beyond int64 wraps
+// to a negative number. Integer settings therefore take JSON integers within int64 only.
+template <class T>
+void read_setting(const nlohmann::json& value, T& out) {
+  if constexpr (std::is_integral_v<T>) {
+    const bool fits =
+        value.is_number_integer() &&
+        (!value.is_number_unsigned() ||
+         value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+    if (!fits) throw nlohmann::json::other_error::create(0, "not an int64", &value);
+  }
+  value.get_to(out);
+}
+
+}  // namespace
 
 LrSchedule parse_lr_schedule(const std::string& name) {
   if (name == "constant") return LrSchedule::Constant;
@@ -83,10 +106,10 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
   for (const auto& [key, value] : j.items()) {
     try {
-#define S2S_READ(name)    \
-  if (key == #name) {     \
-    value.get_to(c.name); \
-    continue;             \
+#define S2S_READ(name)           \
+  if (key == #name) {            \
+    read_setting(value, c.name); \
+    continue;                    \
   }
       S2S_CONFIG_FIELDS(S2S_READ)
 #undef S2S_READ

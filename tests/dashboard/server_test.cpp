@@ -195,6 +195,21 @@ TEST(DashboardApi, PathTraversalIsRefused) {
   }
 }
 
+// Parent-directory and backslash paths are refused before routing (400 "bad path"), not merely
+// left unmatched (404): no route, today's or a future prefix route, ever sees one.
+TEST(DashboardApi, TraversalPathsAreRefusedBeforeRouting) {
+  Server s({kRuns / "gru_h256"});
+  const int port = s.dash->port();
+  for (const char* target : {"/vendor/../app.js", "/vendor/%2e%2e/app.js", "/api/../api/runs",
+                             "/app.js%5c", "/..", "/vendor/uPlot.min.css/.."}) {
+    const std::string response =
+        raw_request(port, std::string("GET ") + target +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(status_of(response), 400) << target;
+    EXPECT_NE(response.find("{\"error\":\"bad path\"}"), std::string::npos) << target;
+  }
+}
+
 TEST(DashboardApi, SymlinksOutsideTheRootsAreNotServed) {
   const fs::path root = fresh_dir("dash-symlinks");
   const fs::path outside = fresh_dir("dash-symlinks-outside");

@@ -89,6 +89,16 @@ TEST(Vocab, BadJsonIsRejectedWithTheSource) {
   }
 }
 
+// Found by fuzz/vocab_fuzz.cpp: a "format" that is not a string escaped as nlohmann's
+// type_error ("type must be string, but is array") instead of the file's one-line error.
+TEST(Vocab, FormatOfTheWrongTypeIsTheSameOneLineError) {
+  for (const char* format : {"[]", "1", "null", "{}", "true"}) {
+    SCOPED_TRACE(format);
+    EXPECT_EQ(json_error(std::string("{\"format\":") + format + ",\"version\":1}"),
+              "m/vocab.json: not an s2s vocabulary (expected \"format\": \"s2s-vocab\")");
+  }
+}
+
 TEST(Vocab, UnknownDescriptionIsOneLine) {
   UnknownTokens u;
   EXPECT_EQ(u.describe(), "");

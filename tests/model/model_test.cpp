@@ -158,6 +158,32 @@ TEST(Seq2Seq, GreedyStopsAtEosAndPadsAfterIt) {
   EXPECT_EQ(model->greedy(torch::full({3, 4}, 4, torch::kLong), 7).size(0), 7);
 }
 
+// In a batch, each row stops at its own <eos>: every later step of that row is <pad>, while the
+// batch runs on for rows that have not ended.
+TEST(Seq2Seq, GreedyPadsEachRowAfterItsOwnEos) {
+  torch::manual_seed(7);
+  s2s::Seq2Seq model(s2s::Seq2SeqOptions(8).hidden(16).layers(1));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  model->out->weight.mul_(20);  // tokens follow the state, so rows end at different steps
+  const auto tokens = model->greedy(torch::randint(4, 8, {5, 32}, torch::kLong), 12);
+  int64_t rows_ending_early = 0;
+  for (int64_t b = 0; b < tokens.size(1); ++b) {
+    bool ended = false;
+    for (int64_t t = 0; t < tokens.size(0); ++t) {
+      const int64_t id = tokens[t][b].item<int64_t>();
+      if (ended) {
+        EXPECT_EQ(id, s2s::kPadId) << "row " << b << " step " << t;
+      } else if (id == s2s::kEosId) {
+        ended = true;
+        rows_ending_early += t + 1 < tokens.size(0);
+      }
+    }
+  }
+  // The check above could fail: some rows end before the batch does.
+  EXPECT_GT(rows_ending_early, 0);
+}
+
 // With two threads the fused path decodes two slices of the batch side by side; the tokens must
 // be those of one single-threaded pass, including when the slices end at different steps.
 TEST(Seq2Seq, GreedyDecodesTheSameTokensWithBatchSlicesOnTwoThreads) {

@@ -1,0 +1,52 @@
+// write_file_atomic's promise (file_io.h): a file is replaced whole, never rewritten in place,
+// and a failed write leaves nothing behind. These tests fail for an in-place write (the mutant
+// issue 16 found only a kill-at-random training test noticed) and for a leftover temp file.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "s2s/error.h"
+#include "s2s/file_io.h"
+#include "test_util.h"
+
+namespace s2s {
+namespace {
+
+namespace fs = std::filesystem;
+using test::TempDir;
+
+// A second name for the old file (a hard link) keeps the old contents: the new contents went
+// into a new file renamed over the path. An in-place write would change both names.
+TEST(WriteFileAtomic, ReplacesTheFileInsteadOfWritingIntoIt) {
+  TempDir dir;
+  const std::string path = dir.file("data.csv");
+  write_file_atomic(path, "old contents\n");
+  ASSERT_EQ(::link(path.c_str(), dir.file("old-name").c_str()), 0);
+  write_file_atomic(path, "new\n");
+  EXPECT_EQ(read_file(path), "new\n");
+  EXPECT_EQ(read_file(dir.file("old-name")), "old contents\n");
+  // Nothing else is left in the directory (no temp file).
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+}
+
+// A write that cannot complete (here: the path is a directory, so the rename fails) throws one
+// line naming the path and removes its temp file.
+TEST(WriteFileAtomic, AFailedWriteLeavesNoTempFileAndSaysWhy) {
+  TempDir dir;
+  const std::string path = dir.file("taken");
+  fs::create_directory(path);
+  fs::create_directory(dir.file("taken/inside"));  // non-empty: rename(2) cannot replace it
+  try {
+    write_file_atomic(path, "x");
+    FAIL() << "writing over a directory succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ": cannot replace: ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+  EXPECT_TRUE(fs::is_directory(dir.file("taken/inside")));
+}
+
+}  // namespace
+}  // namespace s2s
