@@ -48,7 +48,7 @@ namespace {
 // to a negative number. Integer settings therefore take JSON integers within int64 only.
 template <class T>
 void read_setting(const nlohmann::json& value, T& out) {
-  if constexpr (std::is_integral_v<T>) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {  // bool: JSON true/false
     const bool fits =
         value.is_number_integer() &&
         (!value.is_number_unsigned() ||
