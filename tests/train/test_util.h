@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "s2s/csv.h"
+#include "s2s/run_record.h"
 #include "s2s/tasks.h"
 
 namespace s2s::testing {
@@ -33,6 +34,15 @@ inline void write_copy_task(const std::string& dir, int64_t train, int64_t valid
   const TaskSplit split = generate_task_split("copy", train, valid, options, 7);
   write_pairs_csv(dir + "/train.csv", split.train);
   write_pairs_csv(dir + "/valid.csv", split.valid);
+}
+
+// A configuration training on write_copy_task's files in DIR into DIR/run; other fields default.
+inline TrainConfig config_for_dir(const std::string& dir) {
+  TrainConfig c;
+  c.train = dir + "/train.csv";
+  c.valid = dir + "/valid.csv";
+  c.out = dir + "/run";
+  return c;
 }
 
 inline std::string read_text(const std::string& path) {

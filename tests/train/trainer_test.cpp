@@ -20,10 +20,7 @@ using s2s::testing::temp_dir;
 using s2s::testing::write_copy_task;
 
 s2s::TrainConfig tiny_config(const std::string& dir) {
-  s2s::TrainConfig c;
-  c.train = dir + "/train.csv";
-  c.valid = dir + "/valid.csv";
-  c.out = dir + "/run";
+  s2s::TrainConfig c = s2s::testing::config_for_dir(dir);
   c.layers = 1;
   c.hidden = 128;
   c.dropout = 0.0;
