@@ -20,7 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using s2s::testing::lines_of;
+using s2s::testing::quietly;
 using s2s::testing::read_text;
+using s2s::testing::resuming;
 using s2s::testing::temp_dir;
 using s2s::testing::write_copy_task;
 
@@ -35,19 +37,6 @@ s2s::TrainConfig small_run(const std::string& dir) {
   c.threads = 1;
   c.log_every = 1;
   return c;
-}
-
-s2s::TrainOptions resuming() {
-  s2s::TrainOptions o;
-  o.resume = true;
-  o.handle_signals = false;
-  return o;
-}
-
-s2s::TrainOptions quietly() {
-  s2s::TrainOptions o;
-  o.handle_signals = false;
-  return o;
 }
 
 std::string resume_error(const s2s::TrainConfig& config) {
