@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "s2s/error.h"
@@ -49,6 +51,21 @@ int main(int argc, char** argv) {
   s2s::cli::Context ctx;
   for (AddCommand add : kCommands) add(app, ctx);
 
+  // CLI11 would read an unknown command as a stray argument and then complain that a
+  // subcommand is required; name the word the user typed instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* command : app.get_subcommands({})) {
+      known = known || command->check_name(argv[1]);
+      names += (names.empty() ? "" : ", ") + command->get_name();
+    }
+    if (!known) {
+      fmt::print(stderr, "s2s: error: unknown command '{}' (commands: {})\n", argv[1], names);
+      fmt::print(stderr, "Run with --help for usage.\n");
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -58,8 +75,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Bad flags are bad input: one line naming the flag, then exit 2.
-    fmt::print(stderr, "s2s: error: {}\nRun with --help for usage.\n", e.what());
+    // Bad flags are bad input: one line naming the flag, then exit 2. CLI11 checks required
+    // flags before unknown ones, so a misspelt `--modle` would be reported as "--model is
+    // required"; the word the user typed is the better clue.
+    std::string message = e.what();
+    for (const CLI::App* command : app.get_subcommands()) {
+      const std::vector<std::string> unknown = command->remaining();
+      if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !unknown.empty()) {
+        message = "unknown flag or argument: " + unknown.front();
+      }
+    }
+    fmt::print(stderr, "s2s: error: {}\nRun with --help for usage.\n", message);
     return 2;
   } catch (const s2s::Error& e) {
     fmt::print(stderr, "s2s: error: {}\n", e.what());
