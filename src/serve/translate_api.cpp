@@ -1,0 +1,126 @@
+#include "serve/translate_api.h"
+
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+namespace s2s::serve {
+
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> split_tokens(const std::string& text) {
+  std::vector<std::string> tokens;
+  size_t i = 0;
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (i < text.size()) {
+    while (i < text.size() && space(text[i])) ++i;
+    const size_t begin = i;
+    while (i < text.size() && !space(text[i])) ++i;
+    if (i > begin) tokens.emplace_back(text.substr(begin, i - begin));
+  }
+  return tokens;
+}
+
+[[noreturn]] void refuse(const std::string& message) {
+  throw RequestError(400, message);
+}
+
+int64_t integer_field(const json& body, const char* key, int64_t fallback, int64_t low,
+                      int64_t high, const char* limit_note) {
+  const auto it = body.find(key);
+  if (it == body.end()) return fallback;
+  if (!it->is_number_integer()) refuse(fmt::format("\"{}\" must be an integer", key));
+  // Unsigned JSON numbers above int64's range arrive as number_unsigned: compare unsigned.
+  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(high)) {
+    refuse(fmt::format("\"{}\" must be in [{}, {}]{}", key, low, high, limit_note));
+  }
+  const auto value = it->get<int64_t>();
+  if (value < low || value > high) {
+    refuse(fmt::format("\"{}\" must be in [{}, {}]{}, got {}", key, low, high, limit_note, value));
+  }
+  return value;
+}
+
+json hypothesis_json(const Prediction& p) {
+  std::string text;
+  for (const auto& t : p.tokens) text += (text.empty() ? "" : " ") + t;
+  return {{"output", text}, {"score", p.score}, {"log_prob", p.log_prob}, {"ended", p.ended}};
+}
+
+std::string join(const std::vector<std::string>& tokens) {
+  std::string text;
+  for (const auto& t : tokens) text += (text.empty() ? "" : " ") + t;
+  return text;
+}
+
+}  // namespace
+
+TranslateRequest parse_translate_request(std::string_view body_text, const RequestLimits& limits) {
+  json body;
+  try {
+    body = json::parse(body_text.begin(), body_text.end());
+  } catch (const json::parse_error& e) {
+    // e.byte is where the parser stopped; nlohmann's own message repeats the input.
+    refuse(fmt::format("malformed JSON at byte {}", e.byte));
+  }
+  if (!body.is_object()) refuse("the body must be a JSON object with \"inputs\"");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "inputs" && key != "n_best" && key != "return_scores" && key != "timeout_ms") {
+      refuse(fmt::format("unknown field \"{}\" (known: inputs, n_best, return_scores, timeout_ms)",
+                         key));
+    }
+  }
+  const auto inputs = body.find("inputs");
+  if (inputs == body.end()) refuse("missing \"inputs\": an array of strings");
+  if (!inputs->is_array()) refuse("\"inputs\" must be an array of strings");
+  if (inputs->empty()) refuse("\"inputs\" is empty");
+  if (static_cast<int64_t>(inputs->size()) > limits.max_inputs) {
+    refuse(fmt::format("{} inputs; at most {} per request (--max-inputs)", inputs->size(),
+                       limits.max_inputs));
+  }
+  TranslateRequest request;
+  for (size_t i = 0; i < inputs->size(); ++i) {
+    const json& input = (*inputs)[i];
+    if (!input.is_string()) refuse(fmt::format("inputs[{}] must be a string", i));
+    auto tokens = split_tokens(input.get<std::string>());
+    if (tokens.empty()) refuse(fmt::format("inputs[{}] has no tokens", i));
+    if (static_cast<int64_t>(tokens.size()) > limits.max_input_tokens) {
+      refuse(fmt::format("inputs[{}] has {} tokens; at most {} (--max-input-tokens)", i,
+                         tokens.size(), limits.max_input_tokens));
+    }
+    request.sources.push_back(std::move(tokens));
+  }
+  request.n_best = integer_field(body, "n_best", 1, 1, limits.max_n_best, " (up to --beam)");
+  request.timeout_ms =
+      integer_field(body, "timeout_ms", limits.default_timeout_ms, 1, limits.max_timeout_ms, "");
+  if (const auto it = body.find("return_scores"); it != body.end()) {
+    if (!it->is_boolean()) refuse("\"return_scores\" must be true or false");
+    request.return_scores = it->get<bool>();
+  }
+  return request;
+}
+
+std::string translate_response(const std::string& model, const TranslateRequest& request,
+                               const std::vector<std::vector<Prediction>>& results,
+                               const std::vector<int64_t>& unknown_tokens) {
+  json outputs = json::array(), scores = json::array(), hypotheses = json::array();
+  for (const auto& predictions : results) {
+    outputs.push_back(predictions.empty() ? "" : join(predictions.front().tokens));
+    scores.push_back(predictions.empty() ? json(nullptr) : json(predictions.front().score));
+    json list = json::array();
+    for (const auto& p : predictions) list.push_back(hypothesis_json(p));
+    hypotheses.push_back(std::move(list));
+  }
+  json out = {{"model", model}, {"outputs", outputs}, {"unknown_tokens", unknown_tokens}};
+  if (request.return_scores) out["scores"] = std::move(scores);
+  if (request.n_best > 1) out["hypotheses"] = std::move(hypotheses);
+  return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string error_body(const std::string& message) {
+  return json{{"error", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace s2s::serve
