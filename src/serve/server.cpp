@@ -168,7 +168,7 @@ struct ModelServer::Impl {
     for (const auto& s : slots) list += (list.empty() ? "" : ",") + s->info_json();
     const json settings = {{"beam", options.search.beam},
                            {"length_penalty", options.search.length_penalty.to_string()},
-                           {"precision", options.precision == Precision::BF16 ? "bf16" : "f32"},
+                           {"precision", to_string(options.precision)},
                            {"max_batch", options.max_batch},
                            {"max_delay_ms", options.max_delay_ms},
                            {"max_queue", options.max_queue},

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace s2s::serve {
@@ -32,15 +33,17 @@ int64_t integer_field(const json& body, const char* key, int64_t fallback, int64
   const auto it = body.find(key);
   if (it == body.end()) return fallback;
   if (!it->is_number_integer()) refuse(fmt::format("\"{}\" must be an integer", key));
-  // Unsigned JSON numbers above int64's range arrive as number_unsigned: compare unsigned.
-  if (it->is_number_unsigned() && it->get<uint64_t>() > static_cast<uint64_t>(high)) {
-    refuse(fmt::format("\"{}\" must be in [{}, {}]{}", key, low, high, limit_note));
+  // Non-negative JSON integers are number_unsigned (up to 2^64 - 1): compare them unsigned.
+  const bool in_range =
+      it->is_number_unsigned()
+          ? it->get<uint64_t>() <= static_cast<uint64_t>(high) &&
+                it->get<uint64_t>() >= static_cast<uint64_t>(std::max<int64_t>(low, 0))
+          : it->get<int64_t>() >= low && it->get<int64_t>() <= high;
+  if (!in_range) {
+    refuse(fmt::format("\"{}\" must be in [{}, {}]{}, got {}", key, low, high, limit_note,
+                       it->dump()));
   }
-  const auto value = it->get<int64_t>();
-  if (value < low || value > high) {
-    refuse(fmt::format("\"{}\" must be in [{}, {}]{}, got {}", key, low, high, limit_note, value));
-  }
-  return value;
+  return it->get<int64_t>();
 }
 
 json hypothesis_json(const Prediction& p) {
