@@ -5,24 +5,13 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "s2s/corpus.h"  // split_tokens, join_tokens
+
 namespace s2s::serve {
 
 using nlohmann::json;
 
 namespace {
-
-std::vector<std::string> split_tokens(const std::string& text) {
-  std::vector<std::string> tokens;
-  size_t i = 0;
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  while (i < text.size()) {
-    while (i < text.size() && space(text[i])) ++i;
-    const size_t begin = i;
-    while (i < text.size() && !space(text[i])) ++i;
-    if (i > begin) tokens.emplace_back(text.substr(begin, i - begin));
-  }
-  return tokens;
-}
 
 [[noreturn]] void refuse(const std::string& message) {
   throw RequestError(400, message);
@@ -47,15 +36,10 @@ int64_t integer_field(const json& body, const char* key, int64_t fallback, int64
 }
 
 json hypothesis_json(const Prediction& p) {
-  std::string text;
-  for (const auto& t : p.tokens) text += (text.empty() ? "" : " ") + t;
-  return {{"output", text}, {"score", p.score}, {"log_prob", p.log_prob}, {"ended", p.ended}};
-}
-
-std::string join(const std::vector<std::string>& tokens) {
-  std::string text;
-  for (const auto& t : tokens) text += (text.empty() ? "" : " ") + t;
-  return text;
+  return {{"output", join_tokens(p.tokens)},
+          {"score", p.score},
+          {"log_prob", p.log_prob},
+          {"ended", p.ended}};
 }
 
 }  // namespace
@@ -67,6 +51,9 @@ TranslateRequest parse_translate_request(std::string_view body_text, const Reque
   } catch (const json::parse_error& e) {
     // e.byte is where the parser stopped; nlohmann's own message repeats the input.
     refuse(fmt::format("malformed JSON at byte {}", e.byte));
+  } catch (const json::exception&) {
+    // out_of_range 406: a number beyond double's range ("1e999"), found by fuzz/serve_request.
+    refuse("malformed JSON: a number out of range");
   }
   if (!body.is_object()) refuse("the body must be a JSON object with \"inputs\"");
   for (const auto& [key, value] : body.items()) {
@@ -110,7 +97,7 @@ std::string translate_response(const std::string& model, const TranslateRequest&
                                const std::vector<int64_t>& unknown_tokens) {
   json outputs = json::array(), scores = json::array(), hypotheses = json::array();
   for (const auto& predictions : results) {
-    outputs.push_back(predictions.empty() ? "" : join(predictions.front().tokens));
+    outputs.push_back(predictions.empty() ? "" : join_tokens(predictions.front().tokens));
     scores.push_back(predictions.empty() ? json(nullptr) : json(predictions.front().score));
     json list = json::array();
     for (const auto& p : predictions) list.push_back(hypothesis_json(p));

@@ -10,6 +10,7 @@
 #include <regex>
 #include <thread>
 
+#include "s2s/corpus.h"
 #include "s2s/decode.h"
 #include "serve/serve_test_util.h"
 
@@ -93,13 +94,7 @@ double queue_depth(int port) {
 }
 
 std::string best(const std::string& model, const std::string& input) {
-  std::vector<std::string> tokens;
-  std::istringstream in(input);
-  for (std::string t; in >> t;) tokens.push_back(t);
-  std::string out;
-  const auto predictions = s2s::Predictor(model).predict({tokens});
-  for (const auto& t : predictions[0]) out += (out.empty() ? "" : " ") + t;
-  return out;
+  return s2s::join_tokens(s2s::Predictor(model).predict({s2s::split_tokens(input)})[0]);
 }
 
 TEST(ServeCli, SigtermFinishesRequestsInFlightAndExitsZero) {

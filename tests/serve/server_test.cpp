@@ -10,6 +10,7 @@
 #include <future>
 #include <thread>
 
+#include "s2s/corpus.h"
 #include "s2s/decode.h"
 #include "s2s/error.h"
 #include "serve/serve_test_util.h"
@@ -27,19 +28,12 @@ const std::vector<std::string> kInputs = {"a b c", "e", "d d a b c e", "b a", "c
 
 std::vector<std::vector<std::string>> tokens_of(const std::vector<std::string>& inputs) {
   std::vector<std::vector<std::string>> out;
-  for (const auto& text : inputs) {
-    std::istringstream in(text);
-    std::vector<std::string> tokens;
-    for (std::string t; in >> t;) tokens.push_back(t);
-    out.push_back(tokens);
-  }
+  for (const auto& text : inputs) out.push_back(s2s::split_tokens(text));
   return out;
 }
 
 std::string join(const std::vector<std::string>& tokens) {
-  std::string s;
-  for (const auto& t : tokens) s += (s.empty() ? "" : " ") + t;
-  return s;
+  return s2s::join_tokens(tokens);
 }
 
 // The value of one un-labelled-or-labelled sample line of a /metrics scrape; -1 if absent.
