@@ -26,8 +26,9 @@ constexpr const char* kFooter = R"(API (JSON; every error is a 4xx/5xx with {"er
 Concurrent requests are decoded together: a batch starts when --max-batch sentences wait or the
 oldest has waited --max-delay-ms. Each sentence's result is what decoding it alone gives.
 A full queue answers 503 with Retry-After. SIGTERM or Ctrl-C: stop accepting, finish the
-requests in flight (at most --drain-ms), exit 0. SIGHUP: reload every model file; a file that
-does not load keeps the old model (the reason goes to stderr and GET /v1/models).
+requests in flight (at most --drain-ms), exit 0; a second one ends it at once. SIGHUP: reload
+every model file; a file that does not load keeps the old model (the reason goes to stderr and
+GET /v1/models).
 
 Examples:
   s2s serve --model course=runs/course/best.pt
