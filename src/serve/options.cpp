@@ -53,7 +53,13 @@ void ServeOptions::check() const {
   check_range("--max-batch", max_batch, 1, 4096);
   check_range("--max-delay-ms", max_delay_ms, 0, 10000);
   check_range("--max-queue", max_queue, 1, 1 << 24);
-  check_range("--max-inputs", max_inputs, 1, max_queue);  // a request must fit the queue
+  if (max_inputs > max_queue) {
+    throw Error(
+        fmt::format("--max-inputs {} is above --max-queue {}: a request that large could "
+                    "never be queued",
+                    max_inputs, max_queue));
+  }
+  check_range("--max-inputs", max_inputs, 1, max_queue);
   check_range("--max-input-tokens", max_input_tokens, 1, 1 << 20);
   check_range("--max-body-bytes", max_body_bytes, 64, int64_t{1} << 30);
   check_range("--max-timeout-ms", max_timeout_ms, 1, 24 * 3600 * 1000);

@@ -401,7 +401,9 @@ TEST(ServeOptions, BadValuesNameTheirFlag) {
   EXPECT_EQ(message(o), "--max-batch must be in [1, 4096], got 0");
   o.max_batch = 8;
   o.max_inputs = 2000;
-  EXPECT_EQ(message(o), "--max-inputs must be in [1, 1024], got 2000");
+  EXPECT_EQ(message(o),
+            "--max-inputs 2000 is above --max-queue 1024: a request that large could never be "
+            "queued");
   o.max_inputs = 8;
   o.search.beam = 0;
   EXPECT_EQ(message(o).rfind("--beam", 0), 0u) << message(o);
