@@ -27,9 +27,10 @@ TEST(CliMain, NoCommandIsBadInput) {
 TEST(CliMain, UnknownCommandIsNamedWithTheCommandsThereAre) {
   const auto r = run_cli("trian --epochs 3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out,
-            "s2s: error: unknown command 'trian' (commands: dashboard, data, doctor, eval, "
-            "experiment, export, gen, import, infer, plot, train)\nRun with --help for usage.\n");
+  EXPECT_EQ(
+      r.out,
+      "s2s: error: unknown command 'trian' (commands: dashboard, data, doctor, eval, "
+      "experiment, export, gen, import, infer, plot, serve, train)\nRun with --help for usage.\n");
 }
 
 TEST(CliMain, AFlagValueThatDoesNotParseNamesTheFlag) {
