@@ -16,7 +16,7 @@ using s2s::test::run_cli;
 // here, or the reverse, fails EveryCommandIsListedInTheHelp.
 const std::vector<std::string> kCommands = {"dashboard",  "data",   "doctor", "eval",
                                             "experiment", "export", "gen",    "import",
-                                            "infer",      "plot",   "train"};
+                                            "infer",      "plot",   "serve",  "train"};
 
 TEST(CliMain, NoCommandIsBadInput) {
   const auto r = run_cli("");
