@@ -70,4 +70,7 @@ class LuongAttentionImpl : public torch::nn::Cloneable<LuongAttentionImpl> {
 
 TORCH_MODULE(LuongAttention);
 
+// The number of parameters LuongAttention(options) has, computed without allocating them.
+int64_t parameter_count(const LuongAttentionOptions& options);
+
 }  // namespace s2s

@@ -80,4 +80,7 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
 
 TORCH_MODULE(RnnStack);
 
+// The number of parameters RnnStack(options) has, computed without allocating them.
+int64_t parameter_count(const RnnStackOptions& options);
+
 }  // namespace s2s

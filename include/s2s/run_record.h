@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "s2s/cell.h"
 
@@ -84,9 +85,35 @@ struct TrainConfig {
   // "warmup_steps" without "warmup_epochs" means a warm-up of exactly those steps.
   static TrainConfig from_json(const std::string& json, const std::string& source,
                                bool skip_unknown_keys = false);
-  // Throws s2s::Error naming the flag when a value is out of range.
+  // Throws s2s::Error naming the flag when a path is missing or a value is out of range.
   void validate() const;
+  // The range checks alone (a checkpoint's stored configuration has no paths): the one place
+  // that says which values are sane, for flags, config files and checkpoints alike, so that an
+  // absurd size ("hidden": -5, "layers": 1e9) is an error before anything is allocated.
+  void validate_settings() const;
 };
+
+// The settings that define what a run trains, as config.json keys: the model (cell, layers,
+// hidden: also the embedding width, attention, input_feeding, bidirectional) and the data and
+// the order it is seen in (train: also the vocabulary; valid: best.pt and early stopping compare
+// its numbers across epochs; batch and seed: which rows each step of an epoch takes). A resumed
+// run must keep them. Every other setting may change on resume and is recorded in config.json
+// and the checkpoints: epochs, patience, the learning rate and its schedule, dropout, teacher
+// forcing, clip, threads, log_every, valid_batch, and rnn-impl and precision (the weights are
+// f32 in PyTorch's layout whichever code runs them).
+const std::vector<std::string>& run_defining_settings();
+
+// A run-defining setting that differs between a run and the configuration meant to continue it.
+struct SettingChange {
+  std::string key;        // config.json key, e.g. "input_feeding"
+  std::string run_value;  // as the run has it (JSON text; strings without quotes)
+  std::string new_value;
+  std::string flag() const;  // the command-line flag, e.g. "--input-feeding"
+};
+
+// The run-defining settings in which `resumed` differs from `run`. File paths are the same when
+// their text is, or when both name the same existing file.
+std::vector<SettingChange> run_defining_changes(const TrainConfig& run, const TrainConfig& resumed);
 
 // The files of a run directory.
 namespace run_files {

@@ -147,4 +147,8 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
 
 TORCH_MODULE(Seq2Seq);
 
+// The number of parameters Seq2Seq(options) has, computed without allocating them: a loader can
+// refuse a configuration whose weights could not be in its file before building the model.
+int64_t parameter_count(const Seq2SeqOptions& options);
+
 }  // namespace s2s

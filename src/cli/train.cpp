@@ -34,7 +34,8 @@ constexpr const char* kFooter = R"(Writes into --out DIR:
 
 Validation accuracy is free-running greedy decoding (no teacher forcing); valid_loss is
 teacher-forced NLL. Ctrl-C (or SIGTERM) finishes the current step, writes last.pt and exits
-130; --resume DIR continues exactly where it stopped.
+130; --resume DIR continues exactly where it stopped. An epoch's line reaches metrics.jsonl
+only after its last.pt is written.
 
 Examples:
   s2s gen zero-shift --train 14000 --valid 2800 --out-dir data/
@@ -170,7 +171,11 @@ void add_train(CLI::App& app, Context& ctx) {
   cmd->add_option("--config", f->config_file,
                   "JSON settings file (e.g. a run's config.json); flags override it");
   cmd->add_option("--resume", f->resume_dir,
-                  "Continue the run in DIR from its last.pt (flags such as --epochs override)");
+                  "Continue the run in DIR from its last.pt. Flags that define the model or the "
+                  "data (--cell, --layers, --hidden, --attention, --input-feeding, "
+                  "--bidirectional, --train, --valid, --batch, --seed) must be the run's; the "
+                  "others (--epochs, --patience, the learning rate and its schedule, --threads, "
+                  "...) are applied and recorded in config.json");
   const TrainConfig d;
   add_choice(cmd, *f, "--cell", &TrainConfig::cell, parse_cell,
              "gru, lstm or rnn [" + to_string(d.cell) + "]");

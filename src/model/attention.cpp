@@ -87,4 +87,20 @@ at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionM
   return at::tanh(linear_out->forward(at::cat({context, q}, -1))).transpose(0, 1);
 }
 
+// The shapes registered in LuongAttentionImpl::reset.
+int64_t parameter_count(const LuongAttentionOptions& options) {
+  const int64_t h = options.hidden();
+  const int64_t out = 2 * h * h;  // linear_out
+  switch (options.score()) {
+    case Attention::None:
+    case Attention::Dot:
+      return out;
+    case Attention::General:
+      return out + h * h;
+    case Attention::Concat:
+      return out + 2 * h * h + h;
+  }
+  return out;
+}
+
 }  // namespace s2s

@@ -161,4 +161,16 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::T
   return {x, RnnState{at::cat(h_n, 0), lstm ? at::cat(c_n, 0) : at::Tensor()}};
 }
 
+// The shapes registered in RnnStackImpl::reset, per layer and direction.
+int64_t parameter_count(const RnnStackOptions& options) {
+  const int64_t rows = gate_count(options.cell()) * options.hidden_size();
+  const int64_t directions = options.bidirectional() ? 2 : 1;
+  int64_t count = 0;
+  for (int64_t k = 0; k < options.num_layers(); ++k) {
+    const int64_t in = k == 0 ? options.input_size() : options.hidden_size() * directions;
+    count += directions * rows * (in + options.hidden_size() + 2);
+  }
+  return count;
+}
+
 }  // namespace s2s

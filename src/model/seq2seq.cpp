@@ -343,4 +343,19 @@ at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& token
   return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
 }
 
+// The modules registered in Seq2SeqImpl::reset.
+int64_t parameter_count(const Seq2SeqOptions& options) {
+  const int64_t v = options.vocab_size(), h = options.hidden();
+  const auto rnn = [&](int64_t input_size, bool bidirectional) {
+    return parameter_count(RnnStackOptions(options.cell(), input_size, h)
+                               .num_layers(options.layers())
+                               .bidirectional(bidirectional));
+  };
+  int64_t count = 2 * v * h;  // enc_emb, dec_emb
+  count += rnn(h, options.bidirectional()) + rnn(options.input_feeding() ? 2 * h : h, false);
+  if (options.attention() != Attention::None)
+    count += parameter_count(LuongAttentionOptions(options.attention(), h));
+  return count + h * v + v;  // out
+}
+
 }  // namespace s2s

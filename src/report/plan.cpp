@@ -138,21 +138,23 @@ std::vector<std::string> gen_args(const DataSpec& data, int64_t seed) {
 
 std::vector<std::string> train_args(const ExperimentOptions& options, const Plan& plan,
                                     const RunSpec& run, bool resume) {
-  std::vector<std::string> args{"train"};
-  if (resume) {
-    // The checkpoint holds the configuration; only the thread count is this machine's choice.
-    args.insert(args.end(), {"--resume", run.dir.string()});
-  } else {
-    const DataSpec& data = data_for(plan, run);
-    args.insert(args.end(), {"--train", data.train_csv().string(), "--valid",
-                             data.valid_csv().string(), "--out", run.dir.string()});
-    for (const auto& [key, value] : run.params)
-      if (is_train_flag(key)) args.insert(args.end(), {flag_of(key), value});
-    if (options.epochs > 0 && !has_key(run.params, "epochs"))
-      args.insert(args.end(), {"--epochs", std::to_string(options.epochs)});
-    if (options.patience >= 0 && !has_key(run.params, "patience"))
-      args.insert(args.end(), {"--patience", std::to_string(options.patience)});
-  }
+  // A resumed run gets the flags of a fresh one: the trainer refuses those that would change its
+  // model or data (s2s/run_record.h's run-defining settings) and applies and records the others,
+  // so a larger --epochs or --patience continues it.
+  const DataSpec& data = data_for(plan, run);
+  std::vector<std::string> args{"train",
+                                "--train",
+                                data.train_csv().string(),
+                                "--valid",
+                                data.valid_csv().string(),
+                                resume ? "--resume" : "--out",
+                                run.dir.string()};
+  for (const auto& [key, value] : run.params)
+    if (is_train_flag(key)) args.insert(args.end(), {flag_of(key), value});
+  if (options.epochs > 0 && !has_key(run.params, "epochs"))
+    args.insert(args.end(), {"--epochs", std::to_string(options.epochs)});
+  if (options.patience >= 0 && !has_key(run.params, "patience"))
+    args.insert(args.end(), {"--patience", std::to_string(options.patience)});
   args.insert(args.end(), {"--threads", std::to_string(plan.threads_per_job)});
   return args;
 }

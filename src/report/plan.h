@@ -65,7 +65,7 @@ const DataSpec& data_for(const Plan& plan, const RunSpec& run);
 std::vector<std::string> gen_args(const DataSpec& data, int64_t seed);
 
 // argv (without the program) of `s2s train ...` for a run that starts from scratch, or that
-// resumes from its last checkpoint.
+// resumes from its last checkpoint (the same flags, --resume DIR instead of --out DIR).
 std::vector<std::string> train_args(const ExperimentOptions& options, const Plan& plan,
                                     const RunSpec& run, bool resume);
 

@@ -124,13 +124,22 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   return c;
 }
 
+namespace {
+
+void need(bool ok, const std::string& what) {
+  if (!ok) throw Error(what);
+}
+
+}  // namespace
+
 void TrainConfig::validate() const {
-  const auto need = [](bool ok, const std::string& what) {
-    if (!ok) throw Error(what);
-  };
   need(!train.empty(), "--train is required");
   need(!valid.empty(), "--valid is required");
   need(!out.empty(), "--out is required");
+  validate_settings();
+}
+
+void TrainConfig::validate_settings() const {
   need(precision != Precision::BF16 || impl == RnnImpl::OneDNN,
        "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   need(attention != Attention::None || !input_feeding,

@@ -4,6 +4,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 
+#include <fmt/core.h>
 #include <zlib.h>
 
 #include <fstream>
@@ -13,6 +14,7 @@
 
 #include "s2s/error.h"
 #include "s2s/file_io.h"
+#include "train/zip_crc.h"
 
 namespace s2s {
 namespace {
@@ -52,8 +54,14 @@ Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size) {
 
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,
                                          const std::string& source) {
-  return model_options(TrainConfig::from_json(config_json, source, /*skip_unknown_keys=*/true),
-                       vocab_size);
+  const TrainConfig config =
+      TrainConfig::from_json(config_json, source, /*skip_unknown_keys=*/true);
+  try {
+    config.validate_settings();
+  } catch (const Error& e) {
+    throw Error(source + ": stored configuration: " + e.what());
+  }
+  return model_options(config, vocab_size);
 }
 
 void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab,
@@ -98,6 +106,7 @@ namespace {
 struct OpenedArchive {
   torch::serialize::InputArchive records;
   bool verified = false;  // false: a version-1 file, written before checkpoints had a checksum
+  uint64_t file_bytes = 0;
 };
 
 int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key) {
@@ -106,14 +115,19 @@ int64_t read_int(torch::serialize::InputArchive& archive, const std::string& key
   return value.toInt();
 }
 
-// Opens a checkpoint and returns its records, after checking the payload's CRC-32.
+// Opens a checkpoint and returns its records, after checking the zip entries' CRC-32s (before
+// torch parses anything: its parser crashes on some damaged files) and the payload's CRC-32.
 OpenedArchive open_archive(const std::string& path) {
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw Error(path + ": cannot open checkpoint");
+  probe.close();
+  const std::string bytes = read_file(path);
+  verify_zip_crcs(bytes, path);
   OpenedArchive out;
+  out.file_bytes = bytes.size();
   torch::serialize::InputArchive file;
   try {
-    file.load_from(path);
+    file.load_from(bytes.data(), bytes.size());
   } catch (const std::exception&) {
     throw Error(path + ": not a readable s2s checkpoint (truncated, corrupt or another format)");
   }
@@ -187,9 +201,21 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl, Precisio
   } catch (const std::exception&) {
     throw Error(path + ": checkpoint is missing its metadata records");
   }
-  out.model = Seq2Seq(model_options_from_config(out.meta.config_json, out.vocab.size(), path)
-                          .impl(impl)
-                          .precision(precision));
+  const Seq2SeqOptions options =
+      model_options_from_config(out.meta.config_json, out.vocab.size(), path)
+          .impl(impl)
+          .precision(precision);
+  // The f32 weights are in the file: a configuration (or vocabulary) that needs more than the
+  // whole file is damage, refused before anything that size is allocated.
+  const int64_t weight_count = parameter_count(options);
+  if (static_cast<uint64_t>(weight_count) > opened.file_bytes / sizeof(float)) {
+    throw Error(fmt::format(
+        "{}: its configuration (vocabulary {}, hidden {}, layers {}) needs {} weights, more "
+        "than the whole file of {} bytes holds (corrupt or modified)",
+        path, options.vocab_size(), options.hidden(), options.layers(), weight_count,
+        opened.file_bytes));
+  }
+  out.model = Seq2Seq(options);
   // Module::load would silently take on the stored shapes: compare them to the configuration.
   std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
   for (const auto& p : out.model->named_parameters()) {

@@ -52,6 +52,22 @@ std::shared_ptr<const PairDataset> make_dataset(std::shared_ptr<const Corpus> co
   return dataset;
 }
 
+// A resumed run goes on with the model and the data it started with: `config` may change only
+// the settings that do not define them (s2s/run_record.h). Checked before any file is written.
+// Returns the run's configuration.
+TrainConfig check_same_run(const TrainConfig& config, const std::string& run_config_json,
+                           const std::string& checkpoint) {
+  const TrainConfig run = TrainConfig::from_json(run_config_json, checkpoint, true);
+  std::string differences;
+  for (const SettingChange& change : run_defining_changes(run, config)) {
+    if (!differences.empty()) differences += "; ";
+    differences +=
+        change.flag() + " " + change.new_value + " differs from the run's " + change.run_value;
+  }
+  if (!differences.empty()) throw Error("--resume " + config.out + ": " + differences);
+  return run;
+}
+
 // Everything a run works with: the model and its vocabulary (new, or from the checkpoint being
 // resumed), the data (the training CSV is read once, for the vocabulary and the batches), the
 // optimizer and the resumable state.
@@ -70,16 +86,21 @@ Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress)
   configure_runtime(runtime);
   Setup s;
   const std::string last_path = (fs::path(config.out) / run_files::kLastCheckpoint).string();
-  auto train_corpus = std::make_shared<const Corpus>(read_pairs_csv(config.train));
   if (resume) {
     if (!fs::exists(last_path)) {
       throw Error(config.out + ": nothing to resume (no last.pt; start without --resume)");
     }
     LoadedCheckpoint ck = load_checkpoint(last_path, config.impl, config.precision);
+    const TrainConfig run = check_same_run(config, ck.meta.config_json, last_path);
     s.vocab = ck.vocab;
     s.model = ck.model;
     s.state = RunState::from_json(ck.meta.state_json, last_path);
-  } else {
+    // A new --lr rescales the rate in force: the schedule keeps its progress (an exponential
+    // decay goes on from where it was), on the new base rate.
+    s.state.schedule.lr *= config.lr / run.lr;
+  }
+  auto train_corpus = std::make_shared<const Corpus>(read_pairs_csv(config.train));
+  if (!resume) {
     fs::create_directories(config.out);
     s.vocab = Vocab::from_corpus(*train_corpus);
     s.model = Seq2Seq(model_options(config, s.vocab.size()));
@@ -114,7 +135,7 @@ void set_lr(torch::optim::Optimizer& optimizer, double lr) {
 // DIR/metrics.jsonl holds exactly the completed epochs of the checkpoint we continue from.
 class EpochLog {
  public:
-  EpochLog(const std::string& path, int64_t done_epochs) {
+  EpochLog(const std::string& path, int64_t done_epochs) : path_(path) {
     for (const EpochRecord& m : read_metrics(path))
       if (m.epoch <= done_epochs) history_.push_back(m);
     std::string text;
@@ -125,10 +146,12 @@ class EpochLog {
   void add(const EpochRecord& m) {
     history_.push_back(m);
     out_ << m.to_json() << "\n" << std::flush;
+    if (!out_) throw Error(path_ + ": cannot append the epoch's metrics (disk full?)");
   }
   const std::vector<EpochRecord>& history() const { return history_; }
 
  private:
+  std::string path_;
   std::vector<EpochRecord> history_;
   std::ofstream out_;
 };
@@ -241,12 +264,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     EpochRecord m = epoch_record(epoch, state, evaluate(s.model, *s.valid_loader), lr);
     m.epoch_seconds += seconds_since(valid_start);
     m.elapsed_seconds = elapsed_before + seconds_since(start);
-    epochs.add(m);
     state.epoch_done(epoch, m.elapsed_seconds);
     const EpochVerdict verdict =
         scheduler.end_epoch(state.schedule, epoch, m.valid_seq_acc, m.valid_loss);
+    // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
+    // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
+    // never see an epoch that a failed checkpoint write (a full disk) lost.
     if (verdict.best) checkpoints.save_best(state);
     checkpoints.save_last(state);
+    epochs.add(m);
     progress.epoch(m, verdict.best);
     if (verdict.stop_early) {
       progress.early_stop(state.schedule.min_loss_epoch);

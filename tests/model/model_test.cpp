@@ -52,6 +52,33 @@ TEST(Seq2Seq, ParameterNamesAndShapesEqualTheReference) {
   EXPECT_EQ(model->named_parameters()["dec.weight_hh_l1"].sizes(), (at::IntArrayRef{24, 8}));
 }
 
+// parameter_count, which loaders use before building a model, counts what the model registers.
+TEST(Seq2Seq, ParameterCountIsWhatTheModelRegisters) {
+  int checked = 0;
+  for (const s2s::Cell cell : {s2s::Cell::GRU, s2s::Cell::LSTM, s2s::Cell::RNN})
+    for (const s2s::Attention attention : {s2s::Attention::None, s2s::Attention::Dot,
+                                           s2s::Attention::General, s2s::Attention::Concat})
+      for (const bool bidirectional : {false, true})
+        for (const bool input_feeding : {false, true})
+          for (const int64_t layers : {1, 3}) {
+            if (input_feeding && attention == s2s::Attention::None) continue;
+            const auto options = s2s::Seq2SeqOptions(11)
+                                     .cell(cell)
+                                     .hidden(6)
+                                     .layers(layers)
+                                     .attention(attention)
+                                     .bidirectional(bidirectional)
+                                     .input_feeding(input_feeding);
+            int64_t registered = 0;
+            for (const auto& p : s2s::Seq2Seq(options)->parameters()) registered += p.numel();
+            EXPECT_EQ(s2s::parameter_count(options), registered)
+                << s2s::to_string(cell) << " " << s2s::to_string(attention) << " bidirectional "
+                << bidirectional << " input feeding " << input_feeding << " layers " << layers;
+            ++checked;
+          }
+  EXPECT_EQ(checked, 3 * (2 * 2 + 3 * 2 * 2 * 2));
+}
+
 TEST(Seq2Seq, InitialisationFollowsPyTorch) {
   torch::manual_seed(0);
   s2s::Seq2Seq model(s2s::Seq2SeqOptions(13).hidden(64).layers(2));

@@ -99,10 +99,16 @@ TEST_F(ExperimentRun, ResumesInterruptedRunsAndSkipsFinishedOnes) {
   std::ofstream(out / "l1-d0-n200" / "summary.json") << "{\"best_epoch\": 1}";
   ASSERT_EQ(run_experiment(options_, nullptr), 0);
   const std::string c = calls();
-  EXPECT_EQ(lines_with(c, "start train --train").size(), 4u);
-  EXPECT_EQ(lines_with(c, "start train --resume"),
-            (std::vector<std::string>{"start train --resume " + (out / "l4-d0-n100").string() +
-                                      " --threads 2"}));
+  EXPECT_EQ(lines_with(c, "start train --train").size(), 5u);
+  // A resumed run gets the flags of a fresh one (the trainer checks those that define the run
+  // and applies the others, such as a larger --epochs), with --resume instead of --out.
+  EXPECT_EQ(
+      lines_with(c, "--resume"),
+      (std::vector<std::string>{"start train --train " + (out / "data/n100/train.csv").string() +
+                                " --valid " + (out / "data/n100/valid.csv").string() +
+                                " --resume " + (out / "l4-d0-n100").string() +
+                                " --layers 4 --dropout 0 --epochs 3 --patience 1 "
+                                "--threads 2"}));
   EXPECT_TRUE(lines_with(c, "l1-d0-n200").empty());
 }
 

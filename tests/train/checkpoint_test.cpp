@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/optim/adam.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,6 +19,7 @@ using s2s::testing::read_text;
 using s2s::testing::temp_dir;
 
 const std::string kV1Dir = S2S_FIXTURES_DIR "/checkpoint-v1";
+const std::string kDamagedDir = S2S_FIXTURES_DIR "/damaged-checkpoints";
 
 // A checkpoint of a model large enough that its middle is tensor data, with optimizer state.
 std::string write_checkpoint(const std::string& dir) {
@@ -121,6 +123,75 @@ TEST(CheckpointIntegrity, FormatOneCheckpointsStillLoadUnverified) {
   const auto report = nlohmann::json::parse(r.out.substr(note.size()));
   EXPECT_EQ(report.at("rows"), 10);
   EXPECT_NEAR(report.at("loss").get<double>(), 2.7345131613991476, 1e-6);
+}
+
+// Found by fuzzing: two changed bytes in the TorchScript records of a format-1 checkpoint (no
+// s2s checksum) crashed LibTorch's parser (SIGSEGV, exit 139). The zip's own CRC-32s are
+// checked before torch parses anything.
+TEST(CheckpointIntegrity, ZipEntryCrcsAreCheckedBeforeTorchParsesTheFile) {
+  const std::string path = kDamagedDir + "/format1-jit-parser-segv.pt";
+  EXPECT_EQ(load_error(path), path + ": checksum mismatch (corrupt or modified)");
+  std::ofstream(temp_dir("segv") + "/data.csv") << "source,target\n1 2,2 1\n";
+  const auto r =
+      s2s::test::run_cli("eval --model " + path + " --data " + temp_dir("segv") + "/data.csv");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: " + path + ": checksum mismatch (corrupt or modified)\n");
+}
+
+// Format-1 files have no s2s checksum, but their zip has one per record: damage inside the
+// tensor data no longer loads silently.
+TEST(CheckpointIntegrity, DamagedFormatOneWeightsAreAChecksumMismatch) {
+  const std::string dir = temp_dir("v1damaged");
+  const std::string path = dir + "/tiny-gru.pt";
+  std::filesystem::copy_file(kV1Dir + "/tiny-gru.pt", path);
+  ASSERT_FALSE(s2s::load_checkpoint(path).verified);
+  // Inside the zip record archive/data/38 (its local header at byte 18456, then 5056 bytes of
+  // tensor data), a record LibTorch reads without checking.
+  overwrite(path, 18700, 16);
+  EXPECT_EQ(load_error(path), path + ": checksum mismatch (corrupt or modified)");
+}
+
+// A checkpoint whose configuration was damaged or forged.
+std::string save_with_config(const std::string& path, const std::string& config_json,
+                             const s2s::Vocab& vocab) {
+  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(8).layers(1));
+  s2s::CheckpointMeta meta;
+  meta.config_json = config_json;
+  meta.state_json = "{}";
+  s2s::save_checkpoint(path, model, vocab, meta);
+  return path;
+}
+
+// Absurd sizes in a checkpoint are refused before the model is built: by the ranges the CLI
+// checks too (TrainConfig::validate_settings), and by what the file can hold.
+TEST(CheckpointIntegrity, AbsurdSizesAreRefusedBeforeAllocating) {
+  const std::string dir = temp_dir("absurd");
+  const s2s::Vocab digits =
+      s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  const auto error_for = [&](const std::string& name, const std::string& config,
+                             const s2s::Vocab& vocab) {
+    return load_error(save_with_config(dir + "/" + name, config, vocab));
+  };
+  EXPECT_EQ(error_for("negative.pt", R"({"hidden": -5, "layers": 1})", digits),
+            dir + "/negative.pt: stored configuration: --hidden must be between 1 and 16384");
+  EXPECT_EQ(error_for("deep.pt", R"({"hidden": 8, "layers": 1000000000})", digits),
+            dir + "/deep.pt: stored configuration: --layers must be between 1 and 64");
+  // A vocabulary of 100000 tokens with the stored 256 units: 78 million weights. (Checked before
+  // the next case, which must never reach the allocator: 825 GB.)
+  std::vector<std::string> tokens;
+  for (int i = 0; i < 100000; ++i) tokens.push_back("t" + std::to_string(i));
+  const std::string huge =
+      error_for("vocab.pt", R"({"hidden": 256, "layers": 1})", s2s::Vocab::from_tokens(tokens));
+  ASSERT_NE(huge.find("(vocabulary 100004, hidden 256, layers 1) needs "), std::string::npos)
+      << huge;
+  // In range, but 64 layers of 16384 units are 206 billion weights (825 GB) for a file of a few
+  // kilobytes.
+  const std::string wide = error_for("wide.pt", R"({"hidden": 16384, "layers": 64})", digits);
+  EXPECT_EQ(wide.rfind(dir + "/wide.pt: its configuration (vocabulary 14, hidden 16384, "
+                             "layers 64) needs 206171701262 weights, more than the whole file of ",
+                       0),
+            0u)
+      << wide;
 }
 
 }  // namespace

@@ -186,6 +186,46 @@ TEST(TrainCli, CheckpointKilledAtRandomMomentsIsAlwaysLoadable) {
   EXPECT_EQ(loaded, 6);
 }
 
+// Issue 16: `--resume RUN --epochs 2 --layers 1 --hidden 32` on a run of 2 layers of 64 units
+// exited 0, wrote 1x32 into config.json and the checkpoints, and `s2s eval --model RUN/last.pt`
+// failed from then on. Now it stops before touching the run, naming both flags; flags that may
+// change are applied and recorded.
+TEST(TrainCli, ResumeRefusesFlagsThatChangeTheModelAndRecordsTheOthers) {
+  const std::string dir = temp_dir("resume_flags");
+  write_copy_task(dir, 120, 30);
+  const std::string run = dir + "/run";
+  const std::string data = " --train " + dir + "/train.csv --valid " + dir + "/valid.csv";
+  ASSERT_EQ(run_cli("train" + data + " --out " + run +
+                    " --layers 2 --hidden 64 --epochs 1 --batch 32 --threads 1")
+                .exit_code,
+            0);
+  const std::string config = read_text(run + "/config.json");
+  const std::string metrics = read_text(run + "/metrics.jsonl");
+  const std::string last = read_text(run + "/last.pt");
+
+  const auto refused = run_cli("train --resume " + run + " --epochs 2 --layers 1 --hidden 32");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_EQ(refused.out, "s2s: error: --resume " + run +
+                             ": --layers 1 differs from the run's 2; --hidden 32 differs from "
+                             "the run's 64\n");
+  EXPECT_EQ(read_text(run + "/config.json"), config);
+  EXPECT_EQ(read_text(run + "/metrics.jsonl"), metrics);
+  EXPECT_TRUE(read_text(run + "/last.pt") == last) << "last.pt was rewritten";
+  const auto eval = run_cli("eval --model " + run + "/last.pt --data " + dir + "/valid.csv");
+  EXPECT_EQ(eval.exit_code, 0) << eval.out;
+
+  // The same model flags as the run's are fine; epochs and patience are applied and recorded.
+  const auto resumed =
+      run_cli("train --resume " + run + " --layers 2 --epochs 2 --patience 4 --threads 1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.out;
+  const auto stored = nlohmann::json::parse(read_text(run + "/config.json"));
+  EXPECT_EQ(stored["epochs"], 2);
+  EXPECT_EQ(stored["patience"], 4);
+  EXPECT_EQ(stored["layers"], 2);
+  EXPECT_EQ(lines_of(read_text(run + "/metrics.jsonl")).size(), 2u);
+  EXPECT_EQ(run_cli("eval --model " + run + "/last.pt --data " + dir + "/valid.csv").exit_code, 0);
+}
+
 class TrainedModel : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -15,6 +15,7 @@
 #include "s2s/csv.h"
 #include "s2s/run_record.h"
 #include "s2s/tasks.h"
+#include "s2s/trainer.h"
 
 namespace s2s::testing {
 
@@ -43,6 +44,20 @@ inline TrainConfig config_for_dir(const std::string& dir) {
   c.valid = dir + "/valid.csv";
   c.out = dir + "/run";
   return c;
+}
+
+// Options of train() in a test process: no signal handling (the test runner keeps its own);
+// resuming() continues the run in config.out.
+inline TrainOptions quietly() {
+  TrainOptions o;
+  o.handle_signals = false;
+  return o;
+}
+
+inline TrainOptions resuming() {
+  TrainOptions o = quietly();
+  o.resume = true;
+  return o;
 }
 
 inline std::string read_text(const std::string& path) {

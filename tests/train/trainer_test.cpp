@@ -83,12 +83,7 @@ s2s::TrainOptions stop_after(int64_t steps) {
   return o;
 }
 
-s2s::TrainOptions resuming() {
-  s2s::TrainOptions o;
-  o.resume = true;
-  o.handle_signals = false;
-  return o;
-}
+using s2s::testing::resuming;
 
 TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   const std::string dir = temp_dir("resume");
