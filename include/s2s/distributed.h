@@ -32,6 +32,7 @@ struct DistSettings {
   int world_size = 1;
   int rank = 0;
   int local_rank = 0;  // LOCAL_RANK: the rank's index on its machine (for messages)
+  int local_world_size = 1;  // LOCAL_WORLD_SIZE: ranks on this machine (default: the world)
   Rendezvous rendezvous = Rendezvous::Tcp;
   std::string host = "127.0.0.1";  // Tcp: the master (rank 0's store)
   int port = 29500;
@@ -55,6 +56,10 @@ DistSettings resolve_dist_settings(
     const std::function<const char*(const char*)>& getenv = [](const char* name) {
       return std::getenv(name);
     });
+
+// Threads for a rank when --threads is automatic: the machine's cores shared by the ranks on
+// it, at least 1.
+int64_t threads_per_rank(const DistSettings& settings);
 
 // One rank's membership of the job. Every method is a collective: all ranks call it in the
 // same order. A failure (a rank died, the network broke, nothing arrived within the timeout)

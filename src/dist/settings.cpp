@@ -3,7 +3,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <algorithm>
 #include <string>
+#include <thread>
 
 #include "s2s/distributed.h"
 #include "s2s/error.h"
@@ -92,12 +94,19 @@ DistSettings resolve_dist_settings(const DistFlags& flags,
     throw Error("--dist-timeout must be a positive number of seconds");
   }
   s.timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_seconds * 1000));
+  s.local_world_size =
+      env_int(getenv, "LOCAL_WORLD_SIZE", 1, kMaxRanks).value_or(s.world_size);
   if (s.rank >= s.world_size) {
     throw Error(fmt::format("rank {} is outside a world of {} (--rank/RANK must be below "
                             "--world-size/WORLD_SIZE)",
                             s.rank, s.world_size));
   }
   return s;
+}
+
+int64_t threads_per_rank(const DistSettings& settings) {
+  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  return std::max<int64_t>(1, cores / std::max(1, settings.local_world_size));
 }
 
 }  // namespace s2s
