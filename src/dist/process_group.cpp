@@ -60,8 +60,9 @@ c10::intrusive_ptr<c10d::Store> open_store(const DistSettings& s) {
     }
   } catch (const std::exception& e) {
     const bool server = s.rendezvous == Rendezvous::Tcp && s.rank == 0 && !s.agent_store;
-    throw Error(fmt::format("rank {}: cannot {} the rendezvous store at {} within {}s: {}{}",
-                            s.rank, server ? "host" : "reach", where(s), s.timeout.count() / 1000.0,
+    throw Error(fmt::format("rank {}: cannot {} the rendezvous store at {}{}: {}{}", s.rank,
+                            server ? "host" : "reach", where(s),
+                            server ? "" : fmt::format(" within {}s", s.timeout.count() / 1000.0),
                             short_message(e),
                             server ? " (port in use? pick another --master-port)"
                                    : " (is rank 0 running, and the address reachable?)"),
