@@ -31,7 +31,7 @@ enum class Rendezvous { Tcp, File };
 struct DistSettings {
   int world_size = 1;
   int rank = 0;
-  int local_rank = 0;  // LOCAL_RANK: the rank's index on its machine (for messages)
+  int local_rank = 0;        // LOCAL_RANK: the rank's index on its machine (for messages)
   int local_world_size = 1;  // LOCAL_WORLD_SIZE: ranks on this machine (default: the world)
   Rendezvous rendezvous = Rendezvous::Tcp;
   std::string host = "127.0.0.1";  // Tcp: the master (rank 0's store)
@@ -52,10 +52,8 @@ struct DistSettings {
 // `getenv`, then lets the flags override them. Throws s2s::Error naming the flag or variable
 // for a bad value (rank outside the world, an --init that is neither tcp:// nor file://).
 DistSettings resolve_dist_settings(
-    const DistFlags& flags,
-    const std::function<const char*(const char*)>& getenv = [](const char* name) {
-      return std::getenv(name);
-    });
+    const DistFlags& flags, const std::function<const char*(const char*)>& getenv =
+                                [](const char* name) { return std::getenv(name); });
 
 // Threads for a rank when --threads is automatic: the machine's cores shared by the ranks on
 // it, at least 1.

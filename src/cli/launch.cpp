@@ -8,7 +8,8 @@
 namespace s2s::cli {
 namespace {
 
-constexpr const char* kFooter = R"(Each rank gets torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
+constexpr const char* kFooter =
+    R"(Each rank gets torchrun's variables (RANK, WORLD_SIZE, LOCAL_RANK, LOCAL_WORLD_SIZE,
 GROUP_RANK, MASTER_ADDR, MASTER_PORT) and OMP_NUM_THREADS = cores / --nproc-per-node (s2s train
 takes that many threads unless --threads says otherwise). Lines are prefixed with [rank R].
 Ctrl-C or SIGTERM is forwarded once to every rank: they agree on a step, rank 0 writes last.pt,

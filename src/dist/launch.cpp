@@ -30,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 struct Rank {
   int rank = 0;
   pid_t pid = 0;
-  int fds[2] = {-1, -1};  // read ends of its stdout and stderr
+  int fds[2] = {-1, -1};   // read ends of its stdout and stderr
   std::string partial[2];  // an unfinished line from each
   bool running = true;
   int exit_code = 0;
@@ -96,7 +96,8 @@ Rank start_rank(const LaunchOptions& o, int local_rank, int threads) {
   }
   const pid_t parent = ::getpid();
   r.pid = ::fork();
-  if (r.pid < 0) throw Error(fmt::format("cannot start rank {}: {}", r.rank, std::strerror(errno)), 1);
+  if (r.pid < 0)
+    throw Error(fmt::format("cannot start rank {}: {}", r.rank, std::strerror(errno)), 1);
   if (r.pid == 0) {
     // Its own process group: a Ctrl-C in the terminal reaches the launcher only, which
     // forwards it once (a second signal would end a rank at once, without its checkpoint).
@@ -109,8 +110,8 @@ Rank start_rank(const LaunchOptions& o, int local_rank, int threads) {
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::execvpe(argv[0], argv.data(), envp.data());
-    const std::string msg = fmt::format("s2s: error: cannot execute {}: {}\n", args[0],
-                                        std::strerror(errno));
+    const std::string msg =
+        fmt::format("s2s: error: cannot execute {}: {}\n", args[0], std::strerror(errno));
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, msg.data(), msg.size());
     ::_exit(127);
   }
@@ -208,8 +209,8 @@ int launch(const LaunchOptions& options, std::ostream& out, std::ostream& err) {
       if (r.exit_code != 0 && !failed && !forwarded) {
         failed = &r;
         signal_all(ranks, SIGTERM);
-        kill_at = Clock::now() + std::chrono::milliseconds(
-                                     static_cast<int64_t>(options.grace_seconds * 1000));
+        kill_at = Clock::now() +
+                  std::chrono::milliseconds(static_cast<int64_t>(options.grace_seconds * 1000));
       }
     }
     if (Clock::now() >= kill_at) {

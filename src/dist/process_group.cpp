@@ -2,11 +2,11 @@
 // translation unit that includes c10d's headers (compiled with USE_C10D_GLOO; slow to build).
 #include <c10/util/Exception.h>
 #include <fmt/core.h>
+#include <torch/version.h>
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#include <torch/version.h>
 
 #include <string>
 #include <vector>
@@ -31,8 +31,12 @@ std::string short_message(const std::exception& e) {
   return newline == std::string::npos ? text : text.substr(0, newline);
 }
 
-std::vector<uint8_t> bytes_of(const std::string& s) { return {s.begin(), s.end()}; }
-std::string string_of(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+std::vector<uint8_t> bytes_of(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+std::string string_of(const std::vector<uint8_t>& b) {
+  return {b.begin(), b.end()};
+}
 
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
@@ -131,11 +135,11 @@ struct ProcessGroup::Impl {
       auto work = start();
       work->wait(settings.timeout);
     } catch (const std::exception& e) {
-      throw Error(fmt::format("rank {}: {} failed, the job cannot continue (another rank died, "
-                              "or nothing arrived within {}s): {}",
-                              settings.rank, what, settings.timeout.count() / 1000.0,
-                              short_message(e)),
-                  kRuntimeFailure);
+      throw Error(
+          fmt::format("rank {}: {} failed, the job cannot continue (another rank died, "
+                      "or nothing arrived within {}s): {}",
+                      settings.rank, what, settings.timeout.count() / 1000.0, short_message(e)),
+          kRuntimeFailure);
     }
   }
 };
@@ -166,8 +170,12 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistSettings& settings
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
 
-int ProcessGroup::rank() const { return impl_->settings.rank; }
-int ProcessGroup::world_size() const { return impl_->settings.world_size; }
+int ProcessGroup::rank() const {
+  return impl_->settings.rank;
+}
+int ProcessGroup::world_size() const {
+  return impl_->settings.world_size;
+}
 
 void ProcessGroup::all_reduce_sum(at::Tensor& tensor) {
   std::vector<at::Tensor> tensors{tensor};

@@ -1,9 +1,9 @@
 // DistSettings from torchrun's environment variables and the flags that override them.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -24,8 +24,8 @@ int parse_int(const std::string& text, const std::string& what, int low, int hig
   return value;
 }
 
-std::optional<int> env_int(const std::function<const char*(const char*)>& getenv,
-                           const char* name, int low, int high) {
+std::optional<int> env_int(const std::function<const char*(const char*)>& getenv, const char* name,
+                           int low, int high) {
   const char* value = getenv(name);
   if (value == nullptr || *value == '\0') return std::nullopt;
   return parse_int(value, name, low, high);
@@ -94,12 +94,12 @@ DistSettings resolve_dist_settings(const DistFlags& flags,
     throw Error("--dist-timeout must be a positive number of seconds");
   }
   s.timeout = std::chrono::milliseconds(static_cast<int64_t>(flags.timeout_seconds * 1000));
-  s.local_world_size =
-      env_int(getenv, "LOCAL_WORLD_SIZE", 1, kMaxRanks).value_or(s.world_size);
+  s.local_world_size = env_int(getenv, "LOCAL_WORLD_SIZE", 1, kMaxRanks).value_or(s.world_size);
   if (s.rank >= s.world_size) {
-    throw Error(fmt::format("rank {} is outside a world of {} (--rank/RANK must be below "
-                            "--world-size/WORLD_SIZE)",
-                            s.rank, s.world_size));
+    throw Error(
+        fmt::format("rank {} is outside a world of {} (--rank/RANK must be below "
+                    "--world-size/WORLD_SIZE)",
+                    s.rank, s.world_size));
   }
   return s;
 }

@@ -98,9 +98,9 @@ std::string format_doctor_text(const DoctorReport& report, bool verbose) {
     torch_facts += (torch_facts.empty() ? "" : ", ") + name + " " + value;
   }
   line(fmt::format("  {:<10} {}", "torch", torch_facts));
-  line(fmt::format("  {:<10} distributed training {}{}", "c10d",
-                   report.distributed_available ? "available: " : "unavailable: ",
-                   report.distributed));
+  line(fmt::format(
+      "  {:<10} distributed training {}{}", "c10d",
+      report.distributed_available ? "available: " : "unavailable: ", report.distributed));
 
   const BlasInfo& blas = report.blas;
   line("");

@@ -144,12 +144,12 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
 
 Tally DataParallel::sum(const Tally& tally, bool& stop) {
   if (!group_) return tally;
-  at::Tensor v = at::tensor(
-      std::vector<double>{tally.loss_sum, static_cast<double>(tally.tokens),
-                          static_cast<double>(tally.correct_tokens),
-                          static_cast<double>(tally.seqs), static_cast<double>(tally.correct_seqs),
-                          stop ? 1.0 : 0.0},
-      at::kDouble);
+  at::Tensor v =
+      at::tensor(std::vector<double>{tally.loss_sum, static_cast<double>(tally.tokens),
+                                     static_cast<double>(tally.correct_tokens),
+                                     static_cast<double>(tally.seqs),
+                                     static_cast<double>(tally.correct_seqs), stop ? 1.0 : 0.0},
+                 at::kDouble);
   group_->all_reduce_sum(v);
   const auto count = [&](int64_t i) { return static_cast<int64_t>(v[i].item<double>()); };
   Tally total;

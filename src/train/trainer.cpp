@@ -188,8 +188,7 @@ TrainSummary write_summary(const TrainConfig& config, RunStatus reason, const Ru
   file.min_valid_loss_epoch = static_cast<int>(s.min_loss_epoch);
   file.total_seconds = summary.total_seconds;
   if (write) {
-    write_file_atomic((fs::path(config.out) / run_files::kSummary).string(),
-                      file.to_json() + "\n");
+    write_file_atomic((fs::path(config.out) / run_files::kSummary).string(), file.to_json() + "\n");
   }
   return summary;
 }
@@ -260,8 +259,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       set_lr(*s.optimizer, lr);
       std::vector<Batch> batches;
       for (const auto& rows : parallel.step_rows(plan, i)) batches.push_back(loader.batch(rows));
-      const StepResult r =
-          train_step(s.model, *s.optimizer, batches, step_options, state.partial);
+      const StepResult r = train_step(s.model, *s.optimizer, batches, step_options, state.partial);
       if (!r.finite) {
         progress.non_finite_loss(epoch, i + 1, r.loss, state.epoch);
         return finish(RunStatus::NonFiniteLoss);
