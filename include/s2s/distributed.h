@@ -69,6 +69,7 @@ class ProcessGroup {
   // error), then Gloo connects every pair. Each step is bounded by settings.timeout.
   static std::unique_ptr<ProcessGroup> connect(const DistSettings& settings);
   ~ProcessGroup();
+  struct Impl;  // c10d's objects (src/dist/process_group.cpp)
   ProcessGroup(const ProcessGroup&) = delete;
   ProcessGroup& operator=(const ProcessGroup&) = delete;
 
@@ -82,7 +83,6 @@ class ProcessGroup {
   void barrier();
 
  private:
-  struct Impl;
   explicit ProcessGroup(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -8,7 +8,11 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <condition_variable>
+#include <exception>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "s2s/distributed.h"
@@ -147,8 +151,56 @@ struct ProcessGroup::Impl {
 ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ProcessGroup::~ProcessGroup() = default;
 
+namespace {
+
+// The rendezvous, run on a thread of its own by connect() below.
+std::unique_ptr<ProcessGroup::Impl> meet(const DistSettings& settings);
+
+}  // namespace
+
+// c10d bounds waiting for keys and for peers, but not a store client's reads: a store address
+// where something else listens (a busy port) accepts the connection and never answers, and the
+// client would block forever. So the rendezvous runs on its own thread, and this one gives up
+// after twice the timeout (the store's connect and the peers' arrival each have one timeout);
+// the stuck thread then ends with the process.
 std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistSettings& settings) {
-  auto impl = std::make_unique<Impl>();
+  struct Outcome {
+    std::mutex mutex;
+    std::condition_variable done;
+    bool finished = false;
+    std::unique_ptr<Impl> impl;
+    std::exception_ptr error;
+  };
+  auto outcome = std::make_shared<Outcome>();
+  std::thread([outcome, settings] {
+    std::unique_ptr<Impl> impl;
+    std::exception_ptr error;
+    try {
+      impl = meet(settings);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    std::lock_guard lock(outcome->mutex);
+    outcome->impl = std::move(impl);
+    outcome->error = error;
+    outcome->finished = true;
+    outcome->done.notify_all();
+  }).detach();
+  std::unique_lock lock(outcome->mutex);
+  if (!outcome->done.wait_for(lock, 2 * settings.timeout, [&] { return outcome->finished; })) {
+    throw Error(fmt::format("rank {}: the rendezvous at {} did not complete within {}s (does "
+                            "something other than rank 0's store listen there?)",
+                            settings.rank, where(settings), 2 * settings.timeout.count() / 1000.0),
+                kRuntimeFailure);
+  }
+  if (outcome->error) std::rethrow_exception(outcome->error);
+  return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(outcome->impl)));
+}
+
+namespace {
+
+std::unique_ptr<ProcessGroup::Impl> meet(const DistSettings& settings) {
+  auto impl = std::make_unique<ProcessGroup::Impl>();
   impl->settings = settings;
   impl->store = open_store(settings);
   check_membership(*impl->store, settings);
@@ -167,8 +219,10 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const DistSettings& settings
                                 : ""),
                 kRuntimeFailure);
   }
-  return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
+  return impl;
 }
+
+}  // namespace
 
 int ProcessGroup::rank() const {
   return impl_->settings.rank;
