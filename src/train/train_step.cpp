@@ -34,7 +34,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const 
 
 StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
                       const std::vector<Batch>& batches, const StepOptions& options, Tally& tally,
-                      StepPhaseTimes* times) {
+                      StepPhaseTimes* times, const GradientSync& sync_gradients) {
   auto clock = Clock::now();
   optimizer.zero_grad();
   StepResult result;
@@ -67,7 +67,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
   }
   // Every rank takes part in the sync, also one whose loss was not finite, so that all of them
   // learn it and skip the step together.
-  if (options.sync_gradients && !options.sync_gradients(result.finite)) result.finite = false;
+  if (sync_gradients && !sync_gradients(result.finite)) result.finite = false;
   if (!result.finite) return result;
   if (options.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.clip);
   lap(clock, &StepPhaseTimes::backward_ms, times);

@@ -240,10 +240,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     return signals.requested() ||
            (options.stop_after_steps > 0 && steps_done >= options.stop_after_steps);
   };
-  StepOptions step_options{config.teacher_forcing, config.clip, {}};
+  const StepOptions step_options{config.teacher_forcing, config.clip};
+  GradientSync sync_gradients;
   if (parallel.distributed()) {
     // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
-    step_options.sync_gradients = [&](bool finite) {
+    sync_gradients = [&](bool finite) {
       return parallel.average_gradients(s.model, finite, stop_requested(steps_this_process + 1));
     };
   }
@@ -259,7 +260,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       set_lr(*s.optimizer, lr);
       std::vector<Batch> batches;
       for (const auto& rows : parallel.step_rows(plan, i)) batches.push_back(loader.batch(rows));
-      const StepResult r = train_step(s.model, *s.optimizer, batches, step_options, state.partial);
+      const StepResult r = train_step(s.model, *s.optimizer, batches, step_options, state.partial,
+                                      nullptr, sync_gradients);
       if (!r.finite) {
         progress.non_finite_loss(epoch, i + 1, r.loss, state.epoch);
         return finish(RunStatus::NonFiniteLoss);
