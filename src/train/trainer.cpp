@@ -89,8 +89,10 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
     s.model = Seq2Seq(model_options(config, s.vocab.size()));
   }
   if (parallel.writes_files()) {
+    TrainConfig written = config;
+    written.ranks = parallel.world_size();
     write_file_atomic((fs::path(config.out) / run_files::kConfig).string(),
-                      config.to_json() + "\n");
+                      written.to_json() + "\n");
   }
 
   LoaderOptions train_opts;
@@ -202,6 +204,13 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   ProgressReporter progress(options, config);
   DataParallel parallel(options.group, config.accumulate);
   const bool writes = parallel.writes_files();
+  if (options.resume && config.ranks != parallel.world_size()) {
+    progress.note(fmt::format(
+        "warning: this run was trained on {} rank(s), it continues on {}: the global batch, the "
+        "shards and the steps per epoch change (an interrupted epoch continues at the same step "
+        "number of the new plan)",
+        config.ranks, parallel.world_size()));
+  }
   Setup s = set_up(config, options.resume, parallel, progress);
   parallel.broadcast_parameters(s.model);
   RunState& state = s.state;

@@ -1,5 +1,6 @@
 // Distributed training as real processes on 127.0.0.1: 2 ranks against 1 process, rank 0's
 // files, a rank killed and the job resumed, each failure ending with its message, s2s launch.
+#include <fmt/core.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 
 #include "dist_test_util.h"
 #include "s2s/checkpoint.h"
+#include "support/run_command.h"
 #include "train/test_util.h"
 
 extern char** environ;
@@ -199,6 +201,16 @@ TEST(DistCli, AKilledRankEndsTheJobLoudlyAndResumeContinues) {
   ASSERT_EQ(metrics.size(), static_cast<size_t>(done + 1));
   EXPECT_EQ(metrics.back()["epoch"], done + 1);
   EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "completed");
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/config.json"))["ranks"], 2);
+
+  // One process may continue a 2-rank run, with a warning.
+  const auto alone =
+      s2s::test::run_cli(fmt::format("train --resume {} --epochs {} --threads 1", out, done + 2));
+  EXPECT_EQ(alone.exit_code, 0) << alone.out;
+  EXPECT_NE(alone.out.find("warning: this run was trained on 2 rank(s), it continues on 1"),
+            std::string::npos)
+      << alone.out;
+  EXPECT_EQ(metrics_of(out).size(), static_cast<size_t>(done + 2));
 }
 
 TEST(DistCli, UnreachableMasterFailsWithinTheTimeout) {
