@@ -11,6 +11,7 @@
 #include "s2s/cell.h"
 #include "s2s/error_rates.h"
 #include "s2s/search.h"
+#include "s2s/vocab.h"
 
 namespace s2s {
 
@@ -73,6 +74,10 @@ class Predictor {
       const std::vector<std::vector<std::string>>& sources, const SearchOptions& search = {},
       int64_t batch = 512);
   int64_t unknown_tokens() const;
+  // The checkpoint's vocabulary (which input tokens are known) and run configuration (JSON, as
+  // in config.json): what a server reports about the model it holds.
+  const Vocab& vocab() const;
+  const std::string& config_json() const;
 
  private:
   struct Impl;

@@ -27,9 +27,9 @@ int64_t default_threads();
 int64_t configure_runtime(const RuntimeOptions& options = {});
 
 // Keeps signal handlers off compute threads (oneDNN's JIT kernels cannot take a signal safely;
-// see src/runtime/signal_thread.cpp). Blocks SIGINT and SIGTERM in the calling thread, and so in
-// every thread it creates afterwards, and starts one thread that receives them instead. Call it
-// first in main(), before any other thread exists; train() calls it too. Idempotent.
+// see src/runtime/signal_thread.cpp). Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, and
+// so in every thread it creates afterwards, and starts one thread that receives them instead. Call
+// it first in main(), before any other thread exists; train() calls it too. Idempotent.
 void isolate_signals();
 
 // SIGINT/SIGTERM as a request to stop, for the lifetime of the object: the work polls
@@ -52,6 +52,24 @@ class StopSignals {
   bool enabled_;
   struct Saved;
   std::unique_ptr<Saved> saved_;  // the handlers to restore
+};
+
+// SIGHUP as a request to reload (`s2s serve` re-reads its model files), for the lifetime of the
+// object: take() returns true once per signal received since the last take(). Calls
+// isolate_signals(), so the handler never runs on a compute thread. One instance at a time;
+// the previous handler is restored when it ends.
+class ReloadSignal {
+ public:
+  ReloadSignal();
+  ~ReloadSignal();
+  ReloadSignal(const ReloadSignal&) = delete;
+  ReloadSignal& operator=(const ReloadSignal&) = delete;
+
+  bool take();
+
+ private:
+  struct Saved;
+  std::unique_ptr<Saved> saved_;
 };
 
 }  // namespace s2s

@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "s2s/error.h"
@@ -16,7 +18,8 @@ using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
     s2s::cli::add_dashboard,  s2s::cli::add_data,   s2s::cli::add_doctor, s2s::cli::add_eval,
     s2s::cli::add_experiment, s2s::cli::add_export, s2s::cli::add_gen,    s2s::cli::add_import,
-    s2s::cli::add_infer,      s2s::cli::add_launch, s2s::cli::add_plot,   s2s::cli::add_train,
+    s2s::cli::add_infer,      s2s::cli::add_launch, s2s::cli::add_plot,   s2s::cli::add_serve,
+    s2s::cli::add_train,
 };
 
 constexpr const char* kFooter = R"(Examples:
@@ -31,6 +34,8 @@ constexpr const char* kFooter = R"(Examples:
   s2s launch --nproc-per-node 2 -- s2s train ...
                                   data-parallel training on 2 processes (README)
   s2s dashboard runs/             live training charts on http://127.0.0.1:8050/
+  s2s serve --model gru=runs/gru/best.pt
+                                  an HTTP translation API on http://127.0.0.1:8080/
   s2s plot runs/gru -o gru.png    the same charts as a PNG or SVG image
   s2s experiment course           the course's analysis: 6 runs and a report
   s2s <command> --help            flags and examples of one command
@@ -51,6 +56,21 @@ int main(int argc, char** argv) {
   s2s::cli::Context ctx;
   for (AddCommand add : kCommands) add(app, ctx);
 
+  // CLI11 would read an unknown command as a stray argument and then complain that a
+  // subcommand is required; name the word the user typed instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string names;
+    bool known = false;
+    for (const CLI::App* command : app.get_subcommands({})) {
+      known = known || command->check_name(argv[1]);
+      names += (names.empty() ? "" : ", ") + command->get_name();
+    }
+    if (!known) {
+      fmt::print(stderr, "s2s: error: unknown command '{}' (commands: {})\n", argv[1], names);
+      fmt::print(stderr, "Run with --help for usage.\n");
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -60,8 +80,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    // Bad flags are bad input: one line naming the flag, then exit 2.
-    fmt::print(stderr, "s2s: error: {}\nRun with --help for usage.\n", e.what());
+    // Bad flags are bad input: one line naming the flag, then exit 2. CLI11 checks required
+    // flags before unknown ones, so a misspelt `--modle` would be reported as "--model is
+    // required"; the word the user typed is the better clue.
+    std::string message = e.what();
+    for (const CLI::App* command : app.get_subcommands()) {
+      const std::vector<std::string> unknown = command->remaining();
+      if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !unknown.empty()) {
+        message = "unknown flag or argument: " + unknown.front();
+      }
+    }
+    fmt::print(stderr, "s2s: error: {}\nRun with --help for usage.\n", message);
     return 2;
   } catch (const s2s::Error& e) {
     fmt::print(stderr, "s2s: error: {}\n", e.what());

@@ -38,7 +38,9 @@ EvalReport evaluate_file(const std::string& model_path, const std::string& data_
                          const EvalOptions& options) {
   if (options.batch < 1) throw Error(fmt::format("--batch must be >= 1, got {}", options.batch));
   options.search.check();
-  configure_runtime({options.threads, -1});
+  RuntimeOptions runtime;
+  runtime.threads = options.threads;
+  configure_runtime(runtime);
   LoadedCheckpoint ck = load_checkpoint(model_path, RnnImpl::OneDNN, options.precision);
   auto corpus = std::make_shared<const Corpus>(read_pairs_csv(data_path));
   auto dataset = std::make_shared<const PairDataset>(corpus, ck.vocab);

@@ -21,6 +21,14 @@ int64_t Predictor::unknown_tokens() const {
   return impl_->unknown;
 }
 
+const Vocab& Predictor::vocab() const {
+  return impl_->ck.vocab;
+}
+
+const std::string& Predictor::config_json() const {
+  return impl_->ck.meta.config_json;
+}
+
 std::vector<std::vector<Prediction>> Predictor::predict_n_best(
     const std::vector<std::vector<std::string>>& sources, const SearchOptions& search,
     int64_t batch) {

@@ -36,7 +36,7 @@ pid_t start_child(const std::filesystem::path& program, const std::vector<std::s
   }
   if (pid == 0) {
     ::setpgid(0, 0);
-    // fork() kept this thread's mask, in which isolate_signals() blocked SIGINT/SIGTERM.
+    // fork() kept this thread's mask, in which isolate_signals() blocked SIGINT/SIGTERM/SIGHUP.
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);

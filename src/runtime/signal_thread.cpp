@@ -28,6 +28,7 @@ void isolate_signals() {
     sigemptyset(&handled);
     sigaddset(&handled, SIGINT);
     sigaddset(&handled, SIGTERM);
+    sigaddset(&handled, SIGHUP);  // `s2s serve` reloads its models on it (ReloadSignal)
     pthread_sigmask(SIG_BLOCK, &handled, nullptr);
     std::thread([handled] {
       pthread_setname_np(pthread_self(), "s2s-signals");

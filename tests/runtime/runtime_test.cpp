@@ -26,19 +26,25 @@ std::set<std::pair<int, unsigned>> mxcsr_per_thread() {
 }
 
 TEST(Runtime, FlushDenormalReachesEveryPoolThread) {
-  EXPECT_EQ(s2s::configure_runtime({2, -1, true}), 2);
+  s2s::RuntimeOptions options;
+  options.threads = 2;
+  options.flush_denormal = true;
+  EXPECT_EQ(s2s::configure_runtime(options), 2);
   const auto on = mxcsr_per_thread();
   ASSERT_EQ(on.size(), 2u);
   for (const auto& [thread, bits] : on) EXPECT_EQ(bits, kFtzDaz) << "thread " << thread;
 
-  s2s::configure_runtime({2, -1, false});
+  options.flush_denormal = false;
+  s2s::configure_runtime(options);
   for (const auto& [thread, bits] : mxcsr_per_thread()) EXPECT_EQ(bits, 0u) << "thread " << thread;
   EXPECT_EQ(_mm_getcsr() & kFtzDaz, 0u);
 }
 
 TEST(Runtime, NegativeThreadsIsAnError) {
   try {
-    s2s::configure_runtime({-3});
+    s2s::RuntimeOptions options;
+    options.threads = -3;
+    s2s::configure_runtime(options);
     FAIL() << "expected an error";
   } catch (const s2s::Error& e) {
     EXPECT_STREQ(e.what(), "--threads must be 0 (automatic) or a positive count, got -3");

@@ -3,7 +3,7 @@
 
   interop_check.py make DIR VOCAB.json             random 2-layer, 16-unit reference models:
                                                    DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
-  interop_check.py make-attention DIR VOCAB.json   the same with Luong attention (AttnSeq2Seq):
+  interop_check.py make-attention DIR VOCAB.json   the same with the peer's Luong attention:
                                                    DIR/gru_dot.pt, DIR/lstm_general_bi.pt,
                                                    DIR/gru_concat_feed.pt
   interop_check.py greedy VOCAB.json INPUTS SD.pt...   one decoded response per input line
@@ -13,82 +13,12 @@ import os
 import sys
 
 import torch
-from torch import nn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import s2s_peer as ref  # noqa: E402
 
 
-class LuongAttention(nn.Module):
-    """Luong et al. (2015) global attention, written from the paper's equations for this test:
-    h~_t = tanh(W_c [c_t; h_t]), c_t = sum_s a_ts h_s, a_t = softmax over unmasked s of
-    dot h_t.h_s | general h_t.W_a h_s | concat v_a.tanh(W_a [h_t; h_s]). No biases."""
-
-    def __init__(self, score, hidden):
-        super().__init__()
-        self.score = score
-        if score == "general":
-            self.linear_in = nn.Linear(hidden, hidden, bias=False)
-        elif score == "concat":
-            self.linear_query = nn.Linear(hidden, hidden, bias=False)
-            self.linear_context = nn.Linear(hidden, hidden, bias=False)
-            self.v = nn.Linear(hidden, 1, bias=False)
-        self.linear_out = nn.Linear(2 * hidden, hidden, bias=False)
-
-    def forward(self, query, memory, mask):  # [T, B, H], [S, B, H], [B, S] bool
-        q, m = query.transpose(0, 1), memory.transpose(0, 1)
-        if self.score == "dot":
-            scores = q @ m.transpose(1, 2)
-        elif self.score == "general":
-            scores = q @ self.linear_in(m).transpose(1, 2)
-        else:
-            joint = torch.tanh(self.linear_query(q).unsqueeze(2) + self.linear_context(m).unsqueeze(1))
-            scores = self.v(joint).squeeze(-1)
-        scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
-        context = torch.softmax(scores, -1) @ m
-        return torch.tanh(self.linear_out(torch.cat([context, q], -1))).transpose(0, 1)
-
-
-class AttnSeq2Seq(nn.Module):
-    """The reference model plus attention, input feeding and a bidirectional encoder whose
-    directions are summed (into the decoder's initial state and the attention memory)."""
-
-    def __init__(self, vocab, hidden, layers, cell, score, feed=False, bidirectional=False):
-        super().__init__()
-        rnn = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn": nn.RNN}[cell]
-        self.hidden, self.layers, self.feed, self.bidirectional = hidden, layers, feed, bidirectional
-        self.enc_emb = nn.Embedding(vocab, hidden)
-        self.enc = rnn(hidden, hidden, layers, bidirectional=bidirectional)
-        self.dec_emb = nn.Embedding(vocab, hidden)
-        self.dec = rnn(2 * hidden if feed else hidden, hidden, layers)
-        self.attn = LuongAttention(score, hidden)
-        self.out = nn.Linear(hidden, vocab)
-
-    def encode(self, src):
-        y, h = self.enc(self.enc_emb(src))
-        if self.bidirectional:
-            H, L = self.hidden, self.layers
-            y = y[..., :H] + y[..., H:]
-            def summed(s):
-                return s.view(L, 2, s.size(1), H).sum(1)
-            h = tuple(summed(s) for s in h) if isinstance(h, tuple) else summed(h)
-        return y, h, (src != 0).t()
-
-    @torch.no_grad()
-    def greedy(self, src, steps, sos=1):
-        memory, h, mask = self.encode(src)
-        tok = torch.full((1, src.size(1)), sos, dtype=torch.long)
-        prev = torch.zeros(1, src.size(1), self.hidden)
-        outs = []
-        for _ in range(steps):
-            x = self.dec_emb(tok)
-            if self.feed:
-                x = torch.cat([x, prev], -1)
-            y, h = self.dec(x, h)
-            prev = self.attn(y, memory, mask)
-            tok = self.out(prev).argmax(-1)
-            outs.append(tok)
-        return torch.cat(outs, 0)
+LuongAttention, AttnSeq2Seq = ref.LuongAttention, ref.AttnSeq2Seq
 
 
 ATTENTION_MODELS = {  # file name: (cell, score, input feeding, bidirectional)
