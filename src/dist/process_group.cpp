@@ -211,6 +211,9 @@ std::unique_ptr<ProcessGroup::Impl> meet(const DistSettings& settings) {
     auto store = c10::make_intrusive<c10d::PrefixStore>("s2s/gloo", impl->store);
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(store, settings.rank,
                                                               settings.world_size, options);
+    // Gloo's constructor may return on one rank before every pair is connected on the others;
+    // a first barrier settles the mesh, so a rank that leaves early cannot break a peer's join.
+    impl->group->barrier()->wait(settings.timeout);
   } catch (const std::exception& e) {
     throw Error(fmt::format("rank {}: Gloo could not connect the ranks within {}s: {}{}",
                             settings.rank, settings.timeout.count() / 1000.0, short_message(e),
