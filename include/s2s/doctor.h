@@ -90,6 +90,9 @@ struct DoctorReport {
   OneDnnInfo onednn;
   ThreadInfo threads;
   AutogradCheck autograd;
+  // Distributed training (s2s launch): c10d's ProcessGroupGloo usable, and what it is or why not.
+  bool distributed_available = false;
+  std::string distributed;
   std::vector<std::string> warnings;  // why ok is false, and what to do about it
   std::vector<std::string> notes;     // true but surprising facts (e.g. no MKL in Debian torch)
 };

@@ -76,6 +76,12 @@ struct TrainConfig {
   // Write the mean training loss of every N optimizer steps to DIR/steps.jsonl; 0: never.
   // 10 gives a course epoch (14000 pairs, batch 64: 219 steps) about 20 points.
   int64_t log_every = 10;
+  // Gradient accumulation: one optimizer step per this many batches (per rank), their losses
+  // averaged. Fewer all-reduces on a slow link; the effective batch grows by this factor.
+  int64_t accumulate = 1;
+  // Data-parallel ranks that trained the run (written by the trainer, not a flag): a resume on
+  // another number of ranks is warned about, since the shards and steps per epoch change.
+  int64_t ranks = 1;
 
   std::string to_json() const;  // pretty JSON, all fields
   // Reads a config file's JSON; unknown keys (unless `skip_unknown_keys`: a checkpoint's

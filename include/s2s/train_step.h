@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <vector>
 
 #include "s2s/dataset.h"
 #include "s2s/metrics.h"
@@ -18,6 +20,12 @@ struct StepOptions {
   double teacher_forcing = 1.0;  // probability of feeding the true previous token
   double clip = 0;               // max gradient norm; 0: no clipping
 };
+
+// Data parallelism's hook (src/train/data_parallel.h), called once per step after backward
+// and before clipping, also when this rank's loss was not finite (then without backward):
+// averages the gradients over the ranks and returns whether every rank's loss was finite.
+// Empty: one process.
+using GradientSync = std::function<bool(bool finite)>;
 
 // Where a step's wall time went (filled only when asked for: the bench's breakdown).
 struct StepPhaseTimes {
@@ -38,5 +46,13 @@ struct StepResult {
 // tally untouched, so the caller can keep its last good state.
 StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
                       const StepOptions& options, Tally& tally, StepPhaseTimes* times = nullptr);
+
+// The same step with gradient accumulation (--accumulate): forward and backward of each batch
+// in turn, gradients summed with weight 1/n (the mean of the batches' losses, which the result's
+// loss is), then `sync_gradients` (if any), clip and one optimizer step. One batch is exactly
+// train_step above.
+StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
+                      const std::vector<Batch>& batches, const StepOptions& options, Tally& tally,
+                      StepPhaseTimes* times = nullptr, const GradientSync& sync_gradients = {});
 
 }  // namespace s2s

@@ -13,6 +13,8 @@
 
 namespace s2s {
 
+class ProcessGroup;  // s2s/distributed.h
+
 struct TrainOptions {
   bool resume = false;          // continue from out/last.pt
   bool progress_bar = false;    // redraw a bar on `progress` (a terminal) instead of epoch lines
@@ -24,6 +26,9 @@ struct TrainOptions {
   // Stop (as if interrupted) after this many optimizer steps in this process; 0: never.
   // Lets tests interrupt a run at an exact point.
   int64_t stop_after_steps = 0;
+  // A rank of a data-parallel job (s2s/distributed.h; must outlive train()): --batch is then
+  // per rank, gradients are averaged, and rank 0 alone writes the run's files. nullptr: alone.
+  ProcessGroup* group = nullptr;
 };
 
 // What train() returns; DIR/summary.json says the same (s2s/run_record.h's RunSummary).

@@ -29,6 +29,7 @@ void add_export(CLI::App& app, Context& ctx);
 void add_gen(CLI::App& app, Context& ctx);
 void add_import(CLI::App& app, Context& ctx);
 void add_infer(CLI::App& app, Context& ctx);
+void add_launch(CLI::App& app, Context& ctx);
 void add_plot(CLI::App& app, Context& ctx);
 void add_serve(CLI::App& app, Context& ctx);
 void add_train(CLI::App& app, Context& ctx);

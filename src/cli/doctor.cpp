@@ -21,6 +21,7 @@ constexpr const char* kFooter =
     and where each layer ran (torch's dense Linear uses BLAS; to_mkldnn runs it on oneDNN)
   - threads: torch intra-op / inter-op, OpenMP, OpenBLAS, and the variables that change them
   - autograd: a=1, b=2, x=a+a*b, y=x^2, y.backward() must give da=18, db=6
+  - c10d: whether distributed training (s2s launch) can run: a Gloo device on 127.0.0.1
 
 Exit status: 0 when every check passes; 1 when one fails (reference BLAS, oneDNN did not
 run, wrong gradients), after a WARNING line that says what to do.

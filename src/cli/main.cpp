@@ -18,7 +18,8 @@ using AddCommand = void (*)(CLI::App&, s2s::cli::Context&);
 constexpr AddCommand kCommands[] = {
     s2s::cli::add_dashboard,  s2s::cli::add_data,   s2s::cli::add_doctor, s2s::cli::add_eval,
     s2s::cli::add_experiment, s2s::cli::add_export, s2s::cli::add_gen,    s2s::cli::add_import,
-    s2s::cli::add_infer,      s2s::cli::add_plot,   s2s::cli::add_serve,  s2s::cli::add_train,
+    s2s::cli::add_infer,      s2s::cli::add_launch, s2s::cli::add_plot,   s2s::cli::add_serve,
+    s2s::cli::add_train,
 };
 
 constexpr const char* kFooter = R"(Examples:
@@ -30,6 +31,8 @@ constexpr const char* kFooter = R"(Examples:
                                   train the course model (4-layer GRU, 256 units)
   s2s eval --model runs/gru/best.pt --data data/valid.csv
   s2s infer --model runs/gru/best.pt --input "0 0 0 5 3 8 2 7 1 4"
+  s2s launch --nproc-per-node 2 -- s2s train ...
+                                  data-parallel training on 2 processes (README)
   s2s dashboard runs/             live training charts on http://127.0.0.1:8050/
   s2s serve --model gru=runs/gru/best.pt
                                   an HTTP translation API on http://127.0.0.1:8080/

@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "s2s/dashboard.h"
+#include "s2s/distributed.h"
 #include "s2s/error.h"
 #include "s2s/file_io.h"
 #include "s2s/trainer.h"
@@ -60,6 +61,11 @@ struct TrainFlags {
   std::string config_file;
   std::string resume_dir;
   bool dashboard = false;
+  DistFlags dist;
+  CLI::Option* world_size = nullptr;
+  CLI::Option* rank = nullptr;
+  int world_size_value = 1;
+  int rank_value = 0;
   int dashboard_port = 8050;
   CLI::Option* lr_decay = nullptr;
   CLI::Option* lr_schedule = nullptr;
@@ -138,6 +144,18 @@ int run(TrainFlags& f) {
     } catch (const Error& e) {
       fmt::print(stderr, "s2s: warning: dashboard not started: {}\n", e.what());
     }
+  }
+  // A rank of a distributed job (s2s launch, torchrun, or --world-size/--rank/--init by hand).
+  if (f.world_size->count() > 0) f.dist.world_size = f.world_size_value;
+  if (f.rank->count() > 0) f.dist.rank = f.rank_value;
+  const DistSettings dist = resolve_dist_settings(f.dist);
+  std::unique_ptr<ProcessGroup> group;
+  if (dist.distributed()) {
+    // Automatic threads: the machine's cores shared by the ranks on it (what torchrun's
+    // OMP_NUM_THREADS is for); config.json records the count used.
+    if (config.threads == 0) config.threads = threads_per_rank(dist);
+    group = ProcessGroup::connect(dist);
+    options.group = group.get();
   }
   const bool tty = isatty(STDERR_FILENO) != 0;
   options.progress_bar = tty;
@@ -250,6 +268,27 @@ void add_train(CLI::App& app, Context& ctx) {
              "Bidirectional encoder (a second set of *_reverse weights reads the source "
              "backwards). The two directions are summed, layer by layer, into the decoder's "
              "initial state and, per position, into the attention memory");
+  add(cmd, *f, "--accumulate", &TrainConfig::accumulate,
+      fmt::format("Gradient accumulation: one optimizer step per N batches (per rank), fewer "
+                  "all-reduces on slow links; the effective batch is --batch x N x ranks [{}]",
+                  d.accumulate));
+  f->world_size =
+      cmd->add_option("--world-size", f->world_size_value,
+                      "Distributed: number of ranks (overrides WORLD_SIZE; usually set by "
+                      "`s2s launch` or torchrun). --batch is per rank [1]")
+          ->group("Distributed (see README: Several processes and machines)");
+  f->rank = cmd->add_option("--rank", f->rank_value,
+                            "Distributed: this process's rank, 0 = the writer (overrides RANK)")
+                ->group("Distributed (see README: Several processes and machines)");
+  cmd->add_option("--init", f->dist.init,
+                  "Distributed: rendezvous, tcp://HOST:PORT (rank 0 listens there) or "
+                  "file:///shared/path (overrides MASTER_ADDR/MASTER_PORT) "
+                  "[tcp://127.0.0.1:29500]")
+      ->group("Distributed (see README: Several processes and machines)");
+  cmd->add_option("--dist-timeout", f->dist.timeout_seconds,
+                  "Distributed: seconds to wait for the rendezvous, for another rank at any "
+                  "collective, before failing [30]")
+      ->group("Distributed (see README: Several processes and machines)");
   add(cmd, *f, "--valid-batch", &TrainConfig::valid_batch,
       fmt::format("Batch size for validation [{}]", d.valid_batch));
   cmd->add_flag("--dashboard", f->dashboard,

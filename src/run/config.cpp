@@ -38,7 +38,7 @@ S2S_ENUM_JSON(Attention, parse_attention)
   X(attention) X(input_feeding) X(bidirectional)                                    \
   X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
   X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
-  X(threads) X(patience) X(valid_batch) X(log_every)
+  X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate) X(ranks)
 // clang-format on
 
 namespace {
@@ -149,6 +149,8 @@ void TrainConfig::validate_settings() const {
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");
   need(epochs >= 1, "--epochs must be at least 1");
   need(batch >= 1, "--batch must be at least 1");
+  need(accumulate >= 1, "--accumulate must be at least 1");
+  need(ranks >= 1, "ranks must be at least 1");
   need(valid_batch >= 1, "valid_batch must be at least 1");
   need(lr > 0 && lr < 10, "--lr must be in (0, 10)");
   need(lr_decay > 0 && lr_decay <= 1, "--lr-decay must be in (0, 1]");

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <thread>
 
+#include "s2s/distributed.h"
 #include "s2s/version.h"
 
 namespace s2s {
@@ -259,6 +260,12 @@ DoctorReport run_doctor() {
   }
   report.threads = check_threads();
   report.autograd = check_autograd();
+  const DistBackendInfo dist = distributed_backend_info();
+  report.distributed_available = dist.available;
+  report.distributed = dist.detail;
+  if (!dist.available) {
+    report.notes.push_back("distributed training (s2s launch) is unavailable: " + dist.detail);
+  }
   doctor::apply_verdict(report);
   return report;
 }

@@ -32,6 +32,8 @@ std::string format_doctor_json(const DoctorReport& report, bool verbose) {
   json["ok"] = report.ok;
   json["versions"] = pairs_to_object(report.versions);
   json["torch"] = pairs_to_object(report.torch);
+  json["distributed"] = {{"available", report.distributed_available},
+                         {"backend", report.distributed}};
 
   const BlasInfo& blas = report.blas;
   json["blas"] = {{"library", blas.library},
@@ -96,6 +98,9 @@ std::string format_doctor_text(const DoctorReport& report, bool verbose) {
     torch_facts += (torch_facts.empty() ? "" : ", ") + name + " " + value;
   }
   line(fmt::format("  {:<10} {}", "torch", torch_facts));
+  line(fmt::format(
+      "  {:<10} distributed training {}{}", "c10d",
+      report.distributed_available ? "available: " : "unavailable: ", report.distributed));
 
   const BlasInfo& blas = report.blas;
   line("");

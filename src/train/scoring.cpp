@@ -28,12 +28,14 @@ at::Tensor summed_nll(const at::Tensor& logp, const at::Tensor& tgt) {
                       kPadId);
 }
 
-Tally evaluate(Seq2Seq& model, const DataLoader& loader) {
+Tally evaluate(Seq2Seq& model, const DataLoader& loader, int rank, int world) {
   const bool was_training = model->is_training();
   model->eval();
   at::NoGradGuard no_grad;
   Tally tally;
-  for (const Batch& batch : loader.epoch(0)) {
+  const auto plan = loader.plan(0);
+  for (size_t i = static_cast<size_t>(rank); i < plan.size(); i += static_cast<size_t>(world)) {
+    const Batch batch = loader.batch(plan[i]);
     const at::Tensor logp = model->forward(batch.src, decoder_input(batch), 1.0, batch.src_lengths);
     const double loss = summed_nll(logp, batch.tgt).item<double>();
     const at::Tensor pred = model->greedy(batch.src, batch.tgt.size(0), batch.src_lengths);

@@ -20,6 +20,7 @@ at::Tensor summed_nll(const at::Tensor& logp, const at::Tensor& tgt);
 
 // Validation as the course does it: eval() mode, no gradients. Loss with teacher forcing;
 // token and sequence accuracy from free-running greedy decoding (max length = the target's).
-Tally evaluate(Seq2Seq& model, const DataLoader& loader);
+// With `world` > 1, only the batches i with i % world == rank (data parallelism's shard).
+Tally evaluate(Seq2Seq& model, const DataLoader& loader, int rank = 0, int world = 1);
 
 }  // namespace s2s

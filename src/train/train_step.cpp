@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <vector>
 
 #include "train/scoring.h"
 
@@ -28,28 +29,55 @@ void lap(Clock::time_point& start, double StepPhaseTimes::*field, StepPhaseTimes
 
 StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
                       const StepOptions& options, Tally& tally, StepPhaseTimes* times) {
+  return train_step(model, optimizer, std::vector<Batch>{batch}, options, tally, times);
+}
+
+StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
+                      const std::vector<Batch>& batches, const StepOptions& options, Tally& tally,
+                      StepPhaseTimes* times, const GradientSync& sync_gradients) {
   auto clock = Clock::now();
   optimizer.zero_grad();
-  const at::Tensor logp =
-      model->forward(batch.src, decoder_input(batch), options.teacher_forcing, batch.src_lengths);
-  const at::Tensor loss_sum = summed_nll(logp, batch.tgt);
   StepResult result;
-  result.tokens = batch.tgt_mask.sum().item<int64_t>();
-  const at::Tensor loss = loss_sum / static_cast<double>(std::max<int64_t>(result.tokens, 1));
-  result.loss = loss.item<double>();
-  result.finite = std::isfinite(result.loss);
-  lap(clock, &StepPhaseTimes::forward_ms, times);
+  Tally step_tally;  // added to `tally` only once the step is taken
+  const double share = 1.0 / static_cast<double>(batches.size());
+  for (const Batch& batch : batches) {
+    const at::Tensor logp =
+        model->forward(batch.src, decoder_input(batch), options.teacher_forcing, batch.src_lengths);
+    const at::Tensor loss_sum = summed_nll(logp, batch.tgt);
+    const int64_t tokens = batch.tgt_mask.sum().item<int64_t>();
+    const at::Tensor loss = loss_sum / static_cast<double>(std::max<int64_t>(tokens, 1));
+    const double value = loss.item<double>();
+    result.tokens += tokens;
+    result.loss += value * share;
+    lap(clock, &StepPhaseTimes::forward_ms, times);
+    if (!std::isfinite(value)) {
+      result.loss = value;
+      result.finite = false;
+      break;
+    }
+    if (batches.size() == 1) {
+      loss.backward();
+    } else {
+      (loss * share).backward();
+    }
+    lap(clock, &StepPhaseTimes::backward_ms, times);
+    at::NoGradGuard no_grad;
+    tally_batch(step_tally, loss_sum.item<double>(), logp.argmax(-1), batch.tgt, batch.tgt_mask);
+    lap(clock, &StepPhaseTimes::optimizer_ms, times);
+  }
+  // Every rank takes part in the sync, also one whose loss was not finite, so that all of them
+  // learn it and skip the step together.
+  if (sync_gradients && !sync_gradients(result.finite)) result.finite = false;
   if (!result.finite) return result;
-
-  loss.backward();
   if (options.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.clip);
   lap(clock, &StepPhaseTimes::backward_ms, times);
 
   optimizer.step();
-  {
-    at::NoGradGuard no_grad;
-    tally_batch(tally, loss_sum.item<double>(), logp.argmax(-1), batch.tgt, batch.tgt_mask);
-  }
+  tally.loss_sum += step_tally.loss_sum;
+  tally.tokens += step_tally.tokens;
+  tally.correct_tokens += step_tally.correct_tokens;
+  tally.seqs += step_tally.seqs;
+  tally.correct_seqs += step_tally.correct_seqs;
   lap(clock, &StepPhaseTimes::optimizer_ms, times);
   return result;
 }

@@ -6,6 +6,8 @@
 #include <ATen/ATen.h>
 #include <torch/optim/adam.h>
 
+#include <fmt/core.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +26,7 @@
 #include "s2s/overfit.h"
 #include "s2s/runtime.h"
 #include "s2s/train_step.h"
+#include "train/data_parallel.h"
 #include "train/progress.h"
 #include "train/run_state.h"
 #include "train/scheduler.h"
@@ -79,7 +82,8 @@ struct Setup {
   std::unique_ptr<FusedAdam> optimizer;
 };
 
-Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress) {
+Setup set_up(const TrainConfig& config, bool resume, const DataParallel& parallel,
+             ProgressReporter& progress) {
   RuntimeOptions runtime;
   runtime.threads = config.threads;
   runtime.seed = config.seed;
@@ -101,14 +105,19 @@ Setup set_up(const TrainConfig& config, bool resume, ProgressReporter& progress)
   }
   auto train_corpus = std::make_shared<const Corpus>(read_pairs_csv(config.train));
   if (!resume) {
-    fs::create_directories(config.out);
+    if (parallel.writes_files()) fs::create_directories(config.out);
     s.vocab = Vocab::from_corpus(*train_corpus);
     s.model = Seq2Seq(model_options(config, s.vocab.size()));
   }
-  write_file_atomic((fs::path(config.out) / run_files::kConfig).string(), config.to_json() + "\n");
+  if (parallel.writes_files()) {
+    TrainConfig written = config;
+    written.ranks = parallel.world_size();
+    write_file_atomic((fs::path(config.out) / run_files::kConfig).string(),
+                      written.to_json() + "\n");
+  }
 
   LoaderOptions train_opts;
-  train_opts.batch_size = config.batch;
+  train_opts.batch_size = config.batch * parallel.world_size();  // the global batch
   train_opts.shuffle = true;
   train_opts.seed = static_cast<uint64_t>(config.seed);
   s.train_loader = std::make_unique<DataLoader>(
@@ -135,9 +144,11 @@ void set_lr(torch::optim::Optimizer& optimizer, double lr) {
 // DIR/metrics.jsonl holds exactly the completed epochs of the checkpoint we continue from.
 class EpochLog {
  public:
-  EpochLog(const std::string& path, int64_t done_epochs) : path_(path) {
+  // `write` false (a rank other than 0): the history is read, the file left alone.
+  EpochLog(const std::string& path, int64_t done_epochs, bool write = true) : path_(path) {
     for (const EpochRecord& m : read_metrics(path))
       if (m.epoch <= done_epochs) history_.push_back(m);
+    if (!write) return;
     std::string text;
     for (const auto& m : history_) text += m.to_json() + "\n";
     write_file_atomic(path, text);
@@ -145,6 +156,7 @@ class EpochLog {
   }
   void add(const EpochRecord& m) {
     history_.push_back(m);
+    if (!out_.is_open()) return;
     out_ << m.to_json() << "\n" << std::flush;
     if (!out_) throw Error(path_ + ": cannot append the epoch's metrics (disk full?)");
   }
@@ -177,7 +189,7 @@ EpochRecord epoch_record(int64_t epoch, const RunState& state, const Tally& vali
 
 // DIR/summary.json, and what train() returns.
 TrainSummary write_summary(const TrainConfig& config, RunStatus reason, const RunState& state,
-                           const std::vector<EpochRecord>& history) {
+                           const std::vector<EpochRecord>& history, bool write) {
   const ScheduleState& s = state.schedule;
   TrainSummary summary;
   summary.reason = reason;
@@ -201,7 +213,9 @@ TrainSummary write_summary(const TrainConfig& config, RunStatus reason, const Ru
   if (summary.overfitting_epoch) file.overfit_epoch = static_cast<int>(summary.overfitting_epoch);
   file.min_valid_loss_epoch = static_cast<int>(s.min_loss_epoch);
   file.total_seconds = summary.total_seconds;
-  write_file_atomic((fs::path(config.out) / run_files::kSummary).string(), file.to_json() + "\n");
+  if (write) {
+    write_file_atomic((fs::path(config.out) / run_files::kSummary).string(), file.to_json() + "\n");
+  }
   return summary;
 }
 
@@ -212,26 +226,61 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   const auto start = Clock::now();
   StopSignals signals(options.handle_signals);
   ProgressReporter progress(options, config);
-  Setup s = set_up(config, options.resume, progress);
+  DataParallel parallel(options.group, config.accumulate);
+  const bool writes = parallel.writes_files();
+  if (options.resume && config.ranks != parallel.world_size()) {
+    progress.note(fmt::format(
+        "warning: this run was trained on {} rank(s), it continues on {}: the global batch, the "
+        "shards and the steps per epoch change (an interrupted epoch continues at the same step "
+        "number of the new plan)",
+        config.ranks, parallel.world_size()));
+  }
+  Setup s = set_up(config, options.resume, parallel, progress);
+  parallel.broadcast_parameters(s.model);
   RunState& state = s.state;
   const DataLoader& loader = *s.train_loader;
-  const int64_t steps = loader.num_batches();
+  const int64_t steps = parallel.steps_per_epoch(loader.num_batches());
   const Scheduler scheduler(config, steps);
   if (!options.resume) state.schedule = scheduler.start();
   Checkpointer checkpoints(config, s.model, s.vocab, *s.optimizer);
-  EpochLog epochs((fs::path(config.out) / run_files::kMetrics).string(), state.epoch);
-  StepLog step_log((fs::path(config.out) / run_files::kSteps).string(), config.log_every,
-                   state.epoch * steps + state.step);
+  // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
+  // the state of every rank).
+  const auto save_last = [&] {
+    if (writes) checkpoints.save_last(state);
+    parallel.barrier();
+  };
+  EpochLog epochs((fs::path(config.out) / run_files::kMetrics).string(), state.epoch, writes);
+  StepLog step_log((fs::path(config.out) / run_files::kSteps).string(),
+                   writes ? config.log_every : 0, state.epoch * steps + state.step);
   const double elapsed_before = state.elapsed_seconds;
   const auto finish = [&](RunStatus reason) {
     state.elapsed_seconds = elapsed_before + seconds_since(start);
-    return write_summary(config, reason, state, epochs.history());
+    TrainSummary summary = write_summary(config, reason, state, epochs.history(), writes);
+    parallel.barrier();
+    if (parallel.distributed() && options.log) {
+      const SyncStats& sync = parallel.stats();
+      if (sync.steps > 0) {
+        *options.log << fmt::format(
+            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps)\n",
+            parallel.rank(), static_cast<double>(sync.bytes) / sync.steps / 1e6,
+            sync.seconds * 1e3 / sync.steps, sync.steps);
+      }
+    }
+    return summary;
   };
   int64_t steps_this_process = 0;
-  const auto stop_requested = [&] {
+  const auto stop_requested = [&](int64_t steps_done) {
     return signals.requested() ||
-           (options.stop_after_steps > 0 && steps_this_process >= options.stop_after_steps);
+           (options.stop_after_steps > 0 && steps_done >= options.stop_after_steps);
   };
+  const StepOptions step_options{config.teacher_forcing, config.clip};
+  GradientSync sync_gradients;
+  if (parallel.distributed()) {
+    // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
+    sync_gradients = [&](bool finite) {
+      return parallel.average_gradients(s.model, finite, stop_requested(steps_this_process + 1));
+    };
+  }
 
   for (int64_t epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
     s.model->train();
@@ -242,8 +291,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       const int64_t run_step = (epoch - 1) * steps + i;  // 0-based, across epochs
       lr = scheduler.lr_at(state.schedule, run_step);
       set_lr(*s.optimizer, lr);
-      const StepResult r = train_step(s.model, *s.optimizer, loader.batch(plan[i]),
-                                      {config.teacher_forcing, config.clip}, state.partial);
+      std::vector<Batch> batches;
+      for (const auto& rows : parallel.step_rows(plan, i)) batches.push_back(loader.batch(rows));
+      const StepResult r = train_step(s.model, *s.optimizer, batches, step_options, state.partial,
+                                      nullptr, sync_gradients);
       if (!r.finite) {
         progress.non_finite_loss(epoch, i + 1, r.loss, state.epoch);
         return finish(RunStatus::NonFiniteLoss);
@@ -253,15 +304,25 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       ++steps_this_process;
       step_log.add(state, r, seconds, run_step + 1, epoch, i + 1, steps, lr);
       progress.step(epoch, i + 1, steps, state.partial.loss(), state.partial_seconds);
-      if (stop_requested() && i + 1 < steps) {
+      const bool stop =
+          parallel.distributed() ? parallel.stop_agreed() : stop_requested(steps_this_process);
+      if (stop && i + 1 < steps) {
         state.elapsed_seconds = elapsed_before + seconds_since(start);
-        checkpoints.save_last(state);
+        save_last();
         progress.interrupted(epoch, i + 1, steps);
         return finish(RunStatus::Interrupted);
       }
     }
     const auto valid_start = Clock::now();
-    EpochRecord m = epoch_record(epoch, state, evaluate(s.model, *s.valid_loader), lr);
+    // Every rank's tallies summed (and whether any rank was asked to stop), so all report and
+    // decide alike; one process: the tallies themselves.
+    bool stop = false;
+    RunState whole = state;
+    whole.partial = parallel.sum(state.partial, stop);
+    Tally valid = evaluate(s.model, *s.valid_loader, parallel.rank(), parallel.world_size());
+    stop = stop_requested(steps_this_process);
+    valid = parallel.sum(valid, stop);
+    EpochRecord m = epoch_record(epoch, whole, valid, lr);
     m.epoch_seconds += seconds_since(valid_start);
     m.elapsed_seconds = elapsed_before + seconds_since(start);
     state.epoch_done(epoch, m.elapsed_seconds);
@@ -269,16 +330,17 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
         scheduler.end_epoch(state.schedule, epoch, m.valid_seq_acc, m.valid_loss);
     // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
     // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
-    // never see an epoch that a failed checkpoint write (a full disk) lost.
-    if (verdict.best) checkpoints.save_best(state);
-    checkpoints.save_last(state);
+    // never see an epoch that a failed checkpoint write (a full disk) lost. Only rank 0 writes;
+    // save_last() then waits for the other ranks.
+    if (verdict.best && writes) checkpoints.save_best(state);
+    save_last();
     epochs.add(m);
     progress.epoch(m, verdict.best);
     if (verdict.stop_early) {
       progress.early_stop(state.schedule.min_loss_epoch);
       return finish(RunStatus::EarlyStopping);
     }
-    if (stop_requested()) {
+    if (stop || (!parallel.distributed() && stop_requested(steps_this_process))) {
       progress.interrupted(epoch, steps, steps);
       return finish(RunStatus::Interrupted);
     }

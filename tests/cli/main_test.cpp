@@ -14,9 +14,9 @@ using s2s::test::run_cli;
 
 // Every command registered in src/cli/main.cpp (kCommands). A command added there and not
 // here, or the reverse, fails EveryCommandIsListedInTheHelp.
-const std::vector<std::string> kCommands = {"dashboard",  "data",   "doctor", "eval",
-                                            "experiment", "export", "gen",    "import",
-                                            "infer",      "plot",   "serve",  "train"};
+const std::vector<std::string> kCommands = {"dashboard", "data",  "doctor", "eval",  "experiment",
+                                            "export",    "gen",   "import", "infer", "launch",
+                                            "plot",      "serve", "train"};
 
 TEST(CliMain, NoCommandIsBadInput) {
   const auto r = run_cli("");
@@ -27,10 +27,10 @@ TEST(CliMain, NoCommandIsBadInput) {
 TEST(CliMain, UnknownCommandIsNamedWithTheCommandsThereAre) {
   const auto r = run_cli("trian --epochs 3");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(
-      r.out,
-      "s2s: error: unknown command 'trian' (commands: dashboard, data, doctor, eval, "
-      "experiment, export, gen, import, infer, plot, serve, train)\nRun with --help for usage.\n");
+  EXPECT_EQ(r.out,
+            "s2s: error: unknown command 'trian' (commands: dashboard, data, doctor, eval, "
+            "experiment, export, gen, import, infer, launch, plot, serve, train)\nRun with --help "
+            "for usage.\n");
 }
 
 TEST(CliMain, AFlagValueThatDoesNotParseNamesTheFlag) {

@@ -1,0 +1,169 @@
+#include "train/data_parallel.h"
+
+#include <ATen/ATen.h>
+#include <fmt/core.h>
+
+#include <chrono>
+
+#include "s2s/error.h"
+
+namespace s2s {
+namespace {
+
+// Gradients travel in flat buckets of at most this many bytes (DistributedDataParallel's
+// default bucket size): the course model's 13 MB of gradients is one all-reduce.
+constexpr int64_t kBucketBytes = 25 << 20;
+
+// Each step's all-reduce carries two counters after the gradients: ranks whose loss was not
+// finite, and ranks asked to stop.
+constexpr int64_t kFlags = 2;
+
+}  // namespace
+
+std::vector<int64_t> shard_rows(const std::vector<int64_t>& global_batch,
+                                const std::vector<int64_t>& padding, int rank, int world) {
+  std::vector<int64_t> rows = global_batch;
+  const auto w = static_cast<size_t>(world);
+  for (size_t i = 0; rows.size() % w != 0 && !padding.empty(); ++i) {
+    rows.push_back(padding[i % padding.size()]);
+  }
+  std::vector<int64_t> mine;
+  for (size_t i = static_cast<size_t>(rank); i < rows.size(); i += w) mine.push_back(rows[i]);
+  return mine;
+}
+
+DataParallel::DataParallel(ProcessGroup* group, int64_t accumulate)
+    : group_(group), accumulate_(accumulate) {
+  if (accumulate_ < 1) throw Error("--accumulate must be at least 1");
+}
+
+int64_t DataParallel::steps_per_epoch(int64_t global_batches) const {
+  return (global_batches + accumulate_ - 1) / accumulate_;
+}
+
+std::vector<std::vector<int64_t>> DataParallel::step_rows(
+    const std::vector<std::vector<int64_t>>& plan, int64_t step) const {
+  std::vector<std::vector<int64_t>> batches;
+  const auto first = static_cast<size_t>(step * accumulate_);
+  const size_t end = std::min(plan.size(), first + static_cast<size_t>(accumulate_));
+  for (size_t i = first; i < end; ++i) {
+    batches.push_back(group_ ? shard_rows(plan[i], plan.front(), rank(), world_size()) : plan[i]);
+  }
+  return batches;
+}
+
+void DataParallel::broadcast_parameters(Seq2Seq& model) {
+  if (!group_) return;
+  const std::vector<at::Tensor> params = model->parameters();
+  int64_t numel = 0;
+  for (const auto& p : params) numel += p.numel();
+  const std::vector<int64_t> mine{static_cast<int64_t>(params.size()), numel};
+  at::Tensor shape = at::tensor(mine, at::kLong);
+  group_->broadcast(shape, 0);
+  // Every rank learns which ranks differ from rank 0, so all of them fail with the same news.
+  at::Tensor differs = at::zeros({world_size()}, at::kLong);
+  const bool same = shape[0].item<int64_t>() == mine[0] && shape[1].item<int64_t>() == mine[1];
+  differs[rank()] = same ? 0 : 1;
+  group_->all_reduce_sum(differs);
+  for (int r = 0; r < world_size(); ++r) {
+    if (differs[r].item<int64_t>() != 0) {
+      throw Error(fmt::format("rank {} built a different model than rank 0 ({} parameters in {} "
+                              "tensors here): every rank needs the same data, vocabulary and "
+                              "model flags",
+                              r, numel, params.size()),
+                  1);
+    }
+  }
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> flat_parts;
+  for (const auto& p : params) flat_parts.push_back(p.detach().reshape(-1));
+  at::Tensor flat = at::cat(flat_parts);
+  group_->broadcast(flat, 0);
+  int64_t offset = 0;
+  for (const auto& p : params) {
+    p.copy_(flat.slice(0, offset, offset + p.numel()).view_as(p));
+    offset += p.numel();
+  }
+}
+
+bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
+  stop_agreed_ = stop;
+  if (!group_) return finite;
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<at::Tensor> params = model->parameters();
+  const double scale = 1.0 / world_size();
+  at::NoGradGuard no_grad;
+  bool all_finite = finite;
+  size_t first = 0;
+  while (first < params.size()) {
+    // The bucket: params [first, last), whole tensors, at most kBucketBytes (or one tensor).
+    size_t last = first;
+    int64_t numel = 0;
+    while (last < params.size() &&
+           (last == first || (numel + params[last].numel()) * 4 <= kBucketBytes)) {
+      numel += params[last].numel();
+      ++last;
+    }
+    const bool final_bucket = last == params.size();
+    at::Tensor flat = at::zeros({numel + (final_bucket ? kFlags : 0)}, at::kFloat);
+    int64_t offset = 0;
+    for (size_t i = first; i < last; ++i) {
+      const at::Tensor& grad = params[i].grad();
+      const int64_t n = params[i].numel();
+      if (grad.defined() && finite) flat.slice(0, offset, offset + n).copy_(grad.reshape(-1));
+      offset += n;
+    }
+    if (final_bucket) {
+      flat[numel] = finite ? 0.0 : 1.0;
+      flat[numel + 1] = stop ? 1.0 : 0.0;
+    }
+    group_->all_reduce_sum(flat);
+    stats_.bytes += numel * 4;
+    if (final_bucket) {
+      all_finite = flat[numel].item<float>() == 0;
+      stop_agreed_ = flat[numel + 1].item<float>() > 0;
+    }
+    flat.mul_(scale);
+    offset = 0;
+    for (size_t i = first; i < last; ++i) {
+      at::Tensor param = params[i];
+      const at::Tensor averaged = flat.slice(0, offset, offset + param.numel()).view_as(param);
+      if (param.grad().defined()) {
+        param.mutable_grad().copy_(averaged);
+      } else {
+        param.mutable_grad() = averaged.clone();
+      }
+      offset += param.numel();
+    }
+    first = last;
+  }
+  ++stats_.steps;
+  stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return all_finite;
+}
+
+Tally DataParallel::sum(const Tally& tally, bool& stop) {
+  if (!group_) return tally;
+  at::Tensor v =
+      at::tensor(std::vector<double>{tally.loss_sum, static_cast<double>(tally.tokens),
+                                     static_cast<double>(tally.correct_tokens),
+                                     static_cast<double>(tally.seqs),
+                                     static_cast<double>(tally.correct_seqs), stop ? 1.0 : 0.0},
+                 at::kDouble);
+  group_->all_reduce_sum(v);
+  const auto count = [&](int64_t i) { return static_cast<int64_t>(v[i].item<double>()); };
+  Tally total;
+  total.loss_sum = v[0].item<double>();
+  total.tokens = count(1);
+  total.correct_tokens = count(2);
+  total.seqs = count(3);
+  total.correct_seqs = count(4);
+  stop = count(5) > 0;
+  return total;
+}
+
+void DataParallel::barrier() {
+  if (group_) group_->barrier();
+}
+
+}  // namespace s2s

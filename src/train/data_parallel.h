@@ -1,0 +1,75 @@
+// Data parallelism with PyTorch's DistributedDataParallel semantics, as one object the trainer
+// asks at a few points (the trainer's loop stays the same for one process and for many):
+// - parameters broadcast from rank 0 before the first step;
+// - each step's data: the epoch's plan is made with the global batch (--batch x ranks), from
+//   the shuffle seeded by (--seed, epoch) every rank computes alike, and rank r takes rows
+//   r, r + W, r + 2W... of each global batch (DistributedSampler's shard, batched); a last batch
+//   that does not divide by W is padded with the epoch's first rows, as DistributedSampler pads;
+// - gradients averaged over the ranks after backward, before clipping, in flat buckets; the
+//   same all-reduce carries whether each rank's loss was finite and whether one was asked to
+//   stop, so all ranks skip a step, or stop, at the same step;
+// - tallies (training and validation) summed, so every rank reports the same metrics;
+// - rank 0 alone writes the run's files; the others wait at a barrier after checkpoints.
+// With no process group (one process) every call is free and changes nothing.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "s2s/distributed.h"
+#include "s2s/metrics.h"
+#include "s2s/seq2seq.h"
+
+namespace s2s {
+
+// The rows rank `rank` of `world` trains on from one global batch: positions rank, rank + W...
+// after padding the batch to a multiple of W with `padding`'s rows (cyclically).
+std::vector<int64_t> shard_rows(const std::vector<int64_t>& global_batch,
+                                const std::vector<int64_t>& padding, int rank, int world);
+
+// Bytes and time of the gradient all-reduces, for the log and the benchmark.
+struct SyncStats {
+  int64_t steps = 0;
+  int64_t bytes = 0;  // gradient bytes all-reduced (per rank, summed over steps)
+  double seconds = 0;
+};
+
+class DataParallel {
+ public:
+  // `group` may be null (one process); it must outlive this object. accumulate >= 1.
+  DataParallel(ProcessGroup* group, int64_t accumulate);
+
+  int rank() const { return group_ ? group_->rank() : 0; }
+  int world_size() const { return group_ ? group_->world_size() : 1; }
+  bool distributed() const { return group_ != nullptr; }
+  bool writes_files() const { return rank() == 0; }
+
+  // Optimizer steps in an epoch of `global_batches` batches (of --batch x ranks rows each).
+  int64_t steps_per_epoch(int64_t global_batches) const;
+  // This rank's batches (row indices) of step `step` of the epoch planned as `plan`.
+  std::vector<std::vector<int64_t>> step_rows(const std::vector<std::vector<int64_t>>& plan,
+                                              int64_t step) const;
+
+  // Rank 0's parameters to every rank; first checks that every rank built the same model
+  // shape (an error naming the rank otherwise: different data or flags).
+  void broadcast_parameters(Seq2Seq& model);
+  // The gradient sync of train_step (StepOptions::sync_gradients). `stop` is this rank's
+  // wish to stop after this step; stop_agreed() then says whether any rank had it.
+  bool average_gradients(Seq2Seq& model, bool finite, bool stop);
+  bool stop_agreed() const { return stop_agreed_; }
+  // The sum over ranks; `stop` in: this rank's wish, out: any rank's.
+  Tally sum(const Tally& tally, bool& stop);
+  void barrier();
+
+  const SyncStats& stats() const { return stats_; }
+
+ private:
+  ProcessGroup* group_;
+  int64_t accumulate_;
+  bool stop_agreed_ = false;
+  SyncStats stats_;
+};
+
+}  // namespace s2s

@@ -1,0 +1,324 @@
+// Distributed training as real processes on 127.0.0.1: 2 ranks against 1 process, rank 0's
+// files, a rank killed and the job resumed, each failure ending with its message, s2s launch.
+#include <fmt/core.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dist_test_util.h"
+#include "s2s/checkpoint.h"
+#include "support/run_command.h"
+#include "train/test_util.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using s2s::testing::free_port;
+using s2s::testing::lines_of;
+using s2s::testing::read_text;
+using s2s::testing::temp_dir;
+using s2s::testing::write_copy_task;
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
+  for (const auto& a : args) cmd += " " + a;
+  cmd += " > " + log + " 2>&1";
+  std::vector<std::string> all{"/bin/sh", "-c", cmd};
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
+  return pid;
+}
+
+// The exit status, or -1 when the process had not ended after `limit` seconds (then it is
+// killed: a hang must fail the test, not stall the suite).
+int exit_within(pid_t pid, int limit = 60) {
+  int status = 0;
+  for (int i = 0; i < limit * 20; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+// A tiny model's run on DIR's copy task (fixed length: every rank's batch has as many tokens).
+std::vector<std::string> tiny_run(const std::string& dir, const std::string& out, int batch,
+                                  int epochs) {
+  return {"train",
+          "--train",
+          dir + "/train.csv",
+          "--valid",
+          dir + "/valid.csv",
+          "--out",
+          out,
+          "--layers",
+          "1",
+          "--hidden",
+          "16",
+          "--dropout",
+          "0",
+          "--threads",
+          "1",
+          "--epochs",
+          std::to_string(epochs),
+          "--batch",
+          std::to_string(batch),
+          "--log-every",
+          "2"};
+}
+
+std::vector<std::string> as_rank(std::vector<std::string> args, int rank, int world, int port,
+                                 int timeout = 20) {
+  args.insert(args.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
+                           "--init", "tcp://127.0.0.1:" + std::to_string(port), "--dist-timeout",
+                           std::to_string(timeout)});
+  return args;
+}
+
+// Runs the ranks of one job to the end; returns their exit codes.
+std::vector<int> run_job(const std::vector<std::vector<std::string>>& ranks,
+                         const std::string& dir) {
+  std::vector<pid_t> pids;
+  for (size_t r = 0; r < ranks.size(); ++r) {
+    pids.push_back(spawn(ranks[r], dir + "/rank" + std::to_string(r) + ".log"));
+  }
+  std::vector<int> codes;
+  for (pid_t pid : pids) codes.push_back(exit_within(pid));
+  return codes;
+}
+
+std::vector<nlohmann::json> metrics_of(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : lines_of(read_text(run + "/metrics.jsonl"))) {
+    out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+void expect_same_training(const std::string& a, const std::string& b) {
+  const auto ma = metrics_of(a), mb = metrics_of(b);
+  ASSERT_EQ(ma.size(), mb.size());
+  ASSERT_FALSE(ma.empty());
+  for (size_t e = 0; e < ma.size(); ++e) {
+    for (const char* key : {"train_loss", "valid_loss", "train_token_acc", "valid_token_acc"}) {
+      EXPECT_NEAR(ma[e][key].get<double>(), mb[e][key].get<double>(), 2e-5)
+          << key << " epoch " << e + 1;
+    }
+  }
+  const auto pa = s2s::load_checkpoint(a + "/last.pt").model->named_parameters();
+  const auto pb = s2s::load_checkpoint(b + "/last.pt").model->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(at::allclose(item.value(), pb[item.key()], 1e-4, 1e-5)) << item.key();
+  }
+}
+
+TEST(DistCli, TwoRanksOfBatch8TrainAsOneProcessOfBatch16AndOnlyRank0Writes) {
+  const std::string dir = temp_dir("dist_same");
+  write_copy_task(dir, 96, 30);  // 30 validation pairs: ranks validate unequal shares
+  ASSERT_EQ(run_job({tiny_run(dir, dir + "/single", 16, 2)}, dir), std::vector<int>{0});
+  const int port = free_port();
+  // Rank 1 is told another run directory: nothing may appear there.
+  const auto codes = run_job({as_rank(tiny_run(dir, dir + "/dp", 8, 2), 0, 2, port),
+                              as_rank(tiny_run(dir, dir + "/rank1", 8, 2), 1, 2, port)},
+                             dir);
+  ASSERT_EQ(codes, (std::vector<int>{0, 0}))
+      << read_text(dir + "/rank0.log") << read_text(dir + "/rank1.log");
+  expect_same_training(dir + "/single", dir + "/dp");
+  EXPECT_FALSE(fs::exists(dir + "/rank1"));
+  for (const char* file :
+       {"config.json", "metrics.jsonl", "steps.jsonl", "summary.json", "last.pt", "best.pt"}) {
+    EXPECT_TRUE(fs::exists(dir + "/dp/" + file)) << file;
+  }
+  // Both ranks report the same (reduced) validation, and rank 0 the all-reduce's size.
+  const auto epoch_lines = [](const std::string& log) {
+    std::vector<std::string> out;
+    for (const auto& line : lines_of(log))
+      if (line.rfind("epoch ", 0) == 0) out.push_back(line.substr(0, line.find('|') + 40));
+    return out;
+  };
+  EXPECT_EQ(epoch_lines(read_text(dir + "/rank0.log")), epoch_lines(read_text(dir + "/rank1.log")));
+  EXPECT_NE(read_text(dir + "/rank0.log").find("rank 0: gradient all-reduce"), std::string::npos);
+
+  // Accumulating 2 batches of 4 per rank is the same step again.
+  const int port2 = free_port();
+  auto acc0 = as_rank(tiny_run(dir, dir + "/acc", 4, 2), 0, 2, port2);
+  auto acc1 = as_rank(tiny_run(dir, dir + "/acc", 4, 2), 1, 2, port2);
+  for (auto* args : {&acc0, &acc1}) args->insert(args->end(), {"--accumulate", "2"});
+  ASSERT_EQ(run_job({acc0, acc1}, dir), (std::vector<int>{0, 0}));
+  expect_same_training(dir + "/single", dir + "/acc");
+}
+
+TEST(DistCli, AKilledRankEndsTheJobLoudlyAndResumeContinues) {
+  const std::string dir = temp_dir("dist_kill");
+  write_copy_task(dir, 1600, 40);
+  const std::string out = dir + "/run";
+  const int port = free_port();
+  const pid_t rank0 = spawn(as_rank(tiny_run(dir, out, 8, 200), 0, 2, port, 10), dir + "/r0.log");
+  const pid_t rank1 = spawn(as_rank(tiny_run(dir, out, 8, 200), 1, 2, port, 10), dir + "/r1.log");
+  for (int i = 0; i < 600 && metrics_of(out).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // into the next epoch
+  kill(rank1, SIGKILL);
+  EXPECT_EQ(exit_within(rank1), 128 + SIGKILL);
+  EXPECT_EQ(exit_within(rank0), 1) << read_text(dir + "/r0.log");
+  const std::string log0 = read_text(dir + "/r0.log");
+  EXPECT_NE(log0.find("s2s: error: rank 0: "), std::string::npos) << log0;
+  EXPECT_NE(log0.find("failed, the job cannot continue"), std::string::npos) << log0;
+
+  // The last checkpoint is whole; the job continues from it for one more epoch.
+  const auto state = nlohmann::json::parse(s2s::load_checkpoint(out + "/last.pt").meta.state_json);
+  const int64_t done = state["epoch"].get<int64_t>();
+  ASSERT_GE(done, 1);
+  const int port2 = free_port();
+  const auto resume = [&](int rank) {
+    return as_rank({"train", "--resume", out, "--epochs", std::to_string(done + 1)}, rank, 2,
+                   port2);
+  };
+  ASSERT_EQ(run_job({resume(0), resume(1)}, dir), (std::vector<int>{0, 0}))
+      << read_text(dir + "/rank0.log") << read_text(dir + "/rank1.log");
+  const auto metrics = metrics_of(out);
+  ASSERT_EQ(metrics.size(), static_cast<size_t>(done + 1));
+  EXPECT_EQ(metrics.back()["epoch"], done + 1);
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "completed");
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/config.json"))["ranks"], 2);
+
+  // One process may continue a 2-rank run, with a warning.
+  const auto alone =
+      s2s::test::run_cli(fmt::format("train --resume {} --epochs {} --threads 1", out, done + 2));
+  EXPECT_EQ(alone.exit_code, 0) << alone.out;
+  EXPECT_NE(alone.out.find("warning: this run was trained on 2 rank(s), it continues on 1"),
+            std::string::npos)
+      << alone.out;
+  EXPECT_EQ(metrics_of(out).size(), static_cast<size_t>(done + 2));
+}
+
+TEST(DistCli, UnreachableMasterFailsWithinTheTimeout) {
+  const std::string dir = temp_dir("dist_unreachable");
+  write_copy_task(dir, 32, 8);
+  const int port = free_port();
+  const pid_t pid = spawn(as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 2, port, 2), dir + "/log");
+  EXPECT_EQ(exit_within(pid), 1);
+  EXPECT_NE(read_text(dir + "/log")
+                .find("s2s: error: rank 1: cannot reach the rendezvous store "
+                      "at tcp://127.0.0.1:" +
+                      std::to_string(port) + " within 2s"),
+            std::string::npos)
+      << read_text(dir + "/log");
+}
+
+TEST(DistCli, PortInUseFailsRank0AndTheOtherRankWithinTheTimeout) {
+  const std::string dir = temp_dir("dist_port");
+  write_copy_task(dir, 32, 8);
+  // Something else listens on the port (and never answers).
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(fd, 4), 0);
+  socklen_t length = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  const int port = ntohs(addr.sin_port);
+  const auto codes = run_job({as_rank(tiny_run(dir, dir + "/run", 8, 1), 0, 2, port, 3),
+                              as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 2, port, 3)},
+                             dir);
+  close(fd);
+  EXPECT_EQ(codes, (std::vector<int>{1, 1}));
+  EXPECT_NE(read_text(dir + "/rank0.log")
+                .find("s2s: error: rank 0: cannot host the rendezvous "
+                      "store"),
+            std::string::npos)
+      << read_text(dir + "/rank0.log");
+  EXPECT_NE(read_text(dir + "/rank0.log").find("port in use?"), std::string::npos);
+  EXPECT_NE(read_text(dir + "/rank1.log").find("s2s: error: rank 1:"), std::string::npos)
+      << read_text(dir + "/rank1.log");
+}
+
+TEST(DistCli, MismatchedWorldSizesFailEveryRankWithTheSizes) {
+  const std::string dir = temp_dir("dist_world");
+  write_copy_task(dir, 32, 8);
+  const int port = free_port();
+  const auto codes = run_job({as_rank(tiny_run(dir, dir + "/run", 8, 1), 0, 2, port, 5),
+                              as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 3, port, 5)},
+                             dir);
+  EXPECT_EQ(codes, (std::vector<int>{1, 1}));
+  EXPECT_NE(read_text(dir + "/rank0.log")
+                .find("s2s: error: world size mismatch: rank 0 was started with a world of 2, "
+                      "rank 1 with 3"),
+            std::string::npos);
+  EXPECT_NE(read_text(dir + "/rank1.log")
+                .find("s2s: error: world size mismatch: rank 1 was started with a world of 3, "
+                      "rank 0 with 2"),
+            std::string::npos);
+}
+
+// The rank whose RANK variable is `rank` among the launcher's children.
+pid_t child_with_rank(pid_t launcher, int rank) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_text(entry.path().string() + "/stat");
+    const auto close_paren = stat.rfind(')');
+    if (close_paren == std::string::npos) continue;
+    int ppid = 0;
+    char state = 0;
+    if (std::sscanf(stat.c_str() + close_paren + 2, "%c %d", &state, &ppid) != 2) continue;
+    if (ppid != launcher) continue;
+    std::string env = read_text(entry.path().string() + "/environ");
+    std::replace(env.begin(), env.end(), '\0', '\n');
+    if (env.find("\nRANK=" + std::to_string(rank) + "\n") != std::string::npos) {
+      return std::stoi(name);
+    }
+  }
+  return 0;
+}
+
+TEST(DistCli, LaunchPrefixesRanksAndNamesTheRankThatDied) {
+  const std::string dir = temp_dir("dist_launch");
+  write_copy_task(dir, 1600, 40);
+  const std::string out = dir + "/run";
+  std::vector<std::string> args{"launch",        "--nproc-per-node",          "2",
+                                "--master-port", std::to_string(free_port()), "--"};
+  args.push_back("s2s");
+  for (auto& a : tiny_run(dir, out, 8, 200)) args.push_back(a);
+  args.insert(args.end(), {"--dist-timeout", "10"});
+  const pid_t launcher = spawn(args, dir + "/log");
+  for (int i = 0; i < 600 && metrics_of(out).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const pid_t rank1 = child_with_rank(launcher, 1);
+  ASSERT_GT(rank1, 0);
+  kill(rank1, SIGKILL);
+  EXPECT_EQ(exit_within(launcher), 128 + SIGKILL);
+  const std::string log = read_text(dir + "/log");
+  EXPECT_NE(log.find("[rank 0] epoch 1/200"), std::string::npos) << log;
+  EXPECT_NE(log.find("[rank 1] epoch 1/200"), std::string::npos) << log;
+  EXPECT_NE(log.find("s2s: error: rank 1 was killed by signal 9 (Killed); the job failed and the "
+                     "other ranks were stopped"),
+            std::string::npos)
+      << log;
+  EXPECT_NO_THROW(s2s::load_checkpoint(out + "/last.pt"));
+}
+
+}  // namespace

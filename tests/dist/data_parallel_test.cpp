@@ -1,0 +1,212 @@
+// The collectives (ProcessGroup) and data parallelism's parts (DataParallel), with the ranks of
+// a job as threads of this process on 127.0.0.1.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include "dist_test_util.h"
+#include "s2s/error.h"
+#include "train/data_parallel.h"
+
+namespace {
+
+using s2s::DataParallel;
+using s2s::ProcessGroup;
+using s2s::testing::run_ranks;
+
+s2s::Seq2Seq tiny_model(uint64_t seed) {
+  at::manual_seed(seed);
+  return s2s::Seq2Seq(s2s::Seq2SeqOptions(9).hidden(8).layers(1).dropout(0));
+}
+
+TEST(ShardRows, StridesTheGlobalBatchAndPadsItToTheWorld) {
+  EXPECT_EQ(s2s::shard_rows({10, 11, 12, 13, 14}, {10, 11}, 0, 2),
+            (std::vector<int64_t>{10, 12, 14}));
+  EXPECT_EQ(s2s::shard_rows({10, 11, 12, 13, 14}, {10, 11}, 1, 2),
+            (std::vector<int64_t>{11, 13, 10}));
+  // Fewer rows than ranks: every rank still gets one (padding wraps around).
+  EXPECT_EQ(s2s::shard_rows({7}, {7}, 2, 3), (std::vector<int64_t>{7}));
+  EXPECT_EQ(s2s::shard_rows({4, 5, 6}, {4}, 0, 1), (std::vector<int64_t>{4, 5, 6}));
+}
+
+TEST(DataParallelAlone, StepsAreBatchesGroupedByAccumulation) {
+  DataParallel one(nullptr, 1), three(nullptr, 3);
+  EXPECT_EQ(one.steps_per_epoch(7), 7);
+  EXPECT_EQ(three.steps_per_epoch(7), 3);
+  const std::vector<std::vector<int64_t>> plan{{0, 1}, {2, 3}, {4, 5}, {6}};
+  EXPECT_EQ(one.step_rows(plan, 2), (std::vector<std::vector<int64_t>>{{4, 5}}));
+  EXPECT_EQ(three.step_rows(plan, 1), (std::vector<std::vector<int64_t>>{{6}}));
+  EXPECT_TRUE(one.writes_files());
+  EXPECT_THROW(DataParallel(nullptr, 0), s2s::Error);
+}
+
+TEST(ProcessGroup, AllReduceSumsAndBroadcastCopiesRootsValues) {
+  std::vector<at::Tensor> sums(2), copies(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    at::Tensor t = at::full({3}, static_cast<float>(rank + 1));
+    group.all_reduce_sum(t);
+    at::Tensor b = at::arange(4, at::kFloat) * static_cast<float>(rank + 2);
+    group.broadcast(b, 1);
+    group.barrier();
+    sums[static_cast<size_t>(rank)] = t;
+    copies[static_cast<size_t>(rank)] = b;
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  for (int r = 0; r < 2; ++r) {
+    EXPECT_TRUE(at::equal(sums[static_cast<size_t>(r)], at::full({3}, 3.0f)));
+    EXPECT_TRUE(at::equal(copies[static_cast<size_t>(r)], at::arange(4, at::kFloat) * 3.0f));
+  }
+}
+
+TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
+  std::vector<std::vector<at::Tensor>> grads(2);
+  std::vector<bool> finite(2), stop(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    DataParallel parallel(&group, 1);
+    s2s::Seq2Seq model = tiny_model(1);
+    const auto params = model->parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      // Rank 0: i + 1 everywhere; rank 1: 3 * (i + 1). Rank 1 leaves the first one undefined
+      // (a parameter without gradient counts as zeros).
+      if (rank == 1 && i == 0) continue;
+      params[i].mutable_grad() =
+          at::full_like(params[i], static_cast<double>((i + 1) * (rank == 0 ? 1 : 3)));
+    }
+    // One step: rank 1 asks to stop; both finite.
+    const bool all_finite = parallel.average_gradients(model, true, rank == 1);
+    finite[static_cast<size_t>(rank)] = all_finite;
+    stop[static_cast<size_t>(rank)] = parallel.stop_agreed();
+    for (const auto& p : params) grads[static_cast<size_t>(rank)].push_back(p.grad().clone());
+    // Another: rank 0's loss was not finite, so no rank takes the step; nobody asks to stop.
+    const bool next_finite = parallel.average_gradients(model, rank != 0, false);
+    EXPECT_FALSE(next_finite);
+    EXPECT_FALSE(parallel.stop_agreed());
+    EXPECT_EQ(parallel.stats().steps, 2);
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  for (size_t r = 0; r < 2; ++r) {
+    EXPECT_TRUE(finite[r]);
+    EXPECT_TRUE(stop[r]);
+    for (size_t i = 0; i < grads[r].size(); ++i) {
+      const double expected = i == 0 ? 0.5 : 2.0 * static_cast<double>(i + 1);
+      EXPECT_TRUE(at::allclose(grads[r][i], at::full_like(grads[r][i], expected)))
+          << "rank " << r << " parameter " << i;
+    }
+  }
+}
+
+TEST(DataParallel, BroadcastsRank0sParametersAndSumsTallies) {
+  std::vector<std::vector<at::Tensor>> params(2);
+  std::vector<s2s::Tally> tallies(2);
+  std::vector<bool> stops(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    DataParallel parallel(&group, 1);
+    s2s::Seq2Seq model = tiny_model(rank == 0 ? 11 : 22);  // different initial weights
+    parallel.broadcast_parameters(model);
+    for (const auto& p : model->parameters()) params[static_cast<size_t>(rank)].push_back(p);
+    s2s::Tally t;
+    t.loss_sum = 1.5 + rank;
+    t.tokens = 10 + rank;
+    t.correct_tokens = 3;
+    t.seqs = 4;
+    t.correct_seqs = rank;
+    bool stop = rank == 0;
+    tallies[static_cast<size_t>(rank)] = parallel.sum(t, stop);
+    stops[static_cast<size_t>(rank)] = stop;
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  const auto reference = tiny_model(11)->parameters();
+  for (size_t r = 0; r < 2; ++r) {
+    ASSERT_EQ(params[r].size(), reference.size());
+    for (size_t i = 0; i < reference.size(); ++i) {
+      EXPECT_TRUE(at::equal(params[r][i], reference[i])) << "rank " << r << " parameter " << i;
+    }
+    EXPECT_DOUBLE_EQ(tallies[r].loss_sum, 4.0);
+    EXPECT_EQ(tallies[r].tokens, 21);
+    EXPECT_EQ(tallies[r].correct_tokens, 6);
+    EXPECT_EQ(tallies[r].seqs, 8);
+    EXPECT_EQ(tallies[r].correct_seqs, 1);
+    EXPECT_TRUE(stops[r]);
+  }
+}
+
+TEST(DataParallel, DifferentModelsOnTheRanksAreAnErrorNamingTheRank) {
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    DataParallel parallel(&group, 1);
+    at::manual_seed(1);
+    s2s::Seq2Seq model(s2s::Seq2SeqOptions(9).hidden(rank == 0 ? 8 : 16).layers(1).dropout(0));
+    parallel.broadcast_parameters(model);
+  });
+  for (const auto& e : errors) {
+    EXPECT_NE(e.find("rank 1 built a different model than rank 0"), std::string::npos) << e;
+  }
+}
+
+// Every pair of an epoch exactly once across ranks and steps (the plan's rows divide by the
+// world), each step's rows from one global batch per accumulated batch.
+TEST(DataParallel, ShardsCoverEveryRowOncePerEpoch) {
+  constexpr int64_t kRows = 96, kGlobalBatch = 8;
+  std::vector<int64_t> order(kRows);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937(3));
+  std::vector<std::vector<int64_t>> plan;
+  for (int64_t start = 0; start < kRows; start += kGlobalBatch) {
+    plan.emplace_back(order.begin() + start, order.begin() + start + kGlobalBatch);
+  }
+  std::vector<std::map<int64_t, int>> seen(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    DataParallel parallel(&group, 3);
+    const int64_t steps = parallel.steps_per_epoch(static_cast<int64_t>(plan.size()));
+    EXPECT_EQ(steps, 4);
+    for (int64_t step = 0; step < steps; ++step) {
+      const auto batches = parallel.step_rows(plan, step);
+      EXPECT_EQ(batches.size(), 3u);
+      for (const auto& rows : batches) {
+        EXPECT_EQ(rows.size(), 4u);
+        for (int64_t row : rows) ++seen[static_cast<size_t>(rank)][row];
+      }
+    }
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  for (int64_t row = 0; row < kRows; ++row) {
+    EXPECT_EQ(seen[0][row] + seen[1][row], 1) << "row " << row;
+  }
+}
+
+TEST(ProcessGroup, MismatchedWorldSizesFailOnEveryRankWithTheSizes) {
+  const int port = s2s::testing::free_port();
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> threads;
+  for (int rank = 0; rank < 2; ++rank) {
+    threads.emplace_back([&, rank] {
+      try {
+        ProcessGroup::connect(s2s::testing::local_settings(rank == 0 ? 2 : 3, rank, port, 10));
+      } catch (const s2s::Error& e) {
+        errors[static_cast<size_t>(rank)] = e.what();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors[0], "world size mismatch: rank 0 was started with a world of 2, rank 1 with 3");
+  EXPECT_EQ(errors[1], "world size mismatch: rank 1 was started with a world of 3, rank 0 with 2");
+}
+
+TEST(ProcessGroup, ARankThatNeverJoinsIsNamedAfterTheTimeout) {
+  const int port = s2s::testing::free_port();
+  try {
+    ProcessGroup::connect(s2s::testing::local_settings(2, 0, port, 1));
+    FAIL() << "connected alone";
+  } catch (const s2s::Error& e) {
+    EXPECT_EQ(e.exit_code(), 1);
+    EXPECT_NE(std::string(e.what()).find("rank 0: rank 1 did not join at tcp://127.0.0.1:" +
+                                         std::to_string(port) + " within 1s"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
