@@ -1,6 +1,7 @@
-// train(): the loop. Its parts, each on a screen: the step (train_step.cpp), the schedule
-// (scheduler.cpp), checkpoints and the resumable state (run_state.cpp), the step log
-// (step_log.cpp), what the user sees (progress.cpp); the setup and the per-epoch files below.
+// train(): Trainer::run() is the loop, on one screen with its three parts below it. The other
+// parts, each on a screen: the step (train_step.cpp), the schedule (scheduler.cpp), checkpoints
+// and the resumable state (run_state.cpp), the step log (step_log.cpp), what the user sees
+// (progress.cpp), data parallelism (data_parallel.cpp); the setup and the per-epoch files below.
 #include "s2s/trainer.h"
 
 #include <ATen/ATen.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <vector>
 
 #include "s2s/checkpoint.h"
@@ -219,133 +221,185 @@ TrainSummary write_summary(const TrainConfig& config, RunStatus reason, const Ru
   return summary;
 }
 
-}  // namespace
-
-TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
-  config.validate();
-  const auto start = Clock::now();
-  StopSignals signals(options.handle_signals);
-  ProgressReporter progress(options, config);
-  DataParallel parallel(options.group, config.accumulate);
-  const bool writes = parallel.writes_files();
-  if (options.resume && config.ranks != parallel.world_size()) {
-    progress.note(fmt::format(
-        "warning: this run was trained on {} rank(s), it continues on {}: the global batch, the "
-        "shards and the steps per epoch change (an interrupted epoch continues at the same step "
-        "number of the new plan)",
-        config.ranks, parallel.world_size()));
-  }
-  Setup s = set_up(config, options.resume, parallel, progress);
-  parallel.broadcast_parameters(s.model);
-  RunState& state = s.state;
-  const DataLoader& loader = *s.train_loader;
-  const int64_t steps = parallel.steps_per_epoch(loader.num_batches());
-  const Scheduler scheduler(config, steps);
-  if (!options.resume) state.schedule = scheduler.start();
-  Checkpointer checkpoints(config, s.model, s.vocab, *s.optimizer);
-  // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
-  // the state of every rank).
-  const auto save_last = [&] {
-    if (writes) checkpoints.save_last(state);
-    parallel.barrier();
-  };
-  EpochLog epochs((fs::path(config.out) / run_files::kMetrics).string(), state.epoch, writes);
-  StepLog step_log((fs::path(config.out) / run_files::kSteps).string(),
-                   writes ? config.log_every : 0, state.epoch * steps + state.step);
-  const double elapsed_before = state.elapsed_seconds;
-  const auto finish = [&](RunStatus reason) {
-    state.elapsed_seconds = elapsed_before + seconds_since(start);
-    TrainSummary summary = write_summary(config, reason, state, epochs.history(), writes);
-    parallel.barrier();
-    if (parallel.distributed() && options.log) {
-      const SyncStats& sync = parallel.stats();
-      if (sync.steps > 0) {
-        *options.log << fmt::format(
-            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps)\n",
-            parallel.rank(), static_cast<double>(sync.bytes) / sync.steps / 1e6,
-            sync.seconds * 1e3 / sync.steps, sync.steps);
-      }
+// One run of train(): what it works with, and the loop in three parts (an epoch's steps, the
+// epoch's end, the finish), each returning the status that ends the run, if any.
+class Trainer {
+ public:
+  Trainer(const TrainConfig& config, const TrainOptions& options)
+      : config_(config),
+        options_(options),
+        start_(Clock::now()),
+        signals_(options.handle_signals),
+        progress_(options, config),
+        parallel_(options.group, config.accumulate),
+        writes_(parallel_.writes_files()),
+        s_(set_up(config, options.resume, parallel_, warn_on_new_ranks())),
+        state_(s_.state),
+        loader_(*s_.train_loader),
+        steps_(parallel_.steps_per_epoch(loader_.num_batches())),
+        scheduler_(config, steps_),
+        checkpoints_(config, s_.model, s_.vocab, *s_.optimizer),
+        epochs_((fs::path(config.out) / run_files::kMetrics).string(), state_.epoch, writes_),
+        step_log_((fs::path(config.out) / run_files::kSteps).string(),
+                  writes_ ? config.log_every : 0, state_.epoch * steps_ + state_.step),
+        elapsed_before_(state_.elapsed_seconds) {
+    parallel_.broadcast_parameters(s_.model);
+    if (!options.resume) state_.schedule = scheduler_.start();
+    if (parallel_.distributed()) {
+      // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
+      sync_gradients_ = [this](bool finite) {
+        return parallel_.average_gradients(s_.model, finite,
+                                           stop_requested(steps_this_process_ + 1));
+      };
     }
-    return summary;
-  };
-  int64_t steps_this_process = 0;
-  const auto stop_requested = [&](int64_t steps_done) {
-    return signals.requested() ||
-           (options.stop_after_steps > 0 && steps_done >= options.stop_after_steps);
-  };
-  const StepOptions step_options{config.teacher_forcing, config.clip};
-  GradientSync sync_gradients;
-  if (parallel.distributed()) {
-    // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
-    sync_gradients = [&](bool finite) {
-      return parallel.average_gradients(s.model, finite, stop_requested(steps_this_process + 1));
-    };
   }
 
-  for (int64_t epoch = state.epoch + 1; epoch <= config.epochs; ++epoch) {
-    s.model->train();
-    const auto plan = loader.plan(epoch);
-    double lr = 0;
-    for (int64_t i = state.step; i < steps; ++i) {
+  TrainSummary run() {
+    for (int64_t epoch = state_.epoch + 1; epoch <= config_.epochs; ++epoch) {
+      double lr = 0;
+      if (const auto status = train_epoch(epoch, lr)) return finish(*status);
+      if (const auto status = end_epoch(epoch, lr)) return finish(*status);
+    }
+    return finish(RunStatus::Completed);
+  }
+
+ private:
+  // The epoch's remaining steps; `lr` is the last step's learning rate.
+  std::optional<RunStatus> train_epoch(int64_t epoch, double& lr) {
+    s_.model->train();
+    const auto plan = loader_.plan(epoch);
+    for (int64_t i = state_.step; i < steps_; ++i) {
       const auto step_start = Clock::now();
-      const int64_t run_step = (epoch - 1) * steps + i;  // 0-based, across epochs
-      lr = scheduler.lr_at(state.schedule, run_step);
-      set_lr(*s.optimizer, lr);
+      const int64_t run_step = (epoch - 1) * steps_ + i;  // 0-based, across epochs
+      lr = scheduler_.lr_at(state_.schedule, run_step);
+      set_lr(*s_.optimizer, lr);
       std::vector<Batch> batches;
-      for (const auto& rows : parallel.step_rows(plan, i)) batches.push_back(loader.batch(rows));
-      const StepResult r = train_step(s.model, *s.optimizer, batches, step_options, state.partial,
-                                      nullptr, sync_gradients);
+      for (const auto& rows : parallel_.step_rows(plan, i)) batches.push_back(loader_.batch(rows));
+      const StepResult r = train_step(s_.model, *s_.optimizer, batches, step_options(),
+                                      state_.partial, nullptr, sync_gradients_);
       if (!r.finite) {
-        progress.non_finite_loss(epoch, i + 1, r.loss, state.epoch);
-        return finish(RunStatus::NonFiniteLoss);
+        progress_.non_finite_loss(epoch, i + 1, r.loss, state_.epoch);
+        return RunStatus::NonFiniteLoss;
       }
       const double seconds = seconds_since(step_start);
-      state.step_done(seconds);
-      ++steps_this_process;
-      step_log.add(state, r, seconds, run_step + 1, epoch, i + 1, steps, lr);
-      progress.step(epoch, i + 1, steps, state.partial.loss(), state.partial_seconds);
+      state_.step_done(seconds);
+      ++steps_this_process_;
+      step_log_.add(state_, r, seconds, run_step + 1, epoch, i + 1, steps_, lr);
+      progress_.step(epoch, i + 1, steps_, state_.partial.loss(), state_.partial_seconds);
       const bool stop =
-          parallel.distributed() ? parallel.stop_agreed() : stop_requested(steps_this_process);
-      if (stop && i + 1 < steps) {
-        state.elapsed_seconds = elapsed_before + seconds_since(start);
+          parallel_.distributed() ? parallel_.stop_agreed() : stop_requested(steps_this_process_);
+      if (stop && i + 1 < steps_) {
+        state_.elapsed_seconds = elapsed_before_ + seconds_since(start_);
         save_last();
-        progress.interrupted(epoch, i + 1, steps);
-        return finish(RunStatus::Interrupted);
+        progress_.interrupted(epoch, i + 1, steps_);
+        return RunStatus::Interrupted;
       }
     }
+    return std::nullopt;
+  }
+
+  // Validation, the epoch's record and verdict, checkpoints, and whether to stop.
+  std::optional<RunStatus> end_epoch(int64_t epoch, double lr) {
     const auto valid_start = Clock::now();
     // Every rank's tallies summed (and whether any rank was asked to stop), so all report and
     // decide alike; one process: the tallies themselves.
     bool stop = false;
-    RunState whole = state;
-    whole.partial = parallel.sum(state.partial, stop);
-    Tally valid = evaluate(s.model, *s.valid_loader, parallel.rank(), parallel.world_size());
-    stop = stop_requested(steps_this_process);
-    valid = parallel.sum(valid, stop);
+    RunState whole = state_;
+    whole.partial = parallel_.sum(state_.partial, stop);
+    Tally valid = evaluate(s_.model, *s_.valid_loader, parallel_.rank(), parallel_.world_size());
+    stop = stop_requested(steps_this_process_);
+    valid = parallel_.sum(valid, stop);
     EpochRecord m = epoch_record(epoch, whole, valid, lr);
     m.epoch_seconds += seconds_since(valid_start);
-    m.elapsed_seconds = elapsed_before + seconds_since(start);
-    state.epoch_done(epoch, m.elapsed_seconds);
+    m.elapsed_seconds = elapsed_before_ + seconds_since(start_);
+    state_.epoch_done(epoch, m.elapsed_seconds);
     const EpochVerdict verdict =
-        scheduler.end_epoch(state.schedule, epoch, m.valid_seq_acc, m.valid_loss);
+        scheduler_.end_epoch(state_.schedule, epoch, m.valid_seq_acc, m.valid_loss);
     // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
     // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
-    // never see an epoch that a failed checkpoint write (a full disk) lost. Only rank 0 writes;
-    // save_last() then waits for the other ranks.
-    if (verdict.best && writes) checkpoints.save_best(state);
+    // never see an epoch that a failed checkpoint write (a full disk) lost.
+    if (verdict.best && writes_) checkpoints_.save_best(state_);
     save_last();
-    epochs.add(m);
-    progress.epoch(m, verdict.best);
+    epochs_.add(m);
+    progress_.epoch(m, verdict.best);
     if (verdict.stop_early) {
-      progress.early_stop(state.schedule.min_loss_epoch);
-      return finish(RunStatus::EarlyStopping);
+      progress_.early_stop(state_.schedule.min_loss_epoch);
+      return RunStatus::EarlyStopping;
     }
-    if (stop || (!parallel.distributed() && stop_requested(steps_this_process))) {
-      progress.interrupted(epoch, steps, steps);
-      return finish(RunStatus::Interrupted);
+    if (stop || (!parallel_.distributed() && stop_requested(steps_this_process_))) {
+      progress_.interrupted(epoch, steps_, steps_);
+      return RunStatus::Interrupted;
     }
+    return std::nullopt;
   }
-  return finish(RunStatus::Completed);
+
+  TrainSummary finish(RunStatus reason) {
+    state_.elapsed_seconds = elapsed_before_ + seconds_since(start_);
+    TrainSummary summary = write_summary(config_, reason, state_, epochs_.history(), writes_);
+    parallel_.barrier();
+    if (parallel_.distributed() && options_.log) {
+      const SyncStats& sync = parallel_.stats();
+      if (sync.steps > 0) {
+        *options_.log << fmt::format(
+            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps)\n",
+            parallel_.rank(), static_cast<double>(sync.bytes) / sync.steps / 1e6,
+            sync.seconds * 1e3 / sync.steps, sync.steps);
+      }
+    }
+    return summary;
+  }
+
+  // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
+  // the state of every rank).
+  void save_last() {
+    if (writes_) checkpoints_.save_last(state_);
+    parallel_.barrier();
+  }
+
+  bool stop_requested(int64_t steps_done) const {
+    return signals_.requested() ||
+           (options_.stop_after_steps > 0 && steps_done >= options_.stop_after_steps);
+  }
+
+  StepOptions step_options() const { return {config_.teacher_forcing, config_.clip}; }
+
+  // Before set_up: resuming on another number of ranks changes the shards.
+  ProgressReporter& warn_on_new_ranks() {
+    if (options_.resume && config_.ranks != parallel_.world_size()) {
+      progress_.note(fmt::format(
+          "warning: this run was trained on {} rank(s), it continues on {}: the global batch, "
+          "the shards and the steps per epoch change (an interrupted epoch continues at the "
+          "same step number of the new plan)",
+          config_.ranks, parallel_.world_size()));
+    }
+    return progress_;
+  }
+
+  const TrainConfig& config_;
+  const TrainOptions& options_;
+  const Clock::time_point start_;
+  StopSignals signals_;
+  ProgressReporter progress_;
+  DataParallel parallel_;
+  const bool writes_;
+  Setup s_;
+  RunState& state_;
+  const DataLoader& loader_;
+  const int64_t steps_;
+  const Scheduler scheduler_;
+  Checkpointer checkpoints_;
+  EpochLog epochs_;
+  StepLog step_log_;
+  const double elapsed_before_;
+  int64_t steps_this_process_ = 0;
+  GradientSync sync_gradients_;
+};
+
+}  // namespace
+
+TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
+  config.validate();
+  return Trainer(config, options).run();
 }
 
 }  // namespace s2s
