@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <functional>
 #include <map>
 
 namespace s2s::serve {
@@ -126,6 +127,9 @@ void Batcher::decode(std::vector<Sentence>& batch) {
     if (members.empty()) order.push_back(key);
     members.push_back(i);
   }
+  // Answers are delivered after the batch is recorded, so a client holding its answer finds the
+  // batch in /metrics (and a test reading the counters after its replies sees every batch).
+  std::vector<std::function<void()>> deliveries;
   for (const auto& key : order) {
     const auto& members = groups[key];
     std::vector<std::vector<std::string>> sources;
@@ -141,16 +145,21 @@ void Batcher::decode(std::vector<Sentence>& batch) {
           record.output_tokens += static_cast<int64_t>(results[k].front().tokens.size());
         }
         Sentence& s = batch[members[k]];
-        s.request->complete(s.index, std::move(results[k]));
+        deliveries.push_back([&s, result = std::move(results[k])]() mutable {
+          s.request->complete(s.index, std::move(result));
+        });
       }
     } catch (const std::exception& e) {
       // Requests are checked before they are queued; reaching this is a bug, not bad input.
-      for (size_t i : members)
-        batch[i].request->fail(500, std::string("decoding failed: ") + e.what());
+      const std::string message = std::string("decoding failed: ") + e.what();
+      for (size_t i : members) {
+        deliveries.push_back([&s = batch[i], message] { s.request->fail(500, message); });
+      }
     }
   }
   record.compute_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (observer_) observer_(record);
+  for (auto& deliver : deliveries) deliver();
 }
 
 }  // namespace s2s::serve
