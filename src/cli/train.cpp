@@ -256,7 +256,8 @@ void add_train(CLI::App& app, Context& ctx) {
       "tanh(W_c[context;h_t]) to the output layer, so the decoder no longer depends on one "
       "fixed-size state to carry the whole input: needed for long or variable-length inputs "
       "(reversal of 3-12 digits, 30 epochs: ~66-73% without, 95.7% with general, 99.8% with "
-      "general and --bidirectional; README). Training keeps the decoder one fused call over the whole target; "
+      "general and --bidirectional; README). Training keeps the decoder one fused call over the "
+      "whole target; "
       "attention adds batched matrix products (course model: ~10% (general) to ~25% (concat) "
       "per step). Stored in the run: eval/infer/export take it from the checkpoint [none]");
   add_switch(cmd, *f, "--input-feeding", &TrainConfig::input_feeding,

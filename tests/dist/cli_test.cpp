@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,29 +20,15 @@
 #include "support/run_command.h"
 #include "train/test_util.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
+using s2s::test::spawn_cli;
 using s2s::testing::free_port;
 using s2s::testing::lines_of;
 using s2s::testing::read_text;
 using s2s::testing::temp_dir;
 using s2s::testing::write_copy_task;
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
-  for (const auto& a : args) cmd += " " + a;
-  cmd += " > " + log + " 2>&1";
-  std::vector<std::string> all{"/bin/sh", "-c", cmd};
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
-  return pid;
-}
 
 // The exit status, or -1 when the process had not ended after `limit` seconds (then it is
 // killed: a hang must fail the test, not stall the suite).
@@ -99,7 +84,7 @@ std::vector<int> run_job(const std::vector<std::vector<std::string>>& ranks,
                          const std::string& dir) {
   std::vector<pid_t> pids;
   for (size_t r = 0; r < ranks.size(); ++r) {
-    pids.push_back(spawn(ranks[r], dir + "/rank" + std::to_string(r) + ".log"));
+    pids.push_back(spawn_cli(ranks[r], dir + "/rank" + std::to_string(r) + ".log"));
   }
   std::vector<int> codes;
   for (pid_t pid : pids) codes.push_back(exit_within(pid));
@@ -173,8 +158,10 @@ TEST(DistCli, AKilledRankEndsTheJobLoudlyAndResumeContinues) {
   write_copy_task(dir, 1600, 40);
   const std::string out = dir + "/run";
   const int port = free_port();
-  const pid_t rank0 = spawn(as_rank(tiny_run(dir, out, 8, 200), 0, 2, port, 10), dir + "/r0.log");
-  const pid_t rank1 = spawn(as_rank(tiny_run(dir, out, 8, 200), 1, 2, port, 10), dir + "/r1.log");
+  const pid_t rank0 =
+      spawn_cli(as_rank(tiny_run(dir, out, 8, 200), 0, 2, port, 10), dir + "/r0.log");
+  const pid_t rank1 =
+      spawn_cli(as_rank(tiny_run(dir, out, 8, 200), 1, 2, port, 10), dir + "/r1.log");
   for (int i = 0; i < 600 && metrics_of(out).empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -217,7 +204,8 @@ TEST(DistCli, UnreachableMasterFailsWithinTheTimeout) {
   const std::string dir = temp_dir("dist_unreachable");
   write_copy_task(dir, 32, 8);
   const int port = free_port();
-  const pid_t pid = spawn(as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 2, port, 2), dir + "/log");
+  const pid_t pid =
+      spawn_cli(as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 2, port, 2), dir + "/log");
   EXPECT_EQ(exit_within(pid), 1);
   EXPECT_NE(read_text(dir + "/log")
                 .find("s2s: error: rank 1: cannot reach the rendezvous store "
@@ -303,7 +291,7 @@ TEST(DistCli, LaunchPrefixesRanksAndNamesTheRankThatDied) {
   args.push_back("s2s");
   for (auto& a : tiny_run(dir, out, 8, 200)) args.push_back(a);
   args.insert(args.end(), {"--dist-timeout", "10"});
-  const pid_t launcher = spawn(args, dir + "/log");
+  const pid_t launcher = spawn_cli(args, dir + "/log");
   for (int i = 0; i < 600 && metrics_of(out).empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }

@@ -3,12 +3,16 @@
 // s2s_add_test (tests/CMakeLists.txt).
 #pragma once
 
+#include <spawn.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 namespace s2s::test {
 
@@ -34,6 +38,22 @@ inline CommandResult run_command(const std::string& command_line) {
 // Runs build/s2s ARGS (shell syntax) with stderr merged into stdout, as a user sees it.
 inline CommandResult run_cli(const std::string& args) {
   return run_command(std::string(S2S_CLI_PATH) + " " + args + " 2>&1");
+}
+
+// Starts build/s2s ARGS (shell words) in the background with stdout and stderr in `log`, for
+// tests that signal, kill or race a running command; returns its pid (waitpid it).
+inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
+  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
+  for (const auto& a : args) cmd += " " + a;
+  std::vector<std::string> all{"/bin/sh", "-c", cmd + " > " + log + " 2>&1"};
+  std::vector<char*> argv;
+  for (auto& a : all) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ) != 0) {
+    throw std::runtime_error("posix_spawn failed: " + cmd);
+  }
+  return pid;
 }
 
 }  // namespace s2s::test

@@ -2,7 +2,6 @@
 // and the round trip through Python's torch.load and the reference model.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,29 +24,15 @@
 #include "support/run_command.h"
 #include "test_util.h"
 
-extern char** environ;
-
 namespace {
 
 namespace fs = std::filesystem;
 using s2s::test::run_cli;
+using s2s::test::spawn_cli;
 using s2s::testing::lines_of;
 using s2s::testing::read_text;
 using s2s::testing::temp_dir;
 using s2s::testing::write_copy_task;
-
-pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<std::string> all{"/bin/sh", "-c"};
-  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
-  for (const auto& a : args) cmd += " " + a;
-  all.push_back(cmd + " > " + log + " 2>&1");
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  EXPECT_EQ(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, argv.data(), environ), 0);
-  return pid;
-}
 
 int wait_exit(pid_t pid) {
   int status = 0;
