@@ -42,6 +42,10 @@ std::string string_of(const std::vector<uint8_t>& b) {
   return {b.begin(), b.end()};
 }
 
+bool hosts_store(const DistSettings& s) {
+  return s.rendezvous == Rendezvous::Tcp && s.rank == 0 && !s.agent_store;
+}
+
 bool is_loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
@@ -60,14 +64,14 @@ c10::intrusive_ptr<c10d::Store> open_store(const DistSettings& s) {
     } else {
       c10d::TCPStoreOptions options;
       options.port = static_cast<std::uint16_t>(s.port);
-      options.isServer = s.rank == 0 && !s.agent_store;
+      options.isServer = hosts_store(s);
       options.numWorkers = static_cast<std::size_t>(s.world_size);
       options.waitWorkers = false;  // we wait ourselves, with messages that name the rank
       options.timeout = s.timeout;
       store = c10::make_intrusive<c10d::TCPStore>(s.host, options);
     }
   } catch (const std::exception& e) {
-    const bool server = s.rendezvous == Rendezvous::Tcp && s.rank == 0 && !s.agent_store;
+    const bool server = hosts_store(s);
     throw Error(fmt::format("rank {}: cannot {} the rendezvous store at {}{}: {}{}", s.rank,
                             server ? "host" : "reach", where(s),
                             server ? "" : fmt::format(" within {}s", s.timeout.count() / 1000.0),
@@ -107,6 +111,17 @@ void check_membership(c10d::Store& store, const DistSettings& s) {
     }
     const std::string theirs = string_of(store.get(key));
     if (theirs != std::to_string(s.world_size)) {
+      // Every rank reads rank 0's size first. If this process hosts the store, its exit would
+      // cut the other rank off before it reads our size and can name the mismatch itself; so
+      // wait (briefly, best effort) until it has.
+      store.set(prefix + std::to_string(s.rank) + "/checked", bytes_of("1"));
+      if (hosts_store(s)) {
+        try {
+          store.wait({prefix + std::to_string(other) + "/checked"},
+                     std::min(s.timeout, std::chrono::milliseconds(10000)));
+        } catch (const std::exception&) {
+        }
+      }
       throw Error(fmt::format("world size mismatch: rank {} was started with a world of {}, "
                               "rank {} with {}",
                               s.rank, s.world_size, other, theirs),

@@ -251,14 +251,18 @@ TEST(DistCli, MismatchedWorldSizesFailEveryRankWithTheSizes) {
                               as_rank(tiny_run(dir, dir + "/run", 8, 1), 1, 3, port, 5)},
                              dir);
   EXPECT_EQ(codes, (std::vector<int>{1, 1}));
-  EXPECT_NE(read_text(dir + "/rank0.log")
-                .find("s2s: error: world size mismatch: rank 0 was started with a world of 2, "
+  // Rank 0 hosts the store: it must not exit before rank 1 has read its size (CI saw rank 1
+  // cut off once).
+  const std::string log0 = read_text(dir + "/rank0.log");
+  const std::string log1 = read_text(dir + "/rank1.log");
+  EXPECT_NE(log0.find("s2s: error: world size mismatch: rank 0 was started with a world of 2, "
                       "rank 1 with 3"),
-            std::string::npos);
-  EXPECT_NE(read_text(dir + "/rank1.log")
-                .find("s2s: error: world size mismatch: rank 1 was started with a world of 3, "
+            std::string::npos)
+      << log0;
+  EXPECT_NE(log1.find("s2s: error: world size mismatch: rank 1 was started with a world of 3, "
                       "rank 0 with 2"),
-            std::string::npos);
+            std::string::npos)
+      << log1;
 }
 
 // The rank whose RANK variable is `rank` among the launcher's children.
