@@ -159,7 +159,7 @@ void TrainConfig::validate_settings() const {
   need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
-  need(threads >= 0, "--threads must be 0 (automatic: cores - 1) or a positive count");
+  need(threads >= 0, "--threads must be auto (0: one per idle core) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
   need(seed >= 0, "--seed must be >= 0");
   need(log_every >= 0, "--log-every must be >= 0 (0: no step log)");
