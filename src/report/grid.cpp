@@ -124,7 +124,8 @@ std::string canonical_value(const std::string& spelled, const std::string& value
     if (key == kTrainSize) return whole_number(key, value, where, 5, 1000000000);
     if (key == kBeam) {
       SearchOptions search;
-      search.beam = std::stoll(whole_number(key, value, where, 1, 1000000000));
+      // The range is the search's own (SearchOptions::check, in --beam's words).
+      search.beam = std::stoll(whole_number(key, value, where, -1000000000, 1000000000));
       search.check();
       return std::to_string(search.beam);
     }
