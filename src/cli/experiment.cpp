@@ -45,7 +45,8 @@ report::ExperimentOptions to_options(const ExperimentFlags& f) {
     throw Error("experiment: `course` generates its data; use --grid with --train");
   if (f.train.empty() != f.valid.empty())
     throw Error("experiment: --train and --valid go together (the runs validate on --valid)");
-  if (f.train.empty() && !f.test.empty()) throw Error("experiment: --test needs --train and --valid");
+  if (f.train.empty() && !f.test.empty())
+    throw Error("experiment: --test needs --train and --valid");
   if (f.train.empty() && !f.metric.empty())
     throw Error("experiment: --metric ranks runs on --valid: it needs --train and --valid");
   const std::filesystem::path out = f.out.empty() ? "runs/experiment-course" : f.out;
@@ -93,13 +94,13 @@ void add_experiment(CLI::App& app, Context& ctx) {
       "Train a grid of runs (the course's study by default) and write a report comparing them");
   cmd->add_option("what", flags->what, "`course`: the course's study (model size, dropout, data)")
       ->check(CLI::IsMember({"course"}));
-  cmd->add_option("--grid", flags->grid,
-                  "Runs to train: space-separated key=v1,v2 axes. Keys: " +
-                      join(report::grid_keys()) +
-                      ". All but the last three are the `s2s train` settings (flag spellings "
-                      "such as rnn-impl work too); train_size: generated pairs, or a seeded "
-                      "subset of --train; beam and length_penalty: applied when evaluating, "
-                      "without retraining (with --train only)");
+  cmd->add_option(
+      "--grid", flags->grid,
+      "Runs to train: space-separated key=v1,v2 axes. Keys: " + join(report::grid_keys()) +
+          ". All but the last three are the `s2s train` settings (flag spellings "
+          "such as rnn-impl work too); train_size: generated pairs, or a seeded "
+          "subset of --train; beam and length_penalty: applied when evaluating, "
+          "without retraining (with --train only)");
   cmd->add_option("--train", flags->train,
                   "Your training data (CSV source,target): every run trains on it, or on a "
                   "seeded subset of it when the grid has train_size");

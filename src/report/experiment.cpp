@@ -90,6 +90,7 @@ class Experiment {
   }
 
   int run() {
+    if (options_.user_data()) check_user_data();
     fs::create_directories(options_.out);
     say("experiment: {} runs, {} job(s) x {} thread(s); report: {}", plan_.runs.size(), plan_.jobs,
         plan_.threads_per_job, (options_.out / "REPORT.md").string());
@@ -250,8 +251,7 @@ class Experiment {
       eval_live_[job.index] = "interrupted";
       return true;
     }
-    eval_live_[job.index] =
-        fmt::format("eval failed (exit {}: {})", exit_code, last_line(log));
+    eval_live_[job.index] = fmt::format("eval failed (exit {}: {})", exit_code, last_line(log));
     say("[{}] evaluation on {} failed with exit code {}: {} (log: {})", eval.name,
         to_string(job.split), exit_code, last_line(log), log.string());
     return false;
@@ -288,28 +288,32 @@ class Experiment {
                        patience, plan_.jobs, plan_.threads_per_job);
   }
 
-  // The user's files are read once before anything trains, so a bad row is one error now
-  // rather than one failed run per configuration later; subsets are written once.
-  void prepare_user_data() {
+  // The user's files are read before anything starts, so that a bad row or a train_size
+  // larger than --train is one error now rather than one failed run per configuration later.
+  void check_user_data() {
     for (const fs::path& file : {options_.valid_file, options_.test_file})
       if (!file.empty()) read_pairs_csv(file.string());
-    bool train_read = false;
+    const std::size_t rows = read_pairs_csv(options_.train_file.string()).size();
+    for (const DataSpec& data : plan_.data)
+      if (data.source == DataSpec::Source::Subset &&
+          static_cast<std::size_t>(data.train_size) > rows)
+        throw Error(fmt::format("--grid 'train_size={}': {} has only {} rows", data.train_size,
+                                options_.train_file.string(), rows));
+  }
+
+  void write_subsets() {
     for (const DataSpec& data : plan_.data) {
-      if (data.source == DataSpec::Source::Subset) {
-        if (fs::exists(data.train_csv())) continue;
-        say("data: {} rows of {} (seed {}) in {}", data.train_size, options_.train_file.string(),
-            options_.data_seed, data.train_csv().string());
-        write_subset(options_.train_file, data.train_csv(), data.train_size,
-                     static_cast<uint64_t>(options_.data_seed));
-        train_read = true;
-      }
+      if (data.source != DataSpec::Source::Subset || fs::exists(data.train_csv())) continue;
+      say("data: {} rows of {} (seed {}) in {}", data.train_size, options_.train_file.string(),
+          options_.data_seed, data.train_csv().string());
+      write_subset(options_.train_file, data.train_csv(), data.train_size,
+                   static_cast<uint64_t>(options_.data_seed));
     }
-    if (!train_read) read_pairs_csv(options_.train_file.string());
   }
 
   void generate_data() {
     if (options_.user_data()) {
-      prepare_user_data();
+      write_subsets();
       return;
     }
     for (const DataSpec& data : plan_.data) {

@@ -32,9 +32,9 @@ bool is_training_axis(const TrainSetting& s) {
 // other axis is named by its key and value, a choice by its value alone ("lstm", "bf16"), a
 // switch by its key or "no_" + key. Only names depend on this table, never which axes exist.
 const std::map<std::string, std::string> kShortNames = {
-    {"layers", "l"},   {"hidden", "h"},     {"dropout", "d"},   {"epochs", "e"},
-    {"batch", "b"},    {"lr", "lr"},        {"patience", "p"},  {"seed", "s"},
-    {"lr_decay", "lrd"}, {"attention", "att"}, {kTrainSize, "n"}, {kBeam, "beam"},
+    {"layers", "l"},       {"hidden", "h"},      {"dropout", "d"},  {"epochs", "e"},
+    {"batch", "b"},        {"lr", "lr"},         {"patience", "p"}, {"seed", "s"},
+    {"lr_decay", "lrd"},   {"attention", "att"}, {kTrainSize, "n"}, {kBeam, "beam"},
     {kLengthPenalty, "lp"}};
 
 // The canonical key of a spelling ("train-size", "rnn-impl"), or "" when unknown.
@@ -52,8 +52,8 @@ std::string known_keys() {
   return out;
 }
 
-std::string whole_number(const std::string& key, const std::string& value,
-                         const std::string& where, long long min, long long max) {
+std::string whole_number(const std::string& key, const std::string& value, const std::string& where,
+                         long long min, long long max) {
   char* end = nullptr;
   errno = 0;
   const long long n = std::strtoll(value.c_str(), &end, 10);

@@ -61,8 +61,8 @@ std::string EvalNumbers::to_json() const {
 std::optional<EvalNumbers> EvalNumbers::parse(const std::string& text) {
   const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  for (const char* key : {"loss", "seq_acc", "token_acc", "token_error_rate",
-                          "sentence_error_rate", "rows", "sentences"})
+  for (const char* key : {"loss", "seq_acc", "token_acc", "token_error_rate", "sentence_error_rate",
+                          "rows", "sentences"})
     if (!j.contains(key) || !j[key].is_number()) return std::nullopt;
   EvalNumbers n;
   n.loss = j["loss"].get<double>();

@@ -64,9 +64,8 @@ double cost_of(const RunParams& params, const ExperimentOptions& options) {
 DataSpec data_spec(const ExperimentOptions& options, const RunParams& params) {
   DataSpec data;
   const bool sized = has_key(params, "train_size");
-  data.train_size =
-      sized ? std::stoll(param_or(params, "train_size", ""))
-            : (options.user_data() ? 0 : kDefaultTrainSize);
+  data.train_size = sized ? std::stoll(param_or(params, "train_size", ""))
+                          : (options.user_data() ? 0 : kDefaultTrainSize);
   data.dir = options.out / "data" / fmt::format("n{}", data.train_size);
   if (!options.user_data()) {
     data.valid_size = std::max<int64_t>(1, data.train_size / 5);

@@ -49,9 +49,9 @@ struct DataSpec {
     File,       // --train itself (no train_size axis)
   };
   Source source = Source::Generated;
-  int64_t train_size = 0;  // 0: all of --train (Source::File)
-  int64_t valid_size = 0;  // Generated: train_size / 5, as in the course
-  std::filesystem::path dir;  // Generated and Subset: where the data is written
+  int64_t train_size = 0;                        // 0: all of --train (Source::File)
+  int64_t valid_size = 0;                        // Generated: train_size / 5, as in the course
+  std::filesystem::path dir;                     // Generated and Subset: where the data is written
   std::filesystem::path train_file, valid_file;  // Subset and File: --train and --valid
   std::filesystem::path train_csv() const {
     return source == Source::File ? train_file : dir / "train.csv";

@@ -48,9 +48,12 @@ void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
                 const std::vector<std::string>& run_names) {
   doc.push_back({Block::Heading, 2, "Curves", {}, {}, {}});
   if (plots.empty())
-    doc.push_back(
-        {Block::Paragraph, 0, "No two runs differ in a way the course compares; no charts.", {},
-         {}, {}});
+    doc.push_back({Block::Paragraph,
+                   0,
+                   "No two runs differ in a way the course compares; no charts.",
+                   {},
+                   {},
+                   {}});
   std::string kind;
   for (const PlotView& p : plots) {
     if (p.group.kind != kind) {
@@ -63,10 +66,13 @@ void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
     if (p.made)
       doc.push_back({Block::Image, 0, caption, {}, {}, p.group.file});
     else
-      doc.push_back({Block::Paragraph, 0,
+      doc.push_back({Block::Paragraph,
+                     0,
                      fmt::format("{} (chart not made: {})", caption,
                                  p.error.empty() ? "no epochs yet" : p.error),
-                     {}, {}, {}});
+                     {},
+                     {},
+                     {}});
   }
 }
 

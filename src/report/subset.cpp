@@ -11,8 +11,7 @@
 namespace s2s::report {
 
 std::vector<std::size_t> subset_rows(std::size_t rows, std::size_t size, uint64_t seed) {
-  if (size > rows)
-    throw Error(fmt::format("a subset of {} rows of a file of {} rows", size, rows));
+  if (size > rows) throw Error(fmt::format("a subset of {} rows of a file of {} rows", size, rows));
   std::vector<std::size_t> order(rows);
   std::iota(order.begin(), order.end(), std::size_t{0});
   data::Rng rng(seed);
@@ -21,8 +20,8 @@ std::vector<std::size_t> subset_rows(std::size_t rows, std::size_t size, uint64_
   return order;
 }
 
-void write_subset(const std::filesystem::path& from, const std::filesystem::path& to,
-                  int64_t size, uint64_t seed) {
+void write_subset(const std::filesystem::path& from, const std::filesystem::path& to, int64_t size,
+                  uint64_t seed) {
   const Corpus corpus = read_pairs_csv(from.string());
   if (size < 0 || static_cast<std::size_t>(size) > corpus.size())
     throw Error(fmt::format("--grid 'train_size={}': {} has only {} rows", size, from.string(),

@@ -16,7 +16,7 @@ std::vector<std::size_t> subset_rows(std::size_t rows, std::size_t size, uint64_
 
 // Writes the subset of `size` rows of the CSV data file `from` into `to` (atomically); the
 // error for a file too small names the train_size axis and the file.
-void write_subset(const std::filesystem::path& from, const std::filesystem::path& to,
-                  int64_t size, uint64_t seed);
+void write_subset(const std::filesystem::path& from, const std::filesystem::path& to, int64_t size,
+                  uint64_t seed);
 
 }  // namespace s2s::report

@@ -189,12 +189,11 @@ Report render_task_report(const TaskReportInput& in) {
     para("No configuration evaluated yet.");
   } else {
     const TaskRow& best = in.rows[order.front()];
-    para(fmt::format(
-        "{}: {} {} on valid. Its model is {}; to train it again and evaluate it{}:", best.eval->name,
-        to_string(metric),
-        metric == Metric::Loss ? fmt::format("{:.4f}", best.valid->value(metric))
-                               : percent(best.valid->value(metric)),
-        (best.run.spec->dir / "best.pt").string(), with_test ? " on test" : ""));
+    para(fmt::format("{}: {} {} on valid. Its model is {}; to train it again and evaluate it{}:",
+                     best.eval->name, to_string(metric),
+                     metric == Metric::Loss ? fmt::format("{:.4f}", best.valid->value(metric))
+                                            : percent(best.valid->value(metric)),
+                     (best.run.spec->dir / "best.pt").string(), with_test ? " on test" : ""));
     code(best_commands(options, *in.plan, *best.eval));
   }
 

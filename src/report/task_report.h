@@ -39,8 +39,7 @@ std::vector<std::size_t> rank_rows(const std::vector<TaskRow>& rows, Metric metr
 // The shell commands that train the configuration of `eval` again, into OUT/best (the same
 // `s2s train` flags as its run, on the same data), and evaluate it with its decode settings on
 // --test (else --valid).
-std::string best_commands(const ExperimentOptions& options, const Plan& plan,
-                          const EvalSpec& eval);
+std::string best_commands(const ExperimentOptions& options, const Plan& plan, const EvalSpec& eval);
 
 Report render_task_report(const TaskReportInput& in);
 

@@ -11,7 +11,6 @@
 
 namespace s2s {
 
-
 namespace {
 
 // nlohmann converts a JSON float to an integer with a plain cast, undefined behaviour when it

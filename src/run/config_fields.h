@@ -33,7 +33,6 @@ S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
 S2S_ENUM_JSON(Attention, parse_attention)
 #undef S2S_ENUM_JSON
 
-
 // clang-format 14 reflows this macro differently on every run, so it is left as written.
 // clang-format off
 #define S2S_CONFIG_FIELDS(X)                                                        \

@@ -95,7 +95,7 @@ void parse_text(const std::string& key, const std::string& text, T& out) {
 
 // The `s2s train` flag of a key: the key with dashes, but for two settings.
 std::string flag_for(const std::string& key) {
-  if (key == "ranks") return "";         // written by the trainer, not a flag
+  if (key == "ranks") return "";           // written by the trainer, not a flag
   if (key == "impl") return "--rnn-impl";  // the flag says what it chooses
   std::string flag = "--" + key;
   std::replace(flag.begin(), flag.end(), '_', '-');

@@ -62,9 +62,9 @@ TEST(Grid, KeysAreDerivedFromTheTrainingConfiguration) {
       expected.push_back(s.key);
   expected.insert(expected.end(), {"train_size", "beam", "length_penalty"});
   EXPECT_EQ(grid_keys(), expected);
-  for (const char* key : {"attention", "lr_schedule", "bidirectional", "precision", "cell",
-                          "hidden", "layers", "dropout", "lr", "batch", "epochs",
-                          "input_feeding", "teacher_forcing", "accumulate"})
+  for (const char* key :
+       {"attention", "lr_schedule", "bidirectional", "precision", "cell", "hidden", "layers",
+        "dropout", "lr", "batch", "epochs", "input_feeding", "teacher_forcing", "accumulate"})
     EXPECT_NE(std::find(expected.begin(), expected.end(), key), expected.end()) << key;
   EXPECT_EQ(axis_kind("beam"), AxisKind::Decode);
   EXPECT_EQ(axis_kind("length_penalty"), AxisKind::Decode);
@@ -94,8 +94,8 @@ TEST(Grid, RejectsValuesAndCombinationsTrainOrTheSearchWouldRefuse) {
   EXPECT_EQ(error_of("attention=soft"),
             "--grid 'attention=soft': unknown attention 'soft': expected none, dot, general or "
             "concat");
-  EXPECT_EQ(error_of("lr_schedule=linear").rfind(
-                "--grid 'lr_schedule=linear': unknown learning-rate schedule 'linear'", 0),
+  EXPECT_EQ(error_of("lr_schedule=linear")
+                .rfind("--grid 'lr_schedule=linear': unknown learning-rate schedule 'linear'", 0),
             0u);
   EXPECT_EQ(error_of("beam=0"), "--grid 'beam=0': --beam must be in 1..1024, got 0");
   EXPECT_EQ(error_of("beam=2000"), "--grid 'beam=2000': --beam must be in 1..1024, got 2000");

@@ -38,9 +38,9 @@ TEST(UserDataPlan, RunsTrainAndValidateOnTheGivenFiles) {
   EXPECT_EQ(plan.data[0].valid_csv(), "/d/valid.csv");
   ASSERT_EQ(plan.runs.size(), 2u);
   EXPECT_EQ(train_args(o, plan, plan.runs[1], false),
-            (std::vector<std::string>{"train", "--train", "/d/train.csv", "--valid",
-                                      "/d/valid.csv", "--out", "/x/l2", "--layers", "2",
-                                      "--epochs", "3", "--threads", "1"}));
+            (std::vector<std::string>{"train", "--train", "/d/train.csv", "--valid", "/d/valid.csv",
+                                      "--out", "/x/l2", "--layers", "2", "--epochs", "3",
+                                      "--threads", "1"}));
 }
 
 TEST(UserDataPlan, TrainSizeTrainsOnASubsetAndValidatesOnTheGivenFile) {
@@ -76,9 +76,9 @@ TEST(UserDataPlan, DecodeAxesShareOneTraining) {
   EXPECT_EQ(e.search.length_penalty.to_string(), "none");
   EXPECT_EQ(e.result(plan.runs[1], Split::Test), "/x/l2/eval/test-beam3-lpnone.json");
   EXPECT_EQ(eval_args(o, plan, e, Split::Valid),
-            (std::vector<std::string>{"eval", "--model", "/x/l2/best.pt", "--data",
-                                      "/d/valid.csv", "--json", "--beam", "3",
-                                      "--length-penalty", "none", "--threads", "1"}));
+            (std::vector<std::string>{"eval", "--model", "/x/l2/best.pt", "--data", "/d/valid.csv",
+                                      "--json", "--beam", "3", "--length-penalty", "none",
+                                      "--threads", "1"}));
   EXPECT_EQ(eval_args(o, plan, e, Split::Test)[4], "/d/test.csv");
   // Decode axes never reach `s2s train`.
   for (const RunSpec& run : plan.runs)
@@ -91,7 +91,8 @@ TEST(UserDataPlan, AGridOfDecodeAxesOnlyTrainsOnce) {
   ASSERT_EQ(plan.runs.size(), 1u);
   EXPECT_EQ(plan.runs[0].name, "run");
   EXPECT_EQ(names(plan.evals), (std::vector<std::string>{"beam1", "beam5"}));
-  EXPECT_EQ(plan.evals[1].result(plan.runs[0], Split::Valid), "/x/run/eval/valid-beam5-lpwu0.6.json");
+  EXPECT_EQ(plan.evals[1].result(plan.runs[0], Split::Valid),
+            "/x/run/eval/valid-beam5-lpwu0.6.json");
 }
 
 TEST(UserDataPlan, DecodeAxesNeedTheUsersData) {

@@ -92,8 +92,9 @@ TEST_F(TaskReport, TableIsInRankOrderAndNamesTheBest) {
                "valid exact match | valid token acc | test SER | test TER | test exact match | "
                "test token acc | best epoch | epochs run | training time |"),
             std::string::npos);
-  const auto first = at("| 1 | h8-beam4 | 8 | true | 4 | evaluated | 20.0% | 12.0% | 70.0% | "
-                        "90.0% | - | - | - | - |");
+  const auto first =
+      at("| 1 | h8-beam4 | 8 | true | 4 | evaluated | 20.0% | 12.0% | 70.0% | "
+         "90.0% | - | - | - | - |");
   const auto second = at("| 2 | h16-beam1 | 16 | true | 1 | evaluated | 25.0% |");
   const auto third = at("| 3 | h8-beam1 |");
   const auto last = at("| - | h16-beam4 | 16 | true | 4 | to evaluate |");

@@ -102,7 +102,8 @@ TEST(TrainSettings, BadValuesAreOneLineErrorsNamingTheSetting) {
   EXPECT_EQ(error_of("dropout", "x"), "dropout must be a number, got 'x'");
   EXPECT_EQ(error_of("dropout", "inf"), "dropout must be a number, got 'inf'");
   EXPECT_EQ(error_of("bidirectional", "1"), "bidirectional must be true or false, got '1'");
-  EXPECT_EQ(error_of("cell", "transformer"), "unknown cell 'transformer': expected gru, lstm or rnn");
+  EXPECT_EQ(error_of("cell", "transformer"),
+            "unknown cell 'transformer': expected gru, lstm or rnn");
   EXPECT_EQ(error_of("depth", "2"), "unknown setting 'depth'");
 }
 
