@@ -20,6 +20,7 @@ struct ExperimentFlags {
   int epochs = -1;
   int patience = -1;
   int jobs = 0;
+  int threads = 0;
   int64_t data_seed = 1;
   bool report_only = false;
   std::string train;  // the user's data
@@ -66,6 +67,7 @@ report::ExperimentOptions to_options(const ExperimentFlags& f) {
   if (f.epochs > 0) o.epochs = f.epochs;
   if (f.patience >= 0) o.patience = f.patience;
   o.jobs = f.jobs;
+  o.threads = f.threads;
   o.data_seed = f.data_seed;
   o.s2s = std::filesystem::read_symlink("/proc/self/exe");
 
@@ -80,6 +82,7 @@ report::ExperimentOptions to_options(const ExperimentFlags& f) {
   if (o.epochs > 0) cmd += fmt::format(" --epochs {}", o.epochs);
   if (o.patience >= 0) cmd += fmt::format(" --patience {}", o.patience);
   if (o.jobs > 0) cmd += fmt::format(" --jobs {}", o.jobs);
+  if (o.threads > 0) cmd += fmt::format(" --threads {}", o.threads);
   if (o.data_seed != 1) cmd += fmt::format(" --data-seed {}", o.data_seed);
   o.command = cmd;
   return o;
@@ -122,6 +125,9 @@ void add_experiment(CLI::App& app, Context& ctx) {
   cmd->add_option("--jobs", flags->jobs,
                   "Runs trained at once, the cores split among them (default: one run per core, "
                   "one thread each)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", flags->threads,
+                  "Threads per run (default: the cores divided among the --jobs)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--data-seed", flags->data_seed,
                   "Seed of the generated datasets, or of the shuffle train_size subsets of "

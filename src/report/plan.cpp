@@ -180,7 +180,7 @@ Plan make_plan(const ExperimentOptions& options) {
   // docs/PERFORMANCE.md), while a second run on the other core doubles the throughput.
   const int jobs = options.jobs > 0 ? options.jobs : cores;
   plan.jobs = std::max(1, std::min<int>(jobs, static_cast<int>(plan.runs.size())));
-  plan.threads_per_job = std::max(1, cores / plan.jobs);
+  plan.threads_per_job = options.threads > 0 ? options.threads : std::max(1, cores / plan.jobs);
   if (plan.jobs > cores)
     plan.notes.push_back(
         fmt::format("--jobs {} is more than the {} cores: each run gets 1 thread and they compete",

@@ -23,6 +23,7 @@ struct ExperimentOptions {
   int patience = -1;  // passed as --patience unless the grid sets it; < 0: the trainer's default
   int jobs = 0;       // runs trained at once; 0: automatic (see make_plan)
   int cores = 0;      // cores to share among the jobs; 0: this machine's
+  int threads = 0;    // threads per job; 0: the cores shared among the jobs
   int64_t data_seed = 1;
   // The s2s binary that child processes run (`gen`, `train`, `plot`); the CLI passes itself.
   std::filesystem::path s2s;
