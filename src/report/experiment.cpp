@@ -228,8 +228,16 @@ class Experiment {
         continue;
       }
       for (Split split : splits())
-        if (!read_eval(plan_.evals[e], split)) evals_ready_.push_back({true, e, split});
+        if (!read_eval(plan_.evals[e], split) || is_stale(plan_.evals[e], split))
+          evals_ready_.push_back({true, e, split});
     }
+  }
+
+  // A result older than the model it measured (the run was trained further since).
+  bool is_stale(const EvalSpec& eval, Split split) const {
+    const RunSpec& run = plan_.runs[eval.run];
+    return fs::last_write_time(eval.result(run, split)) <
+           fs::last_write_time(run.dir / run_files::kBestCheckpoint);
   }
 
   // Stores an evaluation's numbers (the last line of `s2s eval --json`'s output) in its result

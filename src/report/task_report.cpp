@@ -113,7 +113,8 @@ Report render_task_report(const TaskReportInput& in) {
         break;
       }
 
-  heading(1, "s2s experiment: " + options.train_file.filename().string());
+  const std::string title = "s2s experiment on " + options.train_file.string();
+  heading(1, title);
   para(fmt::format(
       "{} of {} configurations evaluated ({} trainings: configurations that differ only in "
       "decoding share one); {} of training so far. Updated {}. Machine: {}.",
@@ -203,7 +204,7 @@ Report render_task_report(const TaskReportInput& in) {
 
   Report report;
   report.markdown = to_markdown(doc);
-  report.html = to_html(doc, "s2s experiment: " + options.train_file.filename().string());
+  report.html = to_html(doc, title);
   return report;
 }
 

@@ -3,6 +3,7 @@
 // the report ranks; with the real s2s for every grid axis reaching the trainer's configuration.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 
 #include "report/axis_values.h"
 #include "report/experiment.h"
+#include "report/experiment_test_util.h"
 #include "report/subset.h"
 #include "report/task_report.h"
 #include "s2s/csv.h"
@@ -21,14 +23,7 @@ namespace s2s::report {
 namespace {
 namespace fs = std::filesystem;
 
-std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(needle) != std::string::npos) out.push_back(line);
-  return out;
-}
+using test::lines_with;
 
 const fs::path kTask = fs::path(S2S_FIXTURES_DIR) / "experiment/task";
 
@@ -133,6 +128,14 @@ TEST_F(ExperimentOnData, ANewDecodeSettingOnlyEvaluates) {
   EXPECT_TRUE(lines_with(c, "start train").empty());
   EXPECT_EQ(lines_with(c, "start eval").size(), 3u);  // beam 1 with none was evaluated before
   EXPECT_EQ(lines_with(c, "--beam 1 --length-penalty none").size(), 0u);
+
+  // A model trained further since its evaluations (best.pt newer) is evaluated again.
+  fs::last_write_time(options_.out / "l2/best.pt",
+                      fs::file_time_type::clock::now() + std::chrono::seconds(10));
+  fs::remove(calls_);
+  ASSERT_EQ(run_experiment(options_, nullptr), 0);
+  EXPECT_TRUE(lines_with(calls(), "start train").empty());
+  EXPECT_EQ(lines_with(calls(), "start eval").size(), 4u);
 }
 
 TEST_F(ExperimentOnData, AFailedEvaluationIsReportedAndRetriedAlone) {
