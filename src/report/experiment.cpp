@@ -11,13 +11,12 @@
 #include <thread>
 
 #include "report/child_process.h"
+#include "report/evaluation.h"
 #include "report/report.h"
 #include "report/run_result.h"
 #include "report/subset.h"
 #include "report/task_report.h"
-#include "s2s/csv.h"
 #include "s2s/error.h"
-#include "s2s/file_io.h"
 #include "s2s/runtime.h"
 
 namespace s2s::report {
@@ -71,18 +70,12 @@ class Experiment {
     for (std::size_t e = 0; e < plan_.evals.size(); ++e) {
       const EvalSpec& eval = plan_.evals[e];
       TaskRow row{&eval, runs[eval.run], std::nullopt, std::nullopt, eval_live_[e]};
-      row.valid = read_eval(eval, Split::Valid);
-      if (!options_.test_file.empty()) row.test = read_eval(eval, Split::Test);
+      row.valid = read_eval_result(plan_, eval, Split::Valid);
+      if (!options_.test_file.empty()) row.test = read_eval_result(plan_, eval, Split::Test);
       in.rows.push_back(std::move(row));
     }
     in.plots = plots_;
     report::write_report(options_.out, render_task_report(in));
-  }
-
-  std::optional<EvalNumbers> read_eval(const EvalSpec& eval, Split split) const {
-    const fs::path file = eval.result(plan_.runs[eval.run], split);
-    if (!fs::exists(file)) return std::nullopt;
-    return EvalNumbers::parse(read_file(file.string()));
   }
 
   void make_all_plots() {
@@ -90,7 +83,7 @@ class Experiment {
   }
 
   int run() {
-    if (options_.user_data()) check_user_data();
+    if (options_.user_data()) check_user_data(options_, plan_);
     fs::create_directories(options_.out);
     say("experiment: {} runs, {} job(s) x {} thread(s); report: {}", plan_.runs.size(), plan_.jobs,
         plan_.threads_per_job, (options_.out / "REPORT.md").string());
@@ -228,16 +221,9 @@ class Experiment {
         continue;
       }
       for (Split split : splits())
-        if (!read_eval(plan_.evals[e], split) || is_stale(plan_.evals[e], split))
+        if (!eval_result_is_current(plan_, plan_.evals[e], split))
           evals_ready_.push_back({true, e, split});
     }
-  }
-
-  // A result older than the model it measured (the run was trained further since).
-  bool is_stale(const EvalSpec& eval, Split split) const {
-    const RunSpec& run = plan_.runs[eval.run];
-    return fs::last_write_time(eval.result(run, split)) <
-           fs::last_write_time(run.dir / run_files::kBestCheckpoint);
   }
 
   // Stores an evaluation's numbers (the last line of `s2s eval --json`'s output) in its result
@@ -246,9 +232,8 @@ class Experiment {
     const EvalSpec& eval = plan_.evals[job.index];
     const RunSpec& run = plan_.runs[eval.run];
     const fs::path log = eval.log(run, job.split);
-    const auto numbers = exit_code == 0 ? EvalNumbers::parse(last_line(log)) : std::nullopt;
+    const auto numbers = exit_code == 0 ? store_eval_result(plan_, eval, job.split) : std::nullopt;
     if (numbers) {
-      write_file_atomic(eval.result(run, job.split).string(), numbers->to_json());
       eval_live_[job.index].clear();
       say("[{}] {}: sentence error rate {:.1f}%, token error rate {:.1f}%, exact match {:.1f}%",
           eval.name, to_string(job.split), 100 * numbers->sentence_error_rate,
@@ -294,19 +279,6 @@ class Experiment {
     return fmt::format("{}{}{}, {}; {} run(s) at once with {} thread(s) each.",
                        options_.budget_note, options_.budget_note.empty() ? "" : " Used: ", epochs,
                        patience, plan_.jobs, plan_.threads_per_job);
-  }
-
-  // The user's files are read before anything starts, so that a bad row or a train_size
-  // larger than --train is one error now rather than one failed run per configuration later.
-  void check_user_data() {
-    for (const fs::path& file : {options_.valid_file, options_.test_file})
-      if (!file.empty()) read_pairs_csv(file.string());
-    const std::size_t rows = read_pairs_csv(options_.train_file.string()).size();
-    for (const DataSpec& data : plan_.data)
-      if (data.source == DataSpec::Source::Subset &&
-          static_cast<std::size_t>(data.train_size) > rows)
-        throw Error(fmt::format("--grid 'train_size={}': {} has only {} rows", data.train_size,
-                                options_.train_file.string(), rows));
   }
 
   void write_subsets() {
