@@ -31,6 +31,8 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr const char* kTranslatePattern = R"(/v1/models/([^/]+)/translate)";
 constexpr const char* kTranslatePrefix = "/v1/models/";
+// Answers on one connection before the server closes it (see install_routes).
+constexpr size_t kKeepAliveRequests = 100;
 
 // The route a path belongs to, for the requests counter (never the raw path: unbounded labels).
 std::string endpoint_of(const std::string& path) {
@@ -199,7 +201,11 @@ struct ModelServer::Impl {
     http.set_tcp_nodelay(true);  // a response's header and body are separate writes
     const auto threads = static_cast<size_t>(options.http_threads);
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_keep_alive_max_count(100000);
+    // A connection holds its HTTP thread for as long as it is kept alive, so with more busy
+    // keep-alive clients than --http-threads the rest would wait, accepted but unserved, until
+    // one of them went quiet. Closing a connection after kKeepAliveRequests answers ("Connection:
+    // close"; clients reconnect) hands its thread to the longest-waiting connection in turn.
+    http.set_keep_alive_max_count(kKeepAliveRequests);
     http.set_keep_alive_timeout(2);  // idle connections hold a thread, and a drain waits for them
     http.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
     http.set_write_timeout(options.write_timeout_ms / 1000,
