@@ -245,6 +245,9 @@ class Trainer {
         elapsed_before_(state_.elapsed_seconds) {
     parallel_.broadcast_parameters(s_.model);
     if (!options.resume) state_.schedule = scheduler_.start();
+    // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
+    // to it, the others start their share from zero.
+    if (options.resume && parallel_.rank() != 0) state_.partial = Tally{};
     if (parallel_.distributed()) {
       // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
       sync_gradients_ = [this](bool finite) {
@@ -350,9 +353,15 @@ class Trainer {
   }
 
   // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
-  // the state of every rank).
+  // the state of every rank). Each rank's training tally covers its own shard: a checkpoint in
+  // the middle of an epoch holds their sum, which rank 0 alone continues from on --resume.
   void save_last() {
-    if (writes_) checkpoints_.save_last(state_);
+    RunState saved = state_;
+    if (parallel_.distributed() && state_.step > 0) {  // every rank is at the same step
+      bool stop = false;
+      saved.partial = parallel_.sum(state_.partial, stop);
+    }
+    if (writes_) checkpoints_.save_last(saved);
     parallel_.barrier();
   }
 

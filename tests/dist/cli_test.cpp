@@ -286,6 +286,66 @@ pid_t child_with_rank(pid_t launcher, int rank) {
   return 0;
 }
 
+// `s2s launch` of 2 ranks on this machine running `s2s <rank_args>`.
+std::vector<std::string> launch_of(const std::vector<std::string>& rank_args) {
+  std::vector<std::string> args{
+      "launch", "--nproc-per-node", "2", "--master-port", std::to_string(free_port()), "--", "s2s"};
+  args.insert(args.end(), rank_args.begin(), rank_args.end());
+  args.insert(args.end(), {"--dist-timeout", "10"});
+  return args;
+}
+
+// The "interrupted ..." line of each rank in a launcher's log (rank prefix and run path cut).
+std::vector<std::string> interruptions(const std::string& log) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(log)) {
+    const auto at = line.find("] interrupted ");
+    if (at != std::string::npos) out.push_back(line.substr(0, line.find(';')));
+  }
+  return out;
+}
+
+// Ctrl-C in a terminal reaches the launcher alone (each rank has its own process group); it
+// forwards SIGTERM once, the ranks agree on the step to stop after, rank 0 writes last.pt, and
+// the job exits 130. --resume through the launcher then continues the distributed run where it
+// stopped: it ends exactly where an uninterrupted 2-rank run ends.
+TEST(DistCli, CtrlCThroughLaunchStopsEveryRankAndResumeContinuesExactly) {
+  const std::string dir = temp_dir("dist_sigint");
+  write_copy_task(dir, 1600, 40);  // 100 steps an epoch of 2 x 8 pairs
+  const int epochs = 3;
+  const pid_t whole =
+      spawn_cli(launch_of(tiny_run(dir, dir + "/whole", 8, epochs)), dir + "/whole.log");
+  ASSERT_EQ(exit_within(whole), 0) << read_text(dir + "/whole.log");
+
+  const std::string out = dir + "/run";
+  const pid_t launcher = spawn_cli(launch_of(tiny_run(dir, out, 8, epochs)), dir + "/log");
+  // Interrupt once steps are logged (every 2nd step), while the first epoch runs.
+  const auto logged_steps = [&] {
+    return fs::exists(out + "/steps.jsonl") ? lines_of(read_text(out + "/steps.jsonl")).size()
+                                            : size_t{0};
+  };
+  for (int i = 0; i < 600 && logged_steps() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(logged_steps(), 3u) << read_text(dir + "/log");
+  kill(launcher, SIGINT);
+  ASSERT_EQ(exit_within(launcher), 130) << read_text(dir + "/log");
+  const std::string log = read_text(dir + "/log");
+  // Both ranks stopped after the same step, and said so.
+  const auto stops = interruptions(log);
+  ASSERT_EQ(stops.size(), 2u) << log;
+  EXPECT_EQ(stops[0].substr(stops[0].find(']')), stops[1].substr(stops[1].find(']'))) << log;
+  EXPECT_NE(log.find("[rank 0] interrupted "), std::string::npos) << log;
+  EXPECT_NE(log.find("[rank 1] interrupted "), std::string::npos) << log;
+  const auto state = nlohmann::json::parse(s2s::load_checkpoint(out + "/last.pt").meta.state_json);
+  EXPECT_LT(state["epoch"].get<int64_t>(), epochs) << "the job ended before the interrupt";
+
+  const pid_t resumed = spawn_cli(launch_of({"train", "--resume", out}), dir + "/resume.log");
+  ASSERT_EQ(exit_within(resumed), 0) << read_text(dir + "/resume.log");
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "completed");
+  expect_same_training(dir + "/whole", out);
+}
+
 TEST(DistCli, LaunchPrefixesRanksAndNamesTheRankThatDied) {
   const std::string dir = temp_dir("dist_launch");
   write_copy_task(dir, 1600, 40);
