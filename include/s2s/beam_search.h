@@ -42,4 +42,13 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2Seq& model, const at::Tenso
                                                  const at::Tensor& src_lengths,
                                                  const SearchOptions& options);
 
+// An ensemble of models with the same vocabulary searched as one: at every step the next
+// token's distribution is the mean of the models' probabilities (as OpenNMT averages them), so
+// log-probabilities and scores stay those of a normalised distribution. One model is the
+// search above.
+std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Seq2Seq>& models,
+                                                 const at::Tensor& src,
+                                                 const at::Tensor& src_lengths,
+                                                 const SearchOptions& options);
+
 }  // namespace s2s

@@ -28,6 +28,7 @@ struct EvalReport {
   // Validation's numbers, computed exactly as during training: every row, teacher-forced loss,
   // greedy decoding for at most the target's length, in padded batches of `batch` rows (so with
   // sources of different lengths they can move slightly with the batch; the error rates don't).
+  int64_t models = 1;    // more than one: an ensemble, and the next three are NaN
   double loss = 0;       // teacher-forced NLL per target token
   double token_acc = 0;  // greedy decoding, per target token (incl. <eos>)
   double seq_acc = 0;    // greedy decoding, exact match
@@ -45,6 +46,11 @@ struct EvalReport {
 // file is in the model's vocabulary.
 EvalReport evaluate_file(const std::string& model_path, const std::string& data_path,
                          const EvalOptions& options = {});
+// An ensemble (see Predictor): the error rates are the ensemble's search; the teacher-forced
+// and greedy numbers (loss, token_acc, seq_acc) are one model's idea, so they are NaN when
+// there are several models.
+EvalReport evaluate_file(const std::vector<std::string>& model_paths, const std::string& data_path,
+                         const EvalOptions& options = {});
 
 // One decoded hypothesis (see s2s/beam_search.h's Hypothesis).
 struct Prediction {
@@ -58,6 +64,10 @@ struct Prediction {
 class Predictor {
  public:
   explicit Predictor(const std::string& model_path, Precision precision = Precision::F32);
+  // An ensemble: the models decode as one (their probabilities averaged at every step); they
+  // must share a vocabulary. config_json() is the first model's.
+  explicit Predictor(const std::vector<std::string>& model_paths,
+                     Precision precision = Precision::F32);
   ~Predictor();
   Predictor(const Predictor&) = delete;
   Predictor& operator=(const Predictor&) = delete;

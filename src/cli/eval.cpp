@@ -1,6 +1,7 @@
 // `s2s eval`: loss, accuracy and error rates of a checkpoint on a data file.
 #include <fmt/core.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -24,17 +25,24 @@ whose hypothesis equals none of them; the token error rate is the edit distance 
 reference, summed, over those references' lengths: PER over phones, CER over letters, WER
 over words.
 
+Ensembles: --model given several times decodes with all the models as one (trained on the
+same data, so they share a vocabulary): at every step the next token's probabilities are the
+mean of the models'. The error rates are the ensemble's; loss and accuracies are one model's
+idea, so they are printed as "-" (null in --json).
+
 Examples:
   s2s eval --model runs/course/best.pt --data data/valid.csv
   s2s eval --model runs/course/best.pt --data data/valid.csv --json | jq .seq_acc
   s2s eval --model runs/g2p/best.pt --data g2p/test.csv --beam 5 --length-penalty wu:1
         word error rate (sentence_error_rate) and phone error rate with beam search
+  s2s eval --model runs/g2p-a/best.pt --model runs/g2p-b/best.pt --data g2p/test.csv --beam 5
+        two models trained side by side, one per core, decoding as an ensemble
   s2s eval --model runs/course/best.pt --data data/valid.csv --precision bf16
         the same model with bf16 RNN matmuls (any checkpoint: its weights are f32)
 )";
 
 struct EvalFlags {
-  std::string model;
+  std::vector<std::string> models;
   std::string data;
   bool json = false;
   EvalOptions options;
@@ -45,7 +53,8 @@ struct EvalFlags {
 void print(const EvalReport& r, const EvalOptions& o, bool json) {
   const ErrorRates& e = r.errors;
   if (json) {
-    fmt::print("{}\n", nlohmann::json{{"loss", r.loss},
+    fmt::print("{}\n", nlohmann::json{{"models", r.models},
+                                      {"loss", r.loss},
                                       {"token_acc", r.token_acc},
                                       {"seq_acc", r.seq_acc},
                                       {"rows", r.rows},
@@ -62,16 +71,20 @@ void print(const EvalReport& r, const EvalOptions& o, bool json) {
                            .dump());
     return;
   }
+  const auto number = [](double x, int digits) {
+    return std::isnan(x) ? std::string("-") : fmt::format("{:.{}f}", x, digits);
+  };
   fmt::print(
-      "rows: {}\nloss: {:.6f}\ntoken accuracy: {:.4f}\nsequence accuracy: {:.4f}\n"
+      "{}rows: {}\nloss: {}\ntoken accuracy: {}\nsequence accuracy: {}\n"
       "sentences (distinct sources): {}\n"
       "token error rate: {:.4f} ({} edits / {} reference tokens; beam {}, length penalty {})\n"
       "sentence error rate: {:.4f} ({}/{})\n"
       "unknown tokens: {}{}\n",
-      r.rows, r.loss, r.token_acc, r.seq_acc, e.sentences, e.token_error_rate(), e.token_errors,
-      e.reference_tokens, o.search.beam, o.search.length_penalty.to_string(),
-      e.sentence_error_rate(), e.wrong_sentences, e.sentences, r.unknown_tokens,
-      r.unknown_note.empty() ? "" : " (" + r.unknown_note + ")");
+      r.models > 1 ? fmt::format("ensemble of {} models\n", r.models) : "", r.rows,
+      number(r.loss, 6), number(r.token_acc, 4), number(r.seq_acc, 4), e.sentences,
+      e.token_error_rate(), e.token_errors, e.reference_tokens, o.search.beam,
+      o.search.length_penalty.to_string(), e.sentence_error_rate(), e.wrong_sentences, e.sentences,
+      r.unknown_tokens, r.unknown_note.empty() ? "" : " (" + r.unknown_note + ")");
 }
 
 }  // namespace
@@ -80,7 +93,12 @@ void add_eval(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<EvalFlags>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on a data file");
   cmd->footer(kFooter);
-  cmd->add_option("--model", f->model, "Checkpoint (DIR/best.pt or DIR/last.pt)")->required();
+  cmd->add_option("--model", f->models,
+                  "Checkpoint (DIR/best.pt or DIR/last.pt); repeat it to evaluate an ensemble "
+                  "(see below)")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--data", f->data, "CSV file with source,target")->required();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--batch", f->options.batch,
@@ -94,7 +112,7 @@ void add_eval(CLI::App& app, Context& ctx) {
     EvalOptions o = f->options;
     o.precision = parse_precision(f->precision);
     o.search = f->search.parse();
-    print(evaluate_file(f->model, f->data, o), o, f->json);
+    print(evaluate_file(f->models, f->data, o), o, f->json);
     ctx.exit_code = 0;
   });
 }

@@ -33,13 +33,15 @@ Examples:
   s2s infer --model runs/g2p/best.pt --input "h e l l o" --beam 5 --n-best 3
         the three best pronunciations, with their scores
   s2s infer --model runs/g2p/best.pt --data g2p/test.csv --beam 5 --length-penalty wu:1
+  s2s infer --model runs/g2p-a/best.pt --model runs/g2p-b/best.pt --input "h e l l o" --beam 5
+        an ensemble of two models
   s2s infer --model runs/course/best.pt --data data/valid.csv --show 5
   s2s infer --model runs/course/best.pt --data data/valid.csv --precision bf16
   printf '1 2 0 0 0 4 5 6 7 8\n' | s2s infer --model runs/course/best.pt
 )";
 
 struct InferFlags {
-  std::string model;
+  std::vector<std::string> models;
   std::string input;
   std::string data;
   int64_t show = 5;
@@ -78,7 +80,7 @@ void run(const InferFlags& f) {
   if (!f.input.empty() && !f.data.empty()) throw Error("give --input or --data, not both");
   const SearchOptions search = f.search.parse();
   configure_runtime();
-  Predictor predictor(f.model, parse_precision(f.precision));
+  Predictor predictor(f.models, parse_precision(f.precision));
   if (!f.data.empty()) {
     const Corpus corpus = read_pairs_csv(f.data);
     std::vector<std::vector<std::string>> sources;
@@ -122,7 +124,12 @@ void add_infer(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<InferFlags>();
   auto* cmd = app.add_subcommand("infer", "Decode sequences with a trained model (greedy or beam)");
   cmd->footer(kFooter);
-  cmd->add_option("--model", f->model, "Checkpoint (DIR/best.pt)")->required();
+  cmd->add_option("--model", f->models,
+                  "Checkpoint (DIR/best.pt); repeat it to decode with an ensemble of models "
+                  "trained on the same data (their probabilities averaged at every step)")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--input", f->input, "One source sequence, tokens separated by spaces");
   cmd->add_option("--data", f->data, "CSV with source,target");
   cmd->add_option("--show", f->show, "Examples to print with --data [5]");

@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <numeric>
 
@@ -95,18 +96,44 @@ struct Sentence {
   }
 };
 
-std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tensor& src,
+// The decoders of an ensemble's models, stepped together.
+class Decoders {
+ public:
+  Decoders(const std::vector<Seq2Seq>& models, const at::Tensor& src, const at::Tensor& lengths)
+      : models_(models) {
+    for (Seq2Seq& m : models_) states_.push_back(m->start_decoding(src, lengths));
+  }
+  // log of the mean of the models' next-token probabilities [rows, V].
+  at::Tensor step(const at::Tensor& tokens) {
+    if (models_.size() == 1) return models_[0]->decode_step(states_[0], tokens);
+    std::vector<at::Tensor> log_probs;
+    for (size_t i = 0; i < models_.size(); ++i) {
+      log_probs.push_back(models_[i]->decode_step(states_[i], tokens));
+    }
+    return at::logsumexp(at::stack(log_probs), 0) - std::log(static_cast<double>(models_.size()));
+  }
+  void select(const at::Tensor& index) {
+    for (DecoderState& s : states_) s.select(index);
+  }
+
+ private:
+  std::vector<Seq2Seq> models_;
+  std::vector<DecoderState> states_;
+};
+
+std::vector<std::vector<Hypothesis>> search_rows(const std::vector<Seq2Seq>& models,
+                                                 const at::Tensor& src,
                                                  const at::Tensor& src_lengths,
                                                  const SearchOptions& o) {
   at::NoGradGuard no_grad;
-  const int64_t batch = src.size(1), beam = o.beam, vocab = model->options.vocab_size();
+  const int64_t batch = src.size(1), beam = o.beam, vocab = models[0]->options.vocab_size();
   const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
   std::vector<Sentence> sentences(static_cast<size_t>(batch));
   for (int64_t b = 0; b < batch; ++b) {
     sentences[static_cast<size_t>(b)].max_steps =
         std::max<int64_t>(1, o.max_steps(lengths[b].item<int64_t>() - 1));
   }
-  DecoderState state = model->start_decoding(src, lengths);
+  Decoders state(models, src, lengths);
   // Rows are slots x beam; slot s searches sentence slot_sentence[s] (-1 once it is done; its
   // rows idle until enough slots are done to be worth dropping).
   std::vector<int64_t> slot_sentence(static_cast<size_t>(batch));
@@ -119,8 +146,7 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
   std::vector<Sentence::Live> extensions;
   for (int64_t t = 0; live > 0; ++t) {
     const int64_t slots = static_cast<int64_t>(slot_sentence.size());
-    const at::Tensor total =
-        cum.unsqueeze(2) + model->decode_step(state, tokens).view({slots, beam, vocab});
+    const at::Tensor total = cum.unsqueeze(2) + state.step(tokens).view({slots, beam, vocab});
     // The best 2 x beam extensions hold at least `beam` that are not <eos> (each live beam
     // has one <eos> extension).
     auto [values, index] = total.view({slots, beam * vocab}).topk(2 * beam, 1);
@@ -184,7 +210,20 @@ std::vector<std::vector<Hypothesis>> search_rows(Seq2Seq& model, const at::Tenso
 std::vector<std::vector<Hypothesis>> beam_search(Seq2Seq& model, const at::Tensor& src,
                                                  const at::Tensor& src_lengths,
                                                  const SearchOptions& options) {
+  return beam_search(std::vector<Seq2Seq>{model}, src, src_lengths, options);
+}
+
+std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Seq2Seq>& models,
+                                                 const at::Tensor& src,
+                                                 const at::Tensor& src_lengths,
+                                                 const SearchOptions& options) {
   options.check();
+  if (models.empty()) throw Error("beam_search: no model");
+  for (const Seq2Seq& m : models) {
+    if (m->options.vocab_size() != models[0]->options.vocab_size()) {
+      throw Error("beam_search: an ensemble's models must share one vocabulary");
+    }
+  }
   if (src.dim() != 2 || src_lengths.dim() != 1 || src_lengths.numel() != src.size(1)) {
     throw Error("beam_search: expected src [S, B] and src_lengths [B]");
   }
@@ -195,15 +234,18 @@ std::vector<std::vector<Hypothesis>> beam_search(Seq2Seq& model, const at::Tenso
   const int64_t batch = src.size(1);
   const int64_t min_sentences = std::max<int64_t>(1, kMinRows / options.beam);
   const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / min_sentences);
-  if (model->options.impl() != RnnImpl::OneDNN || parts < 2 || at::in_parallel_region()) {
-    return search_rows(model, src, src_lengths, options);
+  const bool onednn = std::all_of(models.begin(), models.end(), [](const Seq2Seq& m) {
+    return m->options.impl() == RnnImpl::OneDNN;
+  });
+  if (!onednn || parts < 2 || at::in_parallel_region()) {
+    return search_rows(models, src, src_lengths, options);
   }
   std::vector<std::vector<std::vector<Hypothesis>>> results(static_cast<size_t>(parts));
   at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
     for (int64_t k = begin; k < end; ++k) {
       const int64_t first = batch * k / parts, last = batch * (k + 1) / parts;
       results[static_cast<size_t>(k)] =
-          search_rows(model, src.narrow(1, first, last - first).contiguous(),
+          search_rows(models, src.narrow(1, first, last - first).contiguous(),
                       src_lengths.narrow(0, first, last - first), options);
     }
   });

@@ -2,12 +2,12 @@
 // search's hypotheses, one per distinct source, against all of that source's targets.
 #include <fmt/core.h>
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <unordered_map>
 
 #include "infer/search_sources.h"
-#include "s2s/checkpoint.h"
 #include "s2s/csv.h"
 #include "s2s/dataset.h"
 #include "s2s/decode.h"
@@ -36,30 +36,40 @@ std::vector<std::vector<size_t>> rows_by_source(const Corpus& corpus) {
 
 EvalReport evaluate_file(const std::string& model_path, const std::string& data_path,
                          const EvalOptions& options) {
+  return evaluate_file(std::vector<std::string>{model_path}, data_path, options);
+}
+
+EvalReport evaluate_file(const std::vector<std::string>& model_paths, const std::string& data_path,
+                         const EvalOptions& options) {
   if (options.batch < 1) throw Error(fmt::format("--batch must be >= 1, got {}", options.batch));
   options.search.check();
   RuntimeOptions runtime;
   runtime.threads = options.threads;
   configure_runtime(runtime);
-  LoadedCheckpoint ck = load_checkpoint(model_path, RnnImpl::OneDNN, options.precision);
+  LoadedModels loaded = load_models(model_paths, options.precision);
   auto corpus = std::make_shared<const Corpus>(read_pairs_csv(data_path));
-  auto dataset = std::make_shared<const PairDataset>(corpus, ck.vocab);
+  auto dataset = std::make_shared<const PairDataset>(corpus, loaded.vocab);
   const UnknownTokens& unknown = dataset->unknown();
   if (unknown.tokens > 0 && static_cast<size_t>(unknown.tokens) == corpus->total_tokens()) {
-    throw Error(data_path + ": none of its tokens are in the vocabulary of " + model_path);
+    throw Error(data_path + ": none of its tokens are in the vocabulary of " + model_paths.front());
   }
-  LoaderOptions loader;
-  loader.batch_size = options.batch;
-  loader.shuffle = false;
-  const Tally t = evaluate(ck.model, DataLoader(dataset, loader));
   EvalReport r;
-  r.loss = t.loss();
-  r.token_acc = t.token_acc();
-  r.seq_acc = t.seq_acc();
+  r.models = static_cast<int64_t>(loaded.models.size());
   r.rows = static_cast<int64_t>(dataset->rows());
   r.unknown_tokens = unknown.tokens;
   r.unknown_rows = unknown.rows;
   r.unknown_note = unknown.describe();
+  if (r.models == 1) {
+    LoaderOptions loader;
+    loader.batch_size = options.batch;
+    loader.shuffle = false;
+    const Tally t = evaluate(loaded.models.front(), DataLoader(dataset, loader));
+    r.loss = t.loss();
+    r.token_acc = t.token_acc();
+    r.seq_acc = t.seq_acc();
+  } else {
+    r.loss = r.token_acc = r.seq_acc = std::numeric_limits<double>::quiet_NaN();
+  }
 
   const auto groups = rows_by_source(*corpus);
   std::vector<std::vector<std::string>> sources;
@@ -68,7 +78,7 @@ EvalReport evaluate_file(const std::string& model_path, const std::string& data_
   SearchOptions best = options.search;
   best.n_best = 1;
   const auto predictions =
-      search_sources(ck.model, ck.vocab, sources, best, options.batch, nullptr);
+      search_sources(loaded.models, loaded.vocab, sources, best, options.batch, nullptr);
   for (size_t g = 0; g < groups.size(); ++g) {
     std::vector<std::vector<std::string>> references;
     for (size_t row : groups[g]) references.push_back(corpus->target_tokens(row));

@@ -6,13 +6,16 @@
 namespace s2s {
 
 struct Predictor::Impl {
-  LoadedCheckpoint ck;
+  LoadedModels loaded;
   int64_t unknown = 0;
 };
 
 Predictor::Predictor(const std::string& model_path, Precision precision)
+    : Predictor(std::vector<std::string>{model_path}, precision) {}
+
+Predictor::Predictor(const std::vector<std::string>& model_paths, Precision precision)
     : impl_(std::make_unique<Impl>()) {
-  impl_->ck = load_checkpoint(model_path, RnnImpl::OneDNN, precision);
+  impl_->loaded = load_models(model_paths, precision);
 }
 
 Predictor::~Predictor() = default;
@@ -22,17 +25,18 @@ int64_t Predictor::unknown_tokens() const {
 }
 
 const Vocab& Predictor::vocab() const {
-  return impl_->ck.vocab;
+  return impl_->loaded.vocab;
 }
 
 const std::string& Predictor::config_json() const {
-  return impl_->ck.meta.config_json;
+  return impl_->loaded.meta.config_json;
 }
 
 std::vector<std::vector<Prediction>> Predictor::predict_n_best(
     const std::vector<std::vector<std::string>>& sources, const SearchOptions& search,
     int64_t batch) {
-  return search_sources(impl_->ck.model, impl_->ck.vocab, sources, search, batch, &impl_->unknown);
+  return search_sources(impl_->loaded.models, impl_->loaded.vocab, sources, search, batch,
+                        &impl_->unknown);
 }
 
 std::vector<std::vector<std::string>> Predictor::predict(

@@ -10,9 +10,29 @@
 
 namespace s2s {
 
+LoadedModels load_models(const std::vector<std::string>& paths, Precision precision) {
+  if (paths.empty()) throw Error("--model is required");
+  LoadedModels out;
+  for (const std::string& path : paths) {
+    LoadedCheckpoint ck = load_checkpoint(path, RnnImpl::OneDNN, precision);
+    if (out.models.empty()) {
+      out.vocab = ck.vocab;
+      out.meta = ck.meta;
+    } else if (ck.vocab != out.vocab) {
+      throw Error(
+          fmt::format("{}: its vocabulary differs from {}'s (an ensemble's models must "
+                      "share one: train them on the same data)",
+                      path, paths.front()));
+    }
+    out.models.push_back(ck.model);
+  }
+  return out;
+}
+
 std::vector<std::vector<Prediction>> search_sources(
-    Seq2Seq& model, const Vocab& vocab, const std::vector<std::vector<std::string>>& sources,
-    const SearchOptions& search, int64_t batch, int64_t* unknown) {
+    const std::vector<Seq2Seq>& models, const Vocab& vocab,
+    const std::vector<std::vector<std::string>>& sources, const SearchOptions& search,
+    int64_t batch, int64_t* unknown) {
   search.check();
   if (batch < 1) throw Error(fmt::format("--batch must be >= 1, got {}", batch));
   std::vector<std::vector<Prediction>> out;
@@ -43,7 +63,7 @@ std::vector<std::vector<Prediction>> search_sources(
       acc[static_cast<int64_t>(row.size())][b] = kEosId;
       lengths[b] = static_cast<int64_t>(row.size() + 1);
     }
-    for (auto& hypotheses : beam_search(model, src, lengths, search)) {
+    for (auto& hypotheses : beam_search(models, src, lengths, search)) {
       std::vector<Prediction> predictions;
       for (const Hypothesis& h : hypotheses) {
         predictions.push_back({vocab.decode(h.tokens), h.log_prob, h.score, h.ended});

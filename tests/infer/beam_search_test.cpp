@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <iostream>
 #include <set>
@@ -67,14 +68,43 @@ double sequence_log_prob(s2s::Seq2Seq& model, const std::vector<int64_t>& source
 
 // Every output a search with `max_steps` can produce: n < max_steps tokens then <eos>, or
 // exactly max_steps tokens without one; scored as the search scores them, best first.
+// The summed log of the mean of the models' probabilities of each token (and <eos> when
+// `ended`): how an ensemble scores a hypothesis, from each model's teacher-forced pass.
+double ensemble_log_prob(std::vector<s2s::Seq2Seq>& models, const std::vector<int64_t>& source,
+                         const std::vector<int64_t>& tokens, bool ended) {
+  torch::NoGradGuard no_grad;
+  auto [src, lengths] = batch_of({source});
+  std::vector<int64_t> in{s2s::kSosId}, out = tokens;
+  in.insert(in.end(), tokens.begin(), tokens.end());
+  if (ended) {
+    out.push_back(s2s::kEosId);
+  } else {
+    in.pop_back();
+  }
+  std::vector<at::Tensor> logp;
+  for (auto& m : models) logp.push_back(m->forward(src, at::tensor(in, at::kLong).unsqueeze(1)));
+  double sum = 0;
+  for (size_t t = 0; t < out.size(); ++t) {
+    double p = 0;
+    for (const auto& l : logp) p += std::exp(l[static_cast<int64_t>(t)][0][out[t]].item<double>());
+    sum += std::log(p / static_cast<double>(models.size()));
+  }
+  return sum;
+}
+
+using Scorer = std::function<double(const std::vector<int64_t>& tokens, bool ended)>;
+
 std::vector<Hypothesis> exhaustive(s2s::Seq2Seq& model, const std::vector<int64_t>& source,
-                                   int64_t vocab, int64_t max_steps, const LengthPenalty& penalty) {
+                                   int64_t vocab, int64_t max_steps, const LengthPenalty& penalty);
+
+std::vector<Hypothesis> exhaustive(const Scorer& log_prob, int64_t vocab, int64_t max_steps,
+                                   const LengthPenalty& penalty) {
   std::vector<Hypothesis> all;
   std::vector<int64_t> prefix;
   std::function<void()> grow = [&] {
     const auto n = static_cast<int64_t>(prefix.size());
     if (n < max_steps) {
-      Hypothesis h{prefix, sequence_log_prob(model, source, prefix, true), 0, true};
+      Hypothesis h{prefix, log_prob(prefix, true), 0, true};
       h.score = h.log_prob / penalty.divisor(h.steps());
       all.push_back(h);
       for (int64_t tok = 0; tok < vocab; ++tok) {
@@ -84,7 +114,7 @@ std::vector<Hypothesis> exhaustive(s2s::Seq2Seq& model, const std::vector<int64_
         prefix.pop_back();
       }
     } else {
-      Hypothesis h{prefix, sequence_log_prob(model, source, prefix, false), 0, false};
+      Hypothesis h{prefix, log_prob(prefix, false), 0, false};
       h.score = h.log_prob / penalty.divisor(h.steps());
       all.push_back(h);
     }
@@ -93,6 +123,13 @@ std::vector<Hypothesis> exhaustive(s2s::Seq2Seq& model, const std::vector<int64_
   std::stable_sort(all.begin(), all.end(),
                    [](const Hypothesis& a, const Hypothesis& b) { return a.score > b.score; });
   return all;
+}
+
+std::vector<Hypothesis> exhaustive(s2s::Seq2Seq& model, const std::vector<int64_t>& source,
+                                   int64_t vocab, int64_t max_steps, const LengthPenalty& penalty) {
+  return exhaustive([&](const std::vector<int64_t>& tokens,
+                        bool ended) { return sequence_log_prob(model, source, tokens, ended); },
+                    vocab, max_steps, penalty);
 }
 
 void expect_same(const std::vector<Hypothesis>& got, const std::vector<Hypothesis>& expected,
@@ -125,6 +162,61 @@ TEST(BeamSearch, AWideBeamEqualsExhaustiveSearchWithEveryLengthPenalty) {
     ASSERT_EQ(expected.size(), 781u);
     expected.resize(12);
     expect_same(got.at(0), expected, penalty);
+  }
+}
+
+TEST(BeamSearch, AnEnsembleSearchesTheMeanOfItsModelsProbabilities) {
+  constexpr int64_t kVocab = 6, kSteps = 3;
+  std::vector<s2s::Seq2Seq> models{tiny_model(kVocab, s2s::RnnImpl::OneDNN, 5),
+                                   tiny_model(kVocab, s2s::RnnImpl::OneDNN, 7)};
+  const std::vector<int64_t> source{4, 5, 4};
+  SearchOptions o;
+  o.beam = 200;  // every extension of every step: exact
+  o.n_best = 10;
+  o.max_len = kSteps;
+  o.length_penalty = LengthPenalty::parse("wu:1");
+  auto [src, lengths] = batch_of({source});
+  const auto got = s2s::beam_search(models, src, lengths, o);
+  auto expected =
+      exhaustive([&](const std::vector<int64_t>& tokens,
+                     bool ended) { return ensemble_log_prob(models, source, tokens, ended); },
+                 kVocab, kSteps, o.length_penalty);
+  expected.resize(10);
+  expect_same(got.at(0), expected, "ensemble");
+  // The two models disagree, so the ensemble's list is neither model's own.
+  for (auto& m : models) {
+    auto alone = exhaustive(m, source, kVocab, kSteps, o.length_penalty);
+    alone.resize(10);
+    bool same = true;
+    for (size_t i = 0; i < alone.size(); ++i) {
+      same = same && alone[i].tokens == got[0][i].tokens &&
+             std::abs(alone[i].log_prob - got[0][i].log_prob) < 1e-4;
+    }
+    EXPECT_FALSE(same);
+  }
+}
+
+TEST(BeamSearch, AnEnsembleOfOneModelTwiceIsThatModel) {
+  constexpr int64_t kVocab = 9;
+  auto model = tiny_model(kVocab);
+  SearchOptions o;
+  o.beam = 4;
+  o.n_best = 3;
+  auto [src, lengths] = batch_of({{4, 5, 6, 7}, {8, 4}, {5, 5, 5, 6}});
+  const auto alone = s2s::beam_search(model, src, lengths, o);
+  const auto twice = s2s::beam_search(std::vector<s2s::Seq2Seq>{model, model}, src, lengths, o);
+  ASSERT_EQ(alone.size(), twice.size());
+  for (size_t b = 0; b < alone.size(); ++b) expect_same(twice[b], alone[b], "twice");
+}
+
+TEST(BeamSearch, AnEnsembleNeedsOneVocabulary) {
+  std::vector<s2s::Seq2Seq> models{tiny_model(6), tiny_model(7)};
+  auto [src, lengths] = batch_of({{4, 5}});
+  try {
+    s2s::beam_search(models, src, lengths, SearchOptions{});
+    FAIL() << "searched models with different vocabularies";
+  } catch (const s2s::Error& e) {
+    EXPECT_STREQ(e.what(), "beam_search: an ensemble's models must share one vocabulary");
   }
 }
 

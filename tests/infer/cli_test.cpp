@@ -28,6 +28,11 @@ class CliSearch : public ::testing::Test {
     s2s::CheckpointMeta meta;
     meta.config_json = R"({"cell": "gru", "hidden": 16, "layers": 2, "dropout": 0})";
     s2s::save_checkpoint(model_path(), model, vocab, meta);
+    s2s::Seq2Seq other = s2s::test::trained_tiny_model(vocab.size(), s2s::RnnImpl::OneDNN, 9);
+    s2s::save_checkpoint(other_model_path(), other, vocab, meta);
+    const s2s::Vocab foreign = s2s::Vocab::from_tokens({"a", "b", "c", "d", "x"});
+    s2s::Seq2Seq stranger = s2s::test::trained_tiny_model(foreign.size());
+    s2s::save_checkpoint(foreign_model_path(), stranger, foreign, meta);
     // "a b" twice with different targets: one sentence, two references.
     s2s::write_pairs_csv(data_path(), {{{"a", "b"}, {"b", "a"}},
                                        {{"c", "d", "e"}, {"e", "d", "c"}},
@@ -37,6 +42,8 @@ class CliSearch : public ::testing::Test {
   static void TearDownTestSuite() { std::filesystem::remove_all(dir_); }
   static std::string model_path() { return dir_ + "/model.pt"; }
   static std::string data_path() { return dir_ + "/data.csv"; }
+  static std::string other_model_path() { return dir_ + "/other.pt"; }
+  static std::string foreign_model_path() { return dir_ + "/foreign.pt"; }
   static std::string dir_;
 };
 std::string CliSearch::dir_;
@@ -80,6 +87,51 @@ TEST_F(CliSearch, EvalJsonCarriesTheErrorRatesOfEvaluateFile) {
   EXPECT_DOUBLE_EQ(j["sentence_error_rate"].get<double>(), expected.errors.sentence_error_rate());
   EXPECT_EQ(j["beam"], 3);
   EXPECT_EQ(j["length_penalty"], "wu:0.5");
+}
+
+TEST_F(CliSearch, EvalOfAnEnsembleReportsItsErrorRatesAndNoSingleModelNumbers) {
+  const std::string models = " --model " + model_path() + " --model " + other_model_path();
+  const auto r =
+      s2s::test::run_cli("eval" + models + " --data " + data_path() + " --json --beam 3 --batch 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  s2s::EvalOptions o;
+  o.search.beam = 3;
+  const s2s::EvalReport expected =
+      s2s::evaluate_file({model_path(), other_model_path()}, data_path(), o);
+  EXPECT_EQ(j["models"], 2);
+  EXPECT_TRUE(j["loss"].is_null());
+  EXPECT_TRUE(j["seq_acc"].is_null());
+  EXPECT_EQ(j["sentences"], 3);
+  EXPECT_EQ(j["token_errors"], expected.errors.token_errors);
+  EXPECT_EQ(j["wrong_sentences"], expected.errors.wrong_sentences);
+
+  const auto text = s2s::test::run_cli("eval" + models + " --data " + data_path());
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_EQ(text.out.rfind("ensemble of 2 models\nrows: 4\nloss: -\n", 0), 0u) << text.out;
+}
+
+TEST_F(CliSearch, InferWithAnEnsemblePrintsWhatThePredictorOfBothModelsFinds) {
+  const auto r = s2s::test::run_cli("infer --model " + model_path() + " --model " +
+                                    other_model_path() + " --input 'a b c d' --beam 3");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  s2s::SearchOptions search;
+  search.beam = 3;
+  s2s::Predictor ensemble(std::vector<std::string>{model_path(), other_model_path()});
+  const auto predicted = ensemble.predict({{"a", "b", "c", "d"}}, search);
+  std::string tokens;
+  for (const auto& t : predicted.at(0)) tokens += (tokens.empty() ? "" : " ") + t;
+  EXPECT_EQ(r.out, "Call: a b c d\nResp: " + tokens + "\n");
+}
+
+TEST_F(CliSearch, AnEnsembleOfModelsWithDifferentVocabulariesIsRefused) {
+  const auto r = s2s::test::run_cli("eval --model " + model_path() + " --model " +
+                                    foreign_model_path() + " --data " + data_path());
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find("s2s: error: " + foreign_model_path() + ": its vocabulary differs from " +
+                       model_path() + "'s"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST_F(CliSearch, BadSearchFlagsAreOneLineErrors) {
