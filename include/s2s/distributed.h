@@ -78,6 +78,22 @@ class ProcessGroup {
 
   // In place: every rank ends with the element-wise sum over ranks. One contiguous CPU tensor.
   void all_reduce_sum(at::Tensor& tensor);
+
+  // An all-reduce under way: the caller computes meanwhile and waits for it later. The tensor
+  // must stay untouched until wait() returns; wait() throws as all_reduce_sum does.
+  class Pending {
+   public:
+    struct Work;  // c10d's Work (src/dist/process_group.cpp)
+    Pending(std::shared_ptr<Work> work, const ProcessGroup* group);
+    void wait();
+
+   private:
+    std::shared_ptr<Work> work_;
+    const ProcessGroup* group_;
+  };
+  // Starts all_reduce_sum(tensor) and returns at once. Collectives run in the order started,
+  // on every rank alike.
+  Pending start_all_reduce_sum(const at::Tensor& tensor);
   // In place: every rank ends with root's values. One contiguous CPU tensor.
   void broadcast(at::Tensor& tensor, int root = 0);
   void barrier();

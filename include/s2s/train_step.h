@@ -21,11 +21,19 @@ struct StepOptions {
   double clip = 0;               // max gradient norm; 0: no clipping
 };
 
-// Data parallelism's hook (src/train/data_parallel.h), called once per step after backward
-// and before clipping, also when this rank's loss was not finite (then without backward):
-// averages the gradients over the ranks and returns whether every rank's loss was finite.
-// Empty: one process.
-using GradientSync = std::function<bool(bool finite)>;
+// Data parallelism's hooks (src/train/data_parallel.h). Empty: one process.
+struct GradientSync {
+  // Called before the backward pass of the step's last batch (`accumulated`: earlier batches
+  // of the step left gradients), so that pass's gradients may start their all-reduce while
+  // the rest of backward runs. Optional.
+  std::function<void(bool accumulated)> before_last_backward;
+  // Called once per step after backward and before clipping, also when this rank's loss was
+  // not finite (then without backward): averages the gradients over the ranks and returns
+  // whether every rank's loss was finite.
+  std::function<bool(bool finite)> after_backward;
+
+  explicit operator bool() const { return static_cast<bool>(after_backward); }
+};
 
 // Where a step's wall time went (filled only when asked for: the bench's breakdown).
 struct StepPhaseTimes {

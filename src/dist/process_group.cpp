@@ -154,13 +154,22 @@ struct ProcessGroup::Impl {
       auto work = start();
       work->wait(settings.timeout);
     } catch (const std::exception& e) {
-      throw Error(
-          fmt::format("rank {}: {} failed, the job cannot continue (another rank died, "
-                      "or nothing arrived within {}s): {}",
-                      settings.rank, what, settings.timeout.count() / 1000.0, short_message(e)),
-          kRuntimeFailure);
+      throw failure(what, e);
     }
   }
+  Error failure(const char* what, const std::exception& e) const {
+    return Error(
+        fmt::format("rank {}: {} failed, the job cannot continue (another rank died, "
+                    "or nothing arrived within {}s): {}",
+                    settings.rank, what, settings.timeout.count() / 1000.0, short_message(e)),
+        kRuntimeFailure);
+  }
+};
+
+struct ProcessGroup::Pending::Work {
+  c10::intrusive_ptr<c10d::Work> work;
+  std::vector<at::Tensor> tensors;  // what Gloo reads and writes, alive until the end
+  std::exception_ptr start_error;
 };
 
 ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -252,6 +261,31 @@ int ProcessGroup::world_size() const {
 void ProcessGroup::all_reduce_sum(at::Tensor& tensor) {
   std::vector<at::Tensor> tensors{tensor};
   impl_->run("all-reduce", [&] { return impl_->group->allreduce(tensors); });
+}
+
+ProcessGroup::Pending::Pending(std::shared_ptr<Work> work, const ProcessGroup* group)
+    : work_(std::move(work)), group_(group) {}
+
+void ProcessGroup::Pending::wait() {
+  if (!work_) return;
+  const auto work = std::move(work_);
+  try {
+    if (work->start_error) std::rethrow_exception(work->start_error);
+    work->work->wait(group_->impl_->settings.timeout);
+  } catch (const std::exception& e) {
+    throw group_->impl_->failure("all-reduce", e);
+  }
+}
+
+ProcessGroup::Pending ProcessGroup::start_all_reduce_sum(const at::Tensor& tensor) {
+  auto work = std::make_shared<Pending::Work>();
+  work->tensors = {tensor};
+  try {
+    work->work = impl_->group->allreduce(work->tensors);
+  } catch (...) {
+    work->start_error = std::current_exception();  // reported by wait(), as a failed transfer
+  }
+  return Pending(std::move(work), this);
 }
 
 void ProcessGroup::broadcast(at::Tensor& tensor, int root) {

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <sys/socket.h>
+
 #include "s2s/error.h"
 #include "s2s/serve.h"
 #include "serve/metrics.h"
@@ -29,6 +31,8 @@ namespace {
 constexpr const char* kJson = "application/json";
 constexpr const char* kTranslatePattern = R"(/v1/models/([^/]+)/translate)";
 constexpr const char* kTranslatePrefix = "/v1/models/";
+// Answers on one connection before the server closes it (see install_routes).
+constexpr size_t kKeepAliveRequests = 100;
 
 // The route a path belongs to, for the requests counter (never the raw path: unbounded labels).
 std::string endpoint_of(const std::string& path) {
@@ -74,6 +78,8 @@ struct ModelServer::Impl {
   httplib::Server http;
   std::thread listener;
   int port = 0;
+  // The listening socket, seen by the socket-options hook before httplib binds it.
+  int listen_socket = -1;
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
 
@@ -187,14 +193,19 @@ struct ModelServer::Impl {
   void install_routes() {
     // As the dashboard: SO_REUSEADDR without httplib's SO_REUSEPORT, so a second server on the
     // same port fails to bind instead of taking half the requests.
-    http.set_socket_options([](int sock) {
+    http.set_socket_options([this](int sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+      listen_socket = sock;
     });
     http.set_tcp_nodelay(true);  // a response's header and body are separate writes
     const auto threads = static_cast<size_t>(options.http_threads);
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-    http.set_keep_alive_max_count(100000);
+    // A connection holds its HTTP thread for as long as it is kept alive, so with more busy
+    // keep-alive clients than --http-threads the rest would wait, accepted but unserved, until
+    // one of them went quiet. Closing a connection after kKeepAliveRequests answers ("Connection:
+    // close"; clients reconnect) hands its thread to the longest-waiting connection in turn.
+    http.set_keep_alive_max_count(kKeepAliveRequests);
     http.set_keep_alive_timeout(2);  // idle connections hold a thread, and a drain waits for them
     http.set_read_timeout(options.read_timeout_ms / 1000, (options.read_timeout_ms % 1000) * 1000);
     http.set_write_timeout(options.write_timeout_ms / 1000,
@@ -229,6 +240,18 @@ struct ModelServer::Impl {
     });
   }
 
+  // Debian's libcpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled
+  // into the library). When more clients than that connect at once (a load balancer or a
+  // client pool opening its connections), the kernel drops the handshakes beyond it and each
+  // of those requests waits for a TCP retransmission, 1-3 s: 64 connections at once gave a p99
+  // of 2.8 s and 224 ListenDrops (docs/PERFORMANCE.md). listen() again on a listening socket
+  // only changes its backlog; SOMAXCONN is the kernel's cap (net.core.somaxconn).
+  void widen_backlog() {
+    if (listen_socket < 0 || ::listen(listen_socket, SOMAXCONN) != 0) {
+      throw Error(fmt::format("serve: cannot set the listen backlog on {}:{}", options.host, port));
+    }
+  }
+
   void bind() {
     if (options.port == 0) {
       port = http.bind_to_any_port(options.host);
@@ -239,6 +262,7 @@ struct ModelServer::Impl {
       throw Error(fmt::format("serve: cannot listen on {}:{} (in use? --port 0 picks a free one)",
                               options.host, options.port));
     }
+    widen_backlog();
     listener = std::thread([this] {
       http.listen_after_bind();
       std::lock_guard<std::mutex> lock(listen_mutex);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "s2s/error.h"
@@ -90,6 +91,13 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
   stop_agreed_ = stop;
   if (!group_) return finite;
   const auto start = std::chrono::steady_clock::now();
+  if (!buckets_.empty()) {
+    const bool all_finite = average_overlapped(finite, stop);
+    ++stats_.steps;
+    stats_.seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return all_finite;
+  }
   const std::vector<at::Tensor> params = model->parameters();
   const double scale = 1.0 / world_size();
   at::NoGradGuard no_grad;
@@ -139,6 +147,121 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
   }
   ++stats_.steps;
   stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return all_finite;
+}
+
+void DataParallel::overlap_gradients(Seq2Seq& model, int64_t bucket_bytes) {
+  if (!group_) return;
+  params_ = model->parameters();
+  buckets_.clear();
+  slot_.assign(params_.size(), {0, 0});
+  arrived_.assign(params_.size(), false);
+  int64_t bytes = bucket_bytes;  // the open bucket's, so the first parameter opens one
+  for (size_t i = params_.size(); i-- > 0;) {
+    const int64_t n = params_[i].numel();
+    if (buckets_.empty() || (bytes + n * 4 > bucket_bytes && bytes > 0)) {
+      buckets_.emplace_back();
+      bytes = 0;
+    }
+    Bucket& bucket = buckets_.back();
+    slot_[i] = {buckets_.size() - 1, bucket.params.size()};
+    bucket.offsets.push_back(bytes / 4);
+    bucket.params.push_back(i);
+    bytes += n * 4;
+  }
+  for (auto& bucket : buckets_) {
+    const int64_t numel = bucket.offsets.back() + params_[bucket.params.back()].numel();
+    bucket.flat = at::zeros({numel}, at::kFloat);
+  }
+  for (size_t i = 0; i < params_.size(); ++i) {
+    params_[i].register_hook([this, i](const at::Tensor& grad) { gradient_ready(i, grad); });
+  }
+}
+
+void DataParallel::arm(bool accumulated) {
+  if (buckets_.empty()) return;
+  accumulated_ = accumulated;
+  for (auto& bucket : buckets_) bucket.missing = bucket.params.size();
+  std::fill(arrived_.begin(), arrived_.end(), false);
+  next_bucket_ = 0;
+  armed_ = true;
+}
+
+// Runs inside backward (a hook of the parameter's gradient accumulation, before it): the
+// parameter's .grad holds what earlier batches of the step accumulated, `grad` this batch's.
+void DataParallel::gradient_ready(size_t param, const at::Tensor& grad) {
+  if (!armed_ || arrived_[param]) return;
+  arrived_[param] = true;
+  const auto [b, k] = slot_[param];
+  Bucket& bucket = buckets_[b];
+  at::NoGradGuard no_grad;
+  const int64_t offset = bucket.offsets[k];
+  at::Tensor slot = bucket.flat.slice(0, offset, offset + grad.numel());
+  slot.copy_(grad.reshape(-1));
+  const at::Tensor& earlier = params_[param].grad();
+  if (accumulated_ && earlier.defined()) slot.add_(earlier.reshape(-1));
+  if (--bucket.missing == 0) start_ready_buckets();
+}
+
+void DataParallel::start_ready_buckets() {
+  while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].missing == 0) {
+    Bucket& bucket = buckets_[next_bucket_++];
+    bucket.reduction = group_->start_all_reduce_sum(bucket.flat);
+    stats_.bytes += bucket.flat.numel() * 4;
+    ++stats_.buckets;
+    stats_.in_backward += armed_ ? 1 : 0;
+  }
+}
+
+// A bucket backward did not complete: parameters without a gradient this step (unused, or the
+// loss was not finite and backward never ran) take their .grad, or zeros.
+void DataParallel::fill_and_start(Bucket& bucket, bool finite) {
+  at::NoGradGuard no_grad;
+  for (size_t k = 0; k < bucket.params.size(); ++k) {
+    const size_t i = bucket.params[k];
+    if (arrived_[i]) continue;
+    at::Tensor slot =
+        bucket.flat.slice(0, bucket.offsets[k], bucket.offsets[k] + params_[i].numel());
+    const at::Tensor& grad = params_[i].grad();
+    if (grad.defined() && finite) {
+      slot.copy_(grad.reshape(-1));
+    } else {
+      slot.zero_();
+    }
+  }
+  bucket.missing = 0;
+}
+
+bool DataParallel::average_overlapped(bool finite, bool stop) {
+  armed_ = false;  // backward is over
+  for (size_t b = next_bucket_; b < buckets_.size(); ++b) fill_and_start(buckets_[b], finite);
+  start_ready_buckets();
+  at::Tensor flags = at::tensor(std::vector<float>{finite ? 0.0F : 1.0F, stop ? 1.0F : 0.0F});
+  ProcessGroup::Pending agreed = group_->start_all_reduce_sum(flags);
+  for (auto& bucket : buckets_) {
+    bucket.reduction->wait();
+    bucket.reduction.reset();
+  }
+  agreed.wait();
+  std::fill(arrived_.begin(), arrived_.end(), false);  // a step not armed gets nothing of this
+  next_bucket_ = 0;
+  const bool all_finite = flags[0].item<float>() == 0;
+  stop_agreed_ = flags[1].item<float>() > 0;
+  at::NoGradGuard no_grad;
+  const double scale = 1.0 / world_size();
+  for (auto& bucket : buckets_) {
+    bucket.flat.mul_(scale);
+    for (size_t k = 0; k < bucket.params.size(); ++k) {
+      at::Tensor& param = params_[bucket.params[k]];
+      const at::Tensor averaged =
+          bucket.flat.slice(0, bucket.offsets[k], bucket.offsets[k] + param.numel()).view_as(param);
+      if (param.grad().defined()) {
+        param.mutable_grad().copy_(averaged);
+      } else {
+        param.mutable_grad() = averaged.clone();
+      }
+    }
+  }
   return all_finite;
 }
 

@@ -16,6 +16,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "s2s/distributed.h"
@@ -32,8 +34,10 @@ std::vector<int64_t> shard_rows(const std::vector<int64_t>& global_batch,
 // Bytes and time of the gradient all-reduces, for the log and the benchmark.
 struct SyncStats {
   int64_t steps = 0;
-  int64_t bytes = 0;  // gradient bytes all-reduced (per rank, summed over steps)
-  double seconds = 0;
+  int64_t bytes = 0;        // gradient bytes all-reduced (per rank, summed over steps)
+  double seconds = 0;       // waiting for them after backward (what overlap did not hide)
+  int64_t buckets = 0;      // started, summed over steps
+  int64_t in_backward = 0;  // of those, started while backward still ran
 };
 
 class DataParallel {
@@ -55,9 +59,22 @@ class DataParallel {
   // Rank 0's parameters to every rank; first checks that every rank built the same model
   // shape (an error naming the rank otherwise: different data or flags).
   void broadcast_parameters(Seq2Seq& model);
-  // The gradient sync of train_step (StepOptions::sync_gradients). `stop` is this rank's
+  // The gradient sync of train_step (GradientSync::after_backward). `stop` is this rank's
   // wish to stop after this step; stop_agreed() then says whether any rank had it.
   bool average_gradients(Seq2Seq& model, bool finite, bool stop);
+
+  // Overlap (call once, before training): hooks on `model`'s parameters copy each gradient
+  // into its bucket as backward produces it, and a bucket whose gradients are all in starts
+  // its all-reduce while backward goes on. Buckets hold the parameters in reverse order (the
+  // order backward reaches them) up to `bucket_bytes`, and start in that order on every rank.
+  // average_gradients() then starts what is left, waits, and writes the averages back.
+  void overlap_gradients(Seq2Seq& model, int64_t bucket_bytes);
+  // The next backward is the step's last (GradientSync::before_last_backward): its gradients,
+  // plus those the step's earlier batches accumulated (`accumulated`), are what the buckets
+  // carry.
+  void arm(bool accumulated);
+  // The trainer's bucket size for overlap_gradients.
+  static constexpr int64_t kOverlapBucketBytes = 4 << 20;
   bool stop_agreed() const { return stop_agreed_; }
   // The sum over ranks; `stop` in: this rank's wish, out: any rank's.
   Tally sum(const Tally& tally, bool& stop);
@@ -66,10 +83,31 @@ class DataParallel {
   const SyncStats& stats() const { return stats_; }
 
  private:
+  // The overlapped sync (overlap_gradients).
+  struct Bucket {
+    std::vector<size_t> params;  // indices into params_
+    std::vector<int64_t> offsets;
+    at::Tensor flat;
+    size_t missing = 0;  // gradients of the armed backward not in yet
+    std::optional<ProcessGroup::Pending> reduction;
+  };
+  void gradient_ready(size_t param, const at::Tensor& grad);
+  void start_ready_buckets();  // in bucket order: a bucket starts only after those before it
+  void fill_and_start(Bucket& bucket, bool finite);
+  bool average_overlapped(bool finite, bool stop);
+
   ProcessGroup* group_;
   int64_t accumulate_;
   bool stop_agreed_ = false;
   SyncStats stats_;
+
+  std::vector<at::Tensor> params_;
+  std::vector<Bucket> buckets_;
+  std::vector<std::pair<size_t, size_t>> slot_;  // parameter -> (bucket, index in bucket)
+  std::vector<bool> arrived_;                    // parameter: gradient copied this step
+  size_t next_bucket_ = 0;                       // the first bucket not started
+  bool armed_ = false;
+  bool accumulated_ = false;  // earlier batches of the armed step left gradients
 };
 
 }  // namespace s2s

@@ -55,6 +55,9 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
       result.finite = false;
       break;
     }
+    if (&batch == &batches.back() && sync_gradients.before_last_backward) {
+      sync_gradients.before_last_backward(batches.size() > 1);
+    }
     if (batches.size() == 1) {
       loss.backward();
     } else {
@@ -67,7 +70,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
   }
   // Every rank takes part in the sync, also one whose loss was not finite, so that all of them
   // learn it and skip the step together.
-  if (sync_gradients && !sync_gradients(result.finite)) result.finite = false;
+  if (sync_gradients && !sync_gradients.after_backward(result.finite)) result.finite = false;
   if (!result.finite) return result;
   if (options.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.clip);
   lap(clock, &StepPhaseTimes::backward_ms, times);

@@ -252,9 +252,19 @@ class Trainer {
     parallel_.broadcast_parameters(s_.model);
     if (options.log && !s_.threads_note.empty()) *options.log << s_.threads_note << "\n";
     if (!options.resume) state_.schedule = scheduler_.start();
+    // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
+    // to it, the others start their share from zero.
+    if (options.resume && parallel_.rank() != 0) state_.partial = Tally{};
     if (parallel_.distributed()) {
       // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
-      sync_gradients_ = [this](bool finite) {
+      const char* mb = std::getenv("S2S_BUCKET_MB");  // EXPERIMENT
+      const int64_t bucket =
+          mb ? static_cast<int64_t>(std::atof(mb) * (1 << 20)) : DataParallel::kOverlapBucketBytes;
+      if (bucket > 0) parallel_.overlap_gradients(s_.model, bucket);
+      sync_gradients_.before_last_backward = [this](bool accumulated) {
+        parallel_.arm(accumulated);
+      };
+      sync_gradients_.after_backward = [this](bool finite) {
         return parallel_.average_gradients(s_.model, finite,
                                            stop_requested(steps_this_process_ + 1));
       };
@@ -348,18 +358,29 @@ class Trainer {
       const SyncStats& sync = parallel_.stats();
       if (sync.steps > 0) {
         *options_.log << fmt::format(
-            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps)\n",
+            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps){}\n",
             parallel_.rank(), static_cast<double>(sync.bytes) / sync.steps / 1e6,
-            sync.seconds * 1e3 / sync.steps, sync.steps);
+            sync.seconds * 1e3 / sync.steps, sync.steps,
+            sync.buckets == 0 ? ""
+                              : fmt::format("; {:.1f} buckets per step, {:.1f} of them started "
+                                            "during backward",
+                                            static_cast<double>(sync.buckets) / sync.steps,
+                                            static_cast<double>(sync.in_backward) / sync.steps));
       }
     }
     return summary;
   }
 
   // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
-  // the state of every rank).
+  // the state of every rank). Each rank's training tally covers its own shard: a checkpoint in
+  // the middle of an epoch holds their sum, which rank 0 alone continues from on --resume.
   void save_last() {
-    if (writes_) checkpoints_.save_last(state_);
+    RunState saved = state_;
+    if (parallel_.distributed() && state_.step > 0) {  // every rank is at the same step
+      bool stop = false;
+      saved.partial = parallel_.sum(state_.partial, stop);
+    }
+    if (writes_) checkpoints_.save_last(saved);
     parallel_.barrier();
   }
 

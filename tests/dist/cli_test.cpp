@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli_test_util.h"
 #include "dist_test_util.h"
 #include "s2s/checkpoint.h"
 #include "support/run_command.h"
@@ -24,98 +25,17 @@ namespace {
 
 namespace fs = std::filesystem;
 using s2s::test::spawn_cli;
+using s2s::testing::as_rank;
+using s2s::testing::exit_within;
+using s2s::testing::expect_same_training;
 using s2s::testing::free_port;
 using s2s::testing::lines_of;
+using s2s::testing::metrics_of;
 using s2s::testing::read_text;
+using s2s::testing::run_job;
 using s2s::testing::temp_dir;
+using s2s::testing::tiny_run;
 using s2s::testing::write_copy_task;
-
-// The exit status, or -1 when the process had not ended after `limit` seconds (then it is
-// killed: a hang must fail the test, not stall the suite).
-int exit_within(pid_t pid, int limit = 60) {
-  int status = 0;
-  for (int i = 0; i < limit * 20; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
-
-// A tiny model's run on DIR's copy task (fixed length: every rank's batch has as many tokens).
-std::vector<std::string> tiny_run(const std::string& dir, const std::string& out, int batch,
-                                  int epochs) {
-  return {"train",
-          "--train",
-          dir + "/train.csv",
-          "--valid",
-          dir + "/valid.csv",
-          "--out",
-          out,
-          "--layers",
-          "1",
-          "--hidden",
-          "16",
-          "--dropout",
-          "0",
-          "--threads",
-          "1",
-          "--epochs",
-          std::to_string(epochs),
-          "--batch",
-          std::to_string(batch),
-          "--log-every",
-          "2"};
-}
-
-std::vector<std::string> as_rank(std::vector<std::string> args, int rank, int world, int port,
-                                 int timeout = 20) {
-  args.insert(args.end(), {"--world-size", std::to_string(world), "--rank", std::to_string(rank),
-                           "--init", "tcp://127.0.0.1:" + std::to_string(port), "--dist-timeout",
-                           std::to_string(timeout)});
-  return args;
-}
-
-// Runs the ranks of one job to the end; returns their exit codes.
-std::vector<int> run_job(const std::vector<std::vector<std::string>>& ranks,
-                         const std::string& dir) {
-  std::vector<pid_t> pids;
-  for (size_t r = 0; r < ranks.size(); ++r) {
-    pids.push_back(spawn_cli(ranks[r], dir + "/rank" + std::to_string(r) + ".log"));
-  }
-  std::vector<int> codes;
-  for (pid_t pid : pids) codes.push_back(exit_within(pid));
-  return codes;
-}
-
-std::vector<nlohmann::json> metrics_of(const std::string& run) {
-  std::vector<nlohmann::json> out;
-  for (const auto& line : lines_of(read_text(run + "/metrics.jsonl"))) {
-    out.push_back(nlohmann::json::parse(line));
-  }
-  return out;
-}
-
-void expect_same_training(const std::string& a, const std::string& b) {
-  const auto ma = metrics_of(a), mb = metrics_of(b);
-  ASSERT_EQ(ma.size(), mb.size());
-  ASSERT_FALSE(ma.empty());
-  for (size_t e = 0; e < ma.size(); ++e) {
-    for (const char* key : {"train_loss", "valid_loss", "train_token_acc", "valid_token_acc"}) {
-      EXPECT_NEAR(ma[e][key].get<double>(), mb[e][key].get<double>(), 2e-5)
-          << key << " epoch " << e + 1;
-    }
-  }
-  const auto pa = s2s::load_checkpoint(a + "/last.pt").model->named_parameters();
-  const auto pb = s2s::load_checkpoint(b + "/last.pt").model->named_parameters();
-  ASSERT_EQ(pa.size(), pb.size());
-  for (const auto& item : pa) {
-    EXPECT_TRUE(at::allclose(item.value(), pb[item.key()], 1e-4, 1e-5)) << item.key();
-  }
-}
 
 TEST(DistCli, TwoRanksOfBatch8TrainAsOneProcessOfBatch16AndOnlyRank0Writes) {
   const std::string dir = temp_dir("dist_same");
@@ -284,6 +204,66 @@ pid_t child_with_rank(pid_t launcher, int rank) {
     }
   }
   return 0;
+}
+
+// `s2s launch` of 2 ranks on this machine running `s2s <rank_args>`.
+std::vector<std::string> launch_of(const std::vector<std::string>& rank_args) {
+  std::vector<std::string> args{
+      "launch", "--nproc-per-node", "2", "--master-port", std::to_string(free_port()), "--", "s2s"};
+  args.insert(args.end(), rank_args.begin(), rank_args.end());
+  args.insert(args.end(), {"--dist-timeout", "10"});
+  return args;
+}
+
+// The "interrupted ..." line of each rank in a launcher's log (rank prefix and run path cut).
+std::vector<std::string> interruptions(const std::string& log) {
+  std::vector<std::string> out;
+  for (const auto& line : lines_of(log)) {
+    const auto at = line.find("] interrupted ");
+    if (at != std::string::npos) out.push_back(line.substr(0, line.find(';')));
+  }
+  return out;
+}
+
+// Ctrl-C in a terminal reaches the launcher alone (each rank has its own process group); it
+// forwards SIGTERM once, the ranks agree on the step to stop after, rank 0 writes last.pt, and
+// the job exits 130. --resume through the launcher then continues the distributed run where it
+// stopped: it ends exactly where an uninterrupted 2-rank run ends.
+TEST(DistCli, CtrlCThroughLaunchStopsEveryRankAndResumeContinuesExactly) {
+  const std::string dir = temp_dir("dist_sigint");
+  write_copy_task(dir, 1600, 40);  // 100 steps an epoch of 2 x 8 pairs
+  const int epochs = 3;
+  const pid_t whole =
+      spawn_cli(launch_of(tiny_run(dir, dir + "/whole", 8, epochs)), dir + "/whole.log");
+  ASSERT_EQ(exit_within(whole), 0) << read_text(dir + "/whole.log");
+
+  const std::string out = dir + "/run";
+  const pid_t launcher = spawn_cli(launch_of(tiny_run(dir, out, 8, epochs)), dir + "/log");
+  // Interrupt once steps are logged (every 2nd step), while the first epoch runs.
+  const auto logged_steps = [&] {
+    return fs::exists(out + "/steps.jsonl") ? lines_of(read_text(out + "/steps.jsonl")).size()
+                                            : size_t{0};
+  };
+  for (int i = 0; i < 600 && logged_steps() < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_GE(logged_steps(), 3u) << read_text(dir + "/log");
+  kill(launcher, SIGINT);
+  ASSERT_EQ(exit_within(launcher), 130) << read_text(dir + "/log");
+  const std::string log = read_text(dir + "/log");
+  // Both ranks stopped after the same step, and said so.
+  const auto stops = interruptions(log);
+  ASSERT_EQ(stops.size(), 2u) << log;
+  EXPECT_EQ(stops[0].substr(stops[0].find(']')), stops[1].substr(stops[1].find(']'))) << log;
+  EXPECT_NE(log.find("[rank 0] interrupted "), std::string::npos) << log;
+  EXPECT_NE(log.find("[rank 1] interrupted "), std::string::npos) << log;
+  const auto state = nlohmann::json::parse(s2s::load_checkpoint(out + "/last.pt").meta.state_json);
+  EXPECT_LT(state["epoch"].get<int64_t>(), epochs) << "the job ended before the interrupt";
+
+  const pid_t resumed = spawn_cli(launch_of({"train", "--resume", out}), dir + "/resume.log");
+  ASSERT_EQ(exit_within(resumed), 0) << read_text(dir + "/resume.log");
+  EXPECT_EQ(nlohmann::json::parse(read_text(out + "/summary.json"))["stop_reason"], "completed");
+  expect_same_training(dir + "/whole", out);
 }
 
 TEST(DistCli, LaunchPrefixesRanksAndNamesTheRankThatDied) {

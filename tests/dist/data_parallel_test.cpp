@@ -99,6 +99,84 @@ TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
   }
 }
 
+// A loss of `model` on a batch that depends on `seed` (each rank and batch its own data).
+at::Tensor loss_of(s2s::Seq2Seq& model, int seed) {
+  at::manual_seed(static_cast<uint64_t>(seed));
+  const at::Tensor src = at::randint(4, 9, {5, 3}, at::kLong);
+  const at::Tensor tgt = at::randint(4, 9, {4, 3}, at::kLong);
+  return model->forward(src, tgt).sum() / 100;
+}
+
+std::vector<at::Tensor> grads_of(s2s::Seq2Seq& model) {
+  std::vector<at::Tensor> out;
+  for (const auto& p : model->parameters()) out.push_back(p.grad().clone());
+  return out;
+}
+
+// With overlap, buckets start from gradient hooks while backward runs, and each rank ends with
+// the mean over ranks of what plain backward gives it, also summed over an accumulated step's
+// batches; a step whose loss was not finite on one rank is skipped by all.
+TEST(DataParallel, OverlappedBucketsAverageWhatBackwardGivesEachRank) {
+  // [rank][batch] the local gradients; [rank] the averages.
+  std::vector<std::vector<std::vector<at::Tensor>>> local(2);
+  std::vector<std::vector<at::Tensor>> one(2), accumulated(2);
+  std::vector<s2s::SyncStats> stats(2);
+  std::vector<size_t> buckets(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    s2s::Seq2Seq model = tiny_model(1);
+    const auto r = static_cast<size_t>(rank);
+    for (int batch = 0; batch < 2; ++batch) {  // plain backward, nothing armed
+      for (auto& p : model->parameters()) p.mutable_grad() = at::Tensor();
+      loss_of(model, 10 * rank + batch).backward();
+      local[r].push_back(grads_of(model));
+    }
+    DataParallel parallel(&group, 2);
+    parallel.overlap_gradients(model, 256);  // buckets of at most 64 floats: many of them
+    // One batch.
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+    parallel.arm(false);
+    loss_of(model, 10 * rank).backward();
+    EXPECT_TRUE(parallel.average_gradients(model, true, false));
+    one[r] = grads_of(model);
+    // Two accumulated batches: only the second backward is armed.
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+    loss_of(model, 10 * rank).backward();
+    parallel.arm(true);
+    loss_of(model, 10 * rank + 1).backward();
+    EXPECT_TRUE(parallel.average_gradients(model, true, rank == 0));
+    EXPECT_TRUE(parallel.stop_agreed());
+    accumulated[r] = grads_of(model);
+    // Rank 1's loss was not finite: no backward there, and no rank takes the step.
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+    if (rank == 0) {
+      parallel.arm(false);
+      loss_of(model, 3).backward();
+    }
+    EXPECT_FALSE(parallel.average_gradients(model, rank == 0, false));
+    stats[r] = parallel.stats();
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  const size_t n = local[0][0].size();
+  const int64_t buckets_per_step = stats[0].buckets / 3;
+  EXPECT_GT(buckets_per_step, 3);
+  for (size_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(stats[r].steps, 3);
+    EXPECT_EQ(stats[r].buckets, 3 * buckets_per_step);
+    // Buckets started during backward: every bucket of the two armed steps of both ranks but
+    // the one holding the last gradient backward produced (it starts at its end, at the
+    // latest), and rank 0's in the third step.
+    EXPECT_GE(stats[r].in_backward, (r == 0 ? 3 : 2) * (buckets_per_step - 1));
+    for (size_t i = 0; i < n; ++i) {
+      const at::Tensor mean = (local[0][0][i] + local[1][0][i]) / 2;
+      EXPECT_TRUE(at::allclose(one[r][i], mean, 1e-5, 1e-7)) << "rank " << r << " param " << i;
+      const at::Tensor mean2 =
+          (local[0][0][i] + local[0][1][i] + local[1][0][i] + local[1][1][i]) / 2;
+      EXPECT_TRUE(at::allclose(accumulated[r][i], mean2, 1e-5, 1e-7))
+          << "accumulated: rank " << r << " param " << i;
+    }
+  }
+}
+
 TEST(DataParallel, BroadcastsRank0sParametersAndSumsTallies) {
   std::vector<std::vector<at::Tensor>> params(2);
   std::vector<s2s::Tally> tallies(2);

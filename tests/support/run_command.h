@@ -41,9 +41,14 @@ inline CommandResult run_cli(const std::string& args) {
 }
 
 // Starts build/s2s ARGS (shell words) in the background with stdout and stderr in `log`, for
-// tests that signal, kill or race a running command; returns its pid (waitpid it).
-inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log) {
-  std::string cmd = "exec " + std::string(S2S_CLI_PATH);
+// tests that signal, kill or race a running command; returns its pid (waitpid it). `wrapper`:
+// words that run it (e.g. `ip netns exec NS env VAR=value`); the pid is then the wrapper's,
+// which execs s2s in its place.
+inline pid_t spawn_cli(const std::vector<std::string>& args, const std::string& log,
+                       const std::vector<std::string>& wrapper = {}) {
+  std::string cmd = "exec";
+  for (const auto& w : wrapper) cmd += " " + w;
+  cmd += " " + std::string(S2S_CLI_PATH);
   for (const auto& a : args) cmd += " " + a;
   std::vector<std::string> all{"/bin/sh", "-c", cmd + " > " + log + " 2>&1"};
   std::vector<char*> argv;
