@@ -1,6 +1,7 @@
 // The collectives (ProcessGroup) and data parallelism's parts (DataParallel), with the ranks of
 // a job as threads of this process on 127.0.0.1.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -99,11 +100,12 @@ TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
   }
 }
 
-// A loss of `model` on a batch that depends on `seed` (each rank and batch its own data).
+// A loss of `model` on a batch that depends on `seed` (each rank and batch its own data), drawn
+// from a generator of its own: the ranks are threads, the global one is shared.
 at::Tensor loss_of(s2s::Seq2Seq& model, int seed) {
-  at::manual_seed(static_cast<uint64_t>(seed));
-  const at::Tensor src = at::randint(4, 9, {5, 3}, at::kLong);
-  const at::Tensor tgt = at::randint(4, 9, {4, 3}, at::kLong);
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
+  const at::Tensor src = at::randint(4, 9, {5, 3}, generator, at::kLong);
+  const at::Tensor tgt = at::randint(4, 9, {4, 3}, generator, at::kLong);
   return model->forward(src, tgt).sum() / 100;
 }
 
@@ -123,7 +125,9 @@ TEST(DataParallel, OverlappedBucketsAverageWhatBackwardGivesEachRank) {
   std::vector<s2s::SyncStats> stats(2);
   std::vector<size_t> buckets(2);
   const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
-    s2s::Seq2Seq model = tiny_model(1);
+    // Stock torch RNNs: two threads may run them at once.
+    s2s::Seq2Seq model(
+        s2s::Seq2SeqOptions(9).hidden(8).layers(2).dropout(0).impl(s2s::RnnImpl::Torch));
     const auto r = static_cast<size_t>(rank);
     for (int batch = 0; batch < 2; ++batch) {  // plain backward, nothing armed
       for (auto& p : model->parameters()) p.mutable_grad() = at::Tensor();
