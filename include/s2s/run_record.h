@@ -38,8 +38,9 @@ struct TrainConfig {
   std::string valid;
   std::string out;  // run directory
 
-  // Model: the course's 4-layer GRU with 256 units. (config.cpp lists every field once, in
-  // S2S_CONFIG_FIELDS: a new field is one line there plus its default here.)
+  // Model: the course's 4-layer GRU with 256 units. (src/run/config_fields.h lists every field
+  // once, in S2S_CONFIG_FIELDS: a new field is one line there plus its default here; config.json,
+  // train_settings() and so `s2s experiment`'s grid axes follow from that list.)
   Cell cell = Cell::GRU;
   int64_t layers = 4;
   int64_t hidden = 256;
@@ -98,6 +99,33 @@ struct TrainConfig {
   // absurd size ("hidden": -5, "layers": 1e9) is an error before anything is allocated.
   void validate_settings() const;
 };
+
+// One setting of TrainConfig as config.json and `s2s train` name it, described from the one list
+// of fields (src/run/config_fields.h): what `s2s experiment` derives its grid axes from.
+struct TrainSetting {
+  enum class Kind { Path, Int, Real, Bool, Choice };
+  std::string key;   // config.json key, e.g. "lr_schedule"
+  std::string flag;  // the `s2s train` flag, e.g. "--lr-schedule"; empty: not a flag ("ranks")
+  Kind kind = Kind::Int;
+  std::vector<std::string> choices;  // Choice: the accepted values, in the enum's order
+  std::string default_value;         // a default TrainConfig's value, as text
+  // The flag's argv for `value` (text as setting_text writes it): {"--layers", "4"}; a switch
+  // is {"--bidirectional"} when on and {"--bidirectional=false"} when off.
+  std::vector<std::string> flag_args(const std::string& value) const;
+};
+
+// Every setting, in config.json's order.
+const std::vector<TrainSetting>& train_settings();
+// The setting named by its key ("lr_schedule") or flag spelling ("lr-schedule", "rnn-impl");
+// nullptr when there is none.
+const TrainSetting* find_train_setting(const std::string& name);
+// A setting's value as text, as its flag takes it: "lstm", "64", "0.001" (shortest form that
+// reads back the same number), "true".
+std::string setting_text(const TrainConfig& config, const std::string& key);
+// Sets one setting from text as a flag would. Throws s2s::Error for an unknown key or a value of
+// the wrong kind ("layers must be a whole number, got '1.5'"; an enum's parser message); ranges
+// are validate_settings()'s.
+void set_setting(TrainConfig& config, const std::string& key, const std::string& value);
 
 // The settings that define what a run trains, as config.json keys: the model (cell, layers,
 // hidden: also the embedding width, attention, input_feeding, bidirectional) and the data and

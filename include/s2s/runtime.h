@@ -2,14 +2,17 @@
 // once at start-up; nothing else calls torch::set_num_threads.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace s2s {
 
 struct RuntimeOptions {
   // Intra-op threads for torch, oneDNN and OpenBLAS (one OpenMP pool). 0 means automatic:
-  // default_threads(), one core fewer than the machine has (see src/runtime/runtime.cpp).
+  // auto_threads(), the cores that are idle now.
   int64_t threads = 0;
   // Seeds torch's global generator when set (>= 0).
   int64_t seed = -1;
@@ -20,8 +23,26 @@ struct RuntimeOptions {
   bool keep_freed_memory = true;
 };
 
-// The thread count that threads = 0 selects: max(1, cores - 1).
+// The thread count that threads = 0 selects: auto_threads().threads.
 int64_t default_threads();
+
+// Busy and total time of one core, in /proc/stat's ticks (idle counts iowait too).
+struct CoreTicks {
+  uint64_t idle = 0, total = 0;
+};
+// Per core (index = CPU number), from the "cpuN ..." lines of /proc/stat's text.
+std::vector<CoreTicks> parse_proc_stat(const std::string& text);
+
+struct ThreadChoice {
+  int64_t threads = 1;
+  std::string reason;  // one log line: "threads: 2 (auto: all 2 usable cores are idle)"
+};
+// The rule: one thread per core this process may run on (`allowed`, from its affinity) that was
+// busy less than half the time between the two samples; at least 1.
+ThreadChoice choose_threads(const std::vector<CoreTicks>& before,
+                            const std::vector<CoreTicks>& after, const std::vector<bool>& allowed);
+// The rule applied to /proc/stat sampled `sample` apart, now (see src/runtime/auto_threads.cpp).
+ThreadChoice auto_threads(std::chrono::milliseconds sample = std::chrono::milliseconds(100));
 
 // Applies the options; returns the thread count in force.
 int64_t configure_runtime(const RuntimeOptions& options = {});

@@ -18,6 +18,12 @@ inline constexpr const char* kInferencePrecisionHelp =
     "weights to bfloat16 for the recurrent matmuls; the checkpoint's weights are f32 whichever "
     "precision trained them. Speed and accuracy measured: docs/PERFORMANCE.md (bf16) [f32]";
 
+// --threads of train, eval and serve (the rule: src/runtime/auto_threads.cpp).
+inline constexpr const char* kThreadsHelp =
+    "Compute threads: auto (or 0) = one per core that is idle at start-up (a core another "
+    "process keeps busy would stall the others at every step; train logs what it chose), or a "
+    "count [auto]";
+
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).
 void add_dashboard(CLI::App& app, Context& ctx);

@@ -104,8 +104,8 @@ void add_eval(CLI::App& app, Context& ctx) {
   cmd->add_option("--batch", f->options.batch,
                   "Rows per batch for the loss, sentences per batch for decoding (the error rates "
                   "do not depend on it) [512]");
-  cmd->add_option("--threads", f->options.threads,
-                  "Threads, 0 = automatic: cores - 1, at least 1 [0]");
+  cmd->add_option("--threads", f->options.threads, kThreadsHelp)
+      ->transform(CLI::Transformer({{"auto", "0"}}));
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   add_search_flags(cmd, f->search, false);
   cmd->callback([f, &ctx] {

@@ -130,9 +130,8 @@ void add_serve(CLI::App& app, Context& ctx) {
   cmd->add_option("--drain-ms", f->drain_ms,
                   "On SIGTERM/SIGINT, how long requests in flight may take to finish")
       ->capture_default_str();
-  cmd->add_option("--threads", f->threads,
-                  "Compute threads (0: one fewer than the cores; see s2s doctor)")
-      ->capture_default_str();
+  cmd->add_option("--threads", f->threads, kThreadsHelp)
+      ->transform(CLI::Transformer({{"auto", "0"}}));
   add_search_flags(cmd, f->search, /*with_n_best=*/false);
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {

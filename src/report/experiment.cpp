@@ -6,12 +6,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <map>
 #include <thread>
 
 #include "report/child_process.h"
+#include "report/evaluation.h"
 #include "report/report.h"
 #include "report/run_result.h"
+#include "report/subset.h"
+#include "report/task_report.h"
 #include "s2s/error.h"
 #include "s2s/runtime.h"
 
@@ -22,12 +26,20 @@ namespace {
 class Experiment {
  public:
   Experiment(const ExperimentOptions& options, std::FILE* log)
-      : options_(options), plan_(make_plan(options)), log_(log), live_(plan_.runs.size()) {
+      : options_(options),
+        plan_(make_plan(options)),
+        log_(log),
+        live_(plan_.runs.size()),
+        eval_live_(plan_.evals.size()) {
     for (const PlotGroup& g : plot_groups(plan_)) plots_.push_back({g, false, ""});
     for (PlotView& p : plots_) p.made = fs::exists(options_.out / p.group.file);
   }
 
   void write_report() {
+    if (options_.user_data()) {
+      write_task_report();
+      return;
+    }
     ReportInput in;
     in.title = options_.name;
     in.command = options_.command;
@@ -43,11 +55,35 @@ class Experiment {
     report::write_report(options_.out, render_report(in));
   }
 
+  // The report on the user's data: every evaluation, ranked by --metric.
+  void write_task_report() {
+    TaskReportInput in;
+    in.options = &options_;
+    in.plan = &plan_;
+    in.budget = budget_text();
+    in.machine = machine_description();
+    in.updated = utc_now();
+    std::vector<RunView> runs;
+    for (std::size_t i = 0; i < plan_.runs.size(); ++i)
+      runs.push_back(
+          {&plan_.runs[i], load_result(plan_.runs[i].dir, rule_for(plan_.runs[i])), live_[i]});
+    for (std::size_t e = 0; e < plan_.evals.size(); ++e) {
+      const EvalSpec& eval = plan_.evals[e];
+      TaskRow row{&eval, runs[eval.run], std::nullopt, std::nullopt, eval_live_[e]};
+      row.valid = read_eval_result(plan_, eval, Split::Valid);
+      if (!options_.test_file.empty()) row.test = read_eval_result(plan_, eval, Split::Test);
+      in.rows.push_back(std::move(row));
+    }
+    in.plots = plots_;
+    report::write_report(options_.out, render_task_report(in));
+  }
+
   void make_all_plots() {
     for (PlotView& p : plots_) draw(p);
   }
 
   int run() {
+    if (options_.user_data()) check_user_data(options_, plan_);
     fs::create_directories(options_.out);
     say("experiment: {} runs, {} job(s) x {} thread(s); report: {}", plan_.runs.size(), plan_.jobs,
         plan_.threads_per_job, (options_.out / "REPORT.md").string());
@@ -61,7 +97,7 @@ class Experiment {
     // and the same command resumes later. A second signal changes nothing: the children still
     // need their parent to wait for them.
     StopSignals signals(/*enabled=*/true, /*second_ends_process=*/false);
-    std::map<pid_t, std::size_t> running;
+    std::map<pid_t, Job> running;
     std::map<std::size_t, int> shown_epoch;
     std::size_t next = 0;
     int failed = 0;
@@ -73,15 +109,29 @@ class Experiment {
         stopping = true;
         say("experiment: stopping: each running run saves its checkpoint; run the same command "
             "again to resume");
-        for (const auto& [pid, index] : running) ::kill(pid, SIGTERM);
+        for (const auto& [pid, job] : running) ::kill(pid, SIGTERM);
       }
-      while (!stopping && running.size() < static_cast<std::size_t>(plan_.jobs) &&
-             next < plan_.schedule.size()) {
+      while (!stopping && running.size() < static_cast<std::size_t>(plan_.jobs)) {
+        // Evaluations first: they are short and put numbers in the report early.
+        if (!evals_ready_.empty()) {
+          const Job job = evals_ready_.front();
+          evals_ready_.pop_front();
+          const EvalSpec& eval = plan_.evals[job.index];
+          const RunSpec& run = plan_.runs[eval.run];
+          say("[{}] evaluating on {}", eval.name, to_string(job.split));
+          fs::create_directories(eval.log(run, job.split).parent_path());
+          running[start_child(options_.s2s, eval_args(options_, plan_, eval, job.split),
+                              eval.log(run, job.split))] = job;
+          eval_live_[job.index] = "evaluating";
+          continue;
+        }
+        if (next >= plan_.schedule.size()) break;
         const std::size_t index = plan_.schedule[next++];
         const RunSpec& run = plan_.runs[index];
         const RunResult state = load_result(run.dir);
         if (has_ended(state.status)) {
           say("[{}] finished earlier: skipped", run.name);
+          queue_evals(index);
           continue;
         }
         const bool resume = state.resumable;
@@ -89,7 +139,7 @@ class Experiment {
             plan_.threads_per_job, run.log.string());
         const pid_t pid =
             start_child(options_.s2s, train_args(options_, plan_, run, resume), run.log);
-        running[pid] = index;
+        running[pid] = Job{false, index, Split::Valid};
         live_[index] = "running";
         write_report();
       }
@@ -102,15 +152,22 @@ class Experiment {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_progress >= std::chrono::seconds(1)) {
           last_progress = now;
-          for (const auto& [pid, index] : running) show_progress(index, shown_epoch[index]);
+          for (const auto& [pid, job] : running)
+            if (!job.eval) show_progress(job.index, shown_epoch[job.index]);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         continue;
       }
       const auto it = running.find(exited->pid);
       if (it == running.end()) continue;  // not a run (cannot happen: plots are waited for)
-      const std::size_t index = it->second;
+      const Job job = it->second;
       running.erase(it);
+      if (job.eval) {
+        if (!finish_eval(job, exited->exit_code, stopping)) ++failed;
+        write_report();
+        continue;
+      }
+      const std::size_t index = job.index;
       show_progress(index, shown_epoch[index]);
       const RunSpec& run = plan_.runs[index];
       const RunResult r = load_result(run.dir, rule_for(run));
@@ -121,6 +178,7 @@ class Experiment {
             r.best_epoch ? std::to_string(*r.best_epoch) : "-",
             r.overfit_epoch ? std::to_string(*r.overfit_epoch) : "none",
             r.epochs.empty() ? 0 : r.epochs.back().epoch, format_duration(r.wall_seconds));
+        queue_evals(index);
       } else if (stopping || (exited->exit_code == 0 && r.resumable)) {
         ++interrupted;
         live_[index] = "interrupted";
@@ -136,11 +194,62 @@ class Experiment {
     }
     write_report();
     say("experiment: report written: {}", (options_.out / "REPORT.md").string());
-    if (interrupted > 0) return 130;
+    if (interrupted > 0 || stopping) return 130;
     return failed > 0 ? 1 : 0;
   }
 
  private:
+  // A child: a training run (index into plan_.runs) or an evaluation (into plan_.evals).
+  struct Job {
+    bool eval = false;
+    std::size_t index = 0;
+    Split split = Split::Valid;
+  };
+
+  std::vector<Split> splits() const {
+    if (options_.test_file.empty()) return {Split::Valid};
+    return {Split::Valid, Split::Test};
+  }
+
+  // The evaluations of a trained run that have no result yet wait for a job.
+  void queue_evals(std::size_t run_index) {
+    const RunSpec& run = plan_.runs[run_index];
+    for (std::size_t e = 0; e < plan_.evals.size(); ++e) {
+      if (plan_.evals[e].run != run_index) continue;
+      if (!fs::exists(run.dir / run_files::kBestCheckpoint)) {
+        eval_live_[e] = "no best.pt to evaluate";
+        continue;
+      }
+      for (Split split : splits())
+        if (!eval_result_is_current(plan_, plan_.evals[e], split))
+          evals_ready_.push_back({true, e, split});
+    }
+  }
+
+  // Stores an evaluation's numbers (the last line of `s2s eval --json`'s output) in its result
+  // file; false when it failed.
+  bool finish_eval(const Job& job, int exit_code, bool stopping) {
+    const EvalSpec& eval = plan_.evals[job.index];
+    const RunSpec& run = plan_.runs[eval.run];
+    const fs::path log = eval.log(run, job.split);
+    const auto numbers = exit_code == 0 ? store_eval_result(plan_, eval, job.split) : std::nullopt;
+    if (numbers) {
+      eval_live_[job.index].clear();
+      say("[{}] {}: sentence error rate {:.1f}%, token error rate {:.1f}%, exact match {:.1f}%",
+          eval.name, to_string(job.split), 100 * numbers->sentence_error_rate,
+          100 * numbers->token_error_rate, 100 * numbers->exact_match);
+      return true;
+    }
+    if (stopping) {
+      eval_live_[job.index] = "interrupted";
+      return true;
+    }
+    eval_live_[job.index] = fmt::format("eval failed (exit {}: {})", exit_code, last_line(log));
+    say("[{}] evaluation on {} failed with exit code {}: {} (log: {})", eval.name,
+        to_string(job.split), exit_code, last_line(log), log.string());
+    return false;
+  }
+
   // Overfitting is judged with the run's own early-stopping patience: a run stopped early has
   // exactly that many epochs after its best, so a longer rule could never call it.
   OverfitRule rule_for(const RunSpec& run) const {
@@ -172,7 +281,21 @@ class Experiment {
                        patience, plan_.jobs, plan_.threads_per_job);
   }
 
+  void write_subsets() {
+    for (const DataSpec& data : plan_.data) {
+      if (data.source != DataSpec::Source::Subset || fs::exists(data.train_csv())) continue;
+      say("data: {} rows of {} (seed {}) in {}", data.train_size, options_.train_file.string(),
+          options_.data_seed, data.train_csv().string());
+      write_subset(options_.train_file, data.train_csv(), data.train_size,
+                   static_cast<uint64_t>(options_.data_seed));
+    }
+  }
+
   void generate_data() {
+    if (options_.user_data()) {
+      write_subsets();
+      return;
+    }
     for (const DataSpec& data : plan_.data) {
       if (fs::exists(data.train_csv()) && fs::exists(data.valid_csv())) continue;
       say("data: generating {} training and {} validation pairs in {}", data.train_size,
@@ -222,6 +345,8 @@ class Experiment {
   Plan plan_;
   std::FILE* log_;
   std::vector<std::string> live_;
+  std::vector<std::string> eval_live_;
+  std::deque<Job> evals_ready_;
   std::vector<PlotView> plots_;
 };
 

@@ -6,58 +6,93 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
 #include "s2s/error.h"
+#include "s2s/run_record.h"
+#include "s2s/search.h"
 
 namespace s2s::report {
 namespace {
 
-enum class Kind { Int, Real, Choice };
+constexpr const char* kTrainSize = "train_size";
+constexpr const char* kBeam = "beam";
+constexpr const char* kLengthPenalty = "length_penalty";
 
-struct KeySpec {
-  const char* key;
-  const char* short_name;  // prefix in run names; empty: the value names itself (cell)
-  Kind kind;
-  double min;           // inclusive
-  double max;           // inclusive for Int, exclusive for Real (dropout < 1)
-  const char* choices;  // Choice only: space-separated
-};
+// A training setting is an axis unless the experiment decides it for every run: the data and
+// run paths (--train, --valid, --out), the threads (the cores are shared among the jobs), and
+// settings that are not flags (ranks).
+bool is_training_axis(const TrainSetting& s) {
+  return s.kind != TrainSetting::Kind::Path && !s.flag.empty() && s.key != "threads";
+}
 
-constexpr double kNoMax = 1e18;
+// Run-name prefixes of common axes, for short directory names (a part is prefix + value). Any
+// other axis is named by its key and value, a choice by its value alone ("lstm", "bf16"), a
+// switch by its key or "no_" + key. Only names depend on this table, never which axes exist.
+const std::map<std::string, std::string> kShortNames = {
+    {"layers", "l"},       {"hidden", "h"},      {"dropout", "d"},  {"epochs", "e"},
+    {"batch", "b"},        {"lr", "lr"},         {"patience", "p"}, {"seed", "s"},
+    {"lr_decay", "lrd"},   {"attention", "att"}, {kTrainSize, "n"}, {kBeam, "beam"},
+    {kLengthPenalty, "lp"}};
 
-// The training flags a grid can vary (the `s2s train` contract) and the data size.
-constexpr KeySpec kKeys[] = {
-    {"cell", "", Kind::Choice, 0, 0, "gru lstm rnn"},
-    {"layers", "l", Kind::Int, 1, 64, ""},
-    {"hidden", "h", Kind::Int, 1, 65536, ""},
-    {"dropout", "d", Kind::Real, 0, 1, ""},
-    {"epochs", "e", Kind::Int, 1, 1e9, ""},
-    {"batch", "b", Kind::Int, 1, 1e9, ""},
-    {"lr", "lr", Kind::Real, 1e-300, kNoMax, ""},
-    {"patience", "p", Kind::Int, 0, 1e9, ""},
-    {"seed", "s", Kind::Int, 0, 4294967295.0, ""},
-    {"lr_decay", "lrd", Kind::Real, 1e-300, kNoMax, ""},
-    {"impl", "", Kind::Choice, 0, 0, "torch onednn"},
-    {"precision", "", Kind::Choice, 0, 0, "f32 bf16"},
-    // Validation pairs are always train_size / 5, as in the course.
-    {"train_size", "n", Kind::Int, 5, 1e9, ""},
-};
-
-const KeySpec* find_key(const std::string& key) {
-  std::string k = key;
-  std::replace(k.begin(), k.end(), '-', '_');  // accept the flag spelling train-size too
-  for (const KeySpec& spec : kKeys)
-    if (k == spec.key) return &spec;
-  return nullptr;
+// The canonical key of a spelling ("train-size", "rnn-impl"), or "" when unknown.
+std::string find_key(const std::string& spelled) {
+  std::string key = spelled;
+  std::replace(key.begin(), key.end(), '-', '_');
+  if (key == kTrainSize || key == kBeam || key == kLengthPenalty) return key;
+  const TrainSetting* s = find_train_setting(spelled);
+  return s != nullptr && is_training_axis(*s) ? s->key : "";
 }
 
 std::string known_keys() {
   std::string out;
-  for (const KeySpec& spec : kKeys) out += (out.empty() ? "" : ", ") + std::string(spec.key);
+  for (const std::string& key : grid_keys()) out += (out.empty() ? "" : ", ") + key;
   return out;
+}
+
+std::string whole_number(const std::string& key, const std::string& value, const std::string& where,
+                         long long min, long long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long long n = std::strtoll(value.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE)
+    throw Error(fmt::format("{}: {} must be a whole number, got '{}'", where, key, value));
+  if (n < min || n > max)
+    throw Error(fmt::format("{}: {} must be between {} and {}, got {}", where, key, min, max, n));
+  return std::to_string(n);
+}
+
+// The training settings of a grid point applied to a default configuration.
+TrainConfig config_of(const RunParams& params) {
+  TrainConfig config;
+  for (const auto& [key, value] : params)
+    if (axis_kind(key) == AxisKind::Training) set_setting(config, key, value);
+  return config;
+}
+
+// Every combination must be a configuration `s2s train` accepts. A value that is wrong on its
+// own is blamed on its token; a combination (input_feeding=true with attention=none) is named.
+void check_combinations(const Grid& grid, const std::vector<std::string>& tokens) {
+  for (const RunParams& run : expand(grid)) {
+    try {
+      config_of(run).validate_settings();
+    } catch (const Error& e) {
+      for (std::size_t i = 0; i < grid.axes.size(); ++i) {
+        if (axis_kind(grid.axes[i].key) != AxisKind::Training) continue;
+        try {
+          config_of({run[i]}).validate_settings();
+        } catch (const Error& alone) {
+          throw Error(fmt::format("--grid '{}': {}", tokens[i], alone.what()));
+        }
+      }
+      std::string combination;
+      for (const auto& [key, value] : params_of_kind(run, AxisKind::Training))
+        combination += (combination.empty() ? "" : " ") + key + "=" + value;
+      throw Error(fmt::format("--grid: the run {}: {}", combination, e.what()));
+    }
+  }
 }
 
 }  // namespace
@@ -65,49 +100,49 @@ std::string known_keys() {
 const std::vector<std::string>& grid_keys() {
   static const std::vector<std::string> keys = [] {
     std::vector<std::string> k;
-    for (const KeySpec& spec : kKeys) k.emplace_back(spec.key);
+    for (const TrainSetting& s : train_settings())
+      if (is_training_axis(s)) k.push_back(s.key);
+    k.insert(k.end(), {kTrainSize, kBeam, kLengthPenalty});
     return k;
   }();
   return keys;
 }
 
-std::string canonical_value(const std::string& key, const std::string& value,
+AxisKind axis_kind(const std::string& key) {
+  if (key == kTrainSize) return AxisKind::TrainSize;
+  if (key == kBeam || key == kLengthPenalty) return AxisKind::Decode;
+  return AxisKind::Training;
+}
+
+std::string canonical_value(const std::string& spelled, const std::string& value,
                             const std::string& where) {
-  const KeySpec* spec = find_key(key);
-  if (spec == nullptr)
-    throw Error(fmt::format("{}: unknown key '{}' (known: {})", where, key, known_keys()));
-  if (value.empty()) throw Error(fmt::format("{}: empty value for '{}'", where, spec->key));
-  if (spec->kind == Kind::Choice) {
-    for (const std::string& choice : split(spec->choices, ' '))
-      if (value == choice) return value;
-    throw Error(fmt::format("{}: '{}' is not a valid {} (one of: {})", where, value, spec->key,
-                            spec->choices));
+  const std::string key = find_key(spelled);
+  if (key.empty())
+    throw Error(fmt::format("{}: unknown key '{}' (known: {})", where, spelled, known_keys()));
+  if (value.empty()) throw Error(fmt::format("{}: empty value for '{}'", where, key));
+  try {
+    if (key == kTrainSize) return whole_number(key, value, where, 5, 1000000000);
+    if (key == kBeam) {
+      SearchOptions search;
+      // The range is the search's own (SearchOptions::check, in --beam's words).
+      search.beam = std::stoll(whole_number(key, value, where, -1000000000, 1000000000));
+      search.check();
+      return std::to_string(search.beam);
+    }
+    if (key == kLengthPenalty) return LengthPenalty::parse(value).to_string();
+    TrainConfig config;
+    set_setting(config, key, value);
+    return setting_text(config, key);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    if (message.rfind(where, 0) == 0) throw;
+    throw Error(fmt::format("{}: {}", where, message));
   }
-  const char* begin = value.c_str();
-  char* end = nullptr;
-  errno = 0;
-  if (spec->kind == Kind::Int) {
-    const long long n = std::strtoll(begin, &end, 10);
-    if (end == begin || *end != '\0' || errno == ERANGE)
-      throw Error(fmt::format("{}: {} must be a whole number, got '{}'", where, spec->key, value));
-    if (n < spec->min || n > spec->max)
-      throw Error(fmt::format("{}: {} must be between {} and {}, got {}", where, spec->key,
-                              spec->min, spec->max, n));
-    return std::to_string(n);
-  }
-  const double x = std::strtod(begin, &end);
-  if (end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(x))
-    throw Error(fmt::format("{}: {} must be a number, got '{}'", where, spec->key, value));
-  if (spec->max >= kNoMax && x < spec->min)
-    throw Error(fmt::format("{}: {} must be above 0, got {}", where, spec->key, value));
-  if (x < spec->min || x >= spec->max)
-    throw Error(fmt::format("{}: {} must be at least {} and below {}, got {}", where, spec->key,
-                            spec->min, spec->max, value));
-  return fmt::format("{}", x + 0.0);  // shortest round-trip form: 0.80 -> 0.8, -0 -> 0
 }
 
 Grid parse_grid(const std::string& text) {
   Grid grid;
+  std::vector<std::string> tokens;  // as given, for messages
   std::istringstream in(text);
   std::string token;
   while (in >> token) {
@@ -115,28 +150,30 @@ Grid parse_grid(const std::string& text) {
     const auto eq = token.find('=');
     if (eq == std::string::npos || eq == 0)
       throw Error(fmt::format("{}: expected key=value,value,... (e.g. layers=1,4)", where));
-    const std::string key = token.substr(0, eq);
-    const KeySpec* spec = find_key(key);
-    if (spec == nullptr)
-      throw Error(fmt::format("{}: unknown key '{}' (known: {})", where, key, known_keys()));
+    const std::string spelled = token.substr(0, eq);
+    const std::string key = find_key(spelled);
+    if (key.empty())
+      throw Error(fmt::format("{}: unknown key '{}' (known: {})", where, spelled, known_keys()));
     for (const GridAxis& axis : grid.axes)
-      if (axis.key == spec->key) throw Error(fmt::format("{}: '{}' given twice", where, spec->key));
+      if (axis.key == key) throw Error(fmt::format("{}: '{}' given twice", where, key));
     const std::string list = token.substr(eq + 1);
-    if (list.empty()) throw Error(fmt::format("{}: no values for '{}'", where, spec->key));
-    GridAxis axis{spec->key, {}};
+    if (list.empty()) throw Error(fmt::format("{}: no values for '{}'", where, key));
+    GridAxis axis{key, {}};
     for (const std::string& raw : split(list, ',')) {
-      std::string value = canonical_value(spec->key, raw, where);
+      std::string value = canonical_value(key, raw, where);
       if (std::find(axis.values.begin(), axis.values.end(), value) != axis.values.end())
         throw Error(fmt::format("{}: value {} given twice", where, value));
       axis.values.push_back(std::move(value));
     }
     grid.axes.push_back(std::move(axis));
+    tokens.push_back(token);
   }
   if (grid.axes.empty())
     throw Error(
         fmt::format("--grid: empty grid; give key=values such as \"layers=1,4 "
                     "dropout=0,0.8\" (keys: {})",
                     known_keys()));
+  check_combinations(grid, tokens);
   return grid;
 }
 
@@ -155,6 +192,13 @@ std::vector<RunParams> expand(const Grid& grid) {
   return runs;
 }
 
+RunParams params_of_kind(const RunParams& params, AxisKind kind) {
+  RunParams out;
+  for (const auto& kv : params)
+    if (axis_kind(kv.first) == kind) out.push_back(kv);
+  return out;
+}
+
 std::string param_or(const RunParams& params, const std::string& key, const std::string& fallback) {
   for (const auto& [k, v] : params)
     if (k == key) return v;
@@ -164,9 +208,17 @@ std::string param_or(const RunParams& params, const std::string& key, const std:
 std::string run_name(const RunParams& params) {
   std::string name;
   for (const auto& [key, value] : params) {
-    const KeySpec* spec = find_key(key);
     if (!name.empty()) name += '-';
-    name += (spec != nullptr ? spec->short_name : key) + value;
+    const auto short_name = kShortNames.find(key);
+    const TrainSetting* setting = find_train_setting(key);
+    if (short_name != kShortNames.end())
+      name += short_name->second + value;
+    else if (setting != nullptr && setting->kind == TrainSetting::Kind::Choice)
+      name += value;
+    else if (setting != nullptr && setting->kind == TrainSetting::Kind::Bool)
+      name += value == "true" ? key : "no_" + key;
+    else
+      name += key + value;
   }
   return name;
 }

@@ -8,147 +8,14 @@
 #include <fstream>
 
 #include "report/course_reference.h"
+#include "report/document.h"
 #include "s2s/file_io.h"
 
 namespace s2s::report {
 namespace {
 
-// A report is a list of blocks, rendered once as Markdown and once as HTML.
-struct Block {
-  enum Type { Heading, Paragraph, Code, List, Table, Image } type;
-  int level = 0;                               // Heading
-  std::string text;                            // Heading, Paragraph, Code; Image: caption
-  std::vector<std::string> items;              // List; Table: header
-  std::vector<std::vector<std::string>> rows;  // Table
-  std::string src;                             // Image
-};
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string md_cell(std::string s) {
-  std::string out;
-  for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
-  return out;
-}
-
-std::string to_markdown(const std::vector<Block>& blocks) {
-  std::string md;
-  for (const Block& b : blocks) {
-    switch (b.type) {
-      case Block::Heading:
-        md += std::string(b.level, '#') + " " + b.text + "\n\n";
-        break;
-      case Block::Paragraph:
-        md += b.text + "\n\n";
-        break;
-      case Block::Code:
-        md += "```\n" + b.text + "\n```\n\n";
-        break;
-      case Block::List:
-        for (const std::string& item : b.items) md += "- " + item + "\n";
-        md += "\n";
-        break;
-      case Block::Table: {
-        std::string line = "|", rule = "|";
-        for (const std::string& h : b.items) {
-          line += " " + md_cell(h) + " |";
-          rule += "---|";
-        }
-        md += line + "\n" + rule + "\n";
-        for (const auto& row : b.rows) {
-          line = "|";
-          for (const std::string& cell : row) line += " " + md_cell(cell) + " |";
-          md += line + "\n";
-        }
-        md += "\n";
-        break;
-      }
-      case Block::Image:
-        md += "![" + b.text + "](" + b.src + ")\n\n" + b.text + "\n\n";
-        break;
-    }
-  }
-  return md;
-}
-
-std::string to_html(const std::vector<Block>& blocks, const std::string& title) {
-  std::string h = fmt::format(
-      "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>{}</title>\n"
-      "<style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}}"
-      "table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;"
-      "text-align:right}}td:first-child,th:first-child{{text-align:left}}"
-      "pre{{background:#f4f4f4;padding:8px;overflow-x:auto}}img{{max-width:100%}}"
-      "figure{{margin:1em 0}}</style></head><body>\n",
-      html_escape(title));
-  for (const Block& b : blocks) {
-    switch (b.type) {
-      case Block::Heading:
-        h += fmt::format("<h{0}>{1}</h{0}>\n", b.level, html_escape(b.text));
-        break;
-      case Block::Paragraph:
-        h += "<p>" + html_escape(b.text) + "</p>\n";
-        break;
-      case Block::Code:
-        h += "<pre>" + html_escape(b.text) + "</pre>\n";
-        break;
-      case Block::List:
-        h += "<ul>\n";
-        for (const std::string& item : b.items) h += "<li>" + html_escape(item) + "</li>\n";
-        h += "</ul>\n";
-        break;
-      case Block::Table:
-        h += "<table>\n<tr>";
-        for (const std::string& c : b.items) h += "<th>" + html_escape(c) + "</th>";
-        h += "</tr>\n";
-        for (const auto& row : b.rows) {
-          h += "<tr>";
-          for (const std::string& c : row) h += "<td>" + html_escape(c) + "</td>";
-          h += "</tr>\n";
-        }
-        h += "</table>\n";
-        break;
-      case Block::Image:
-        h +=
-            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                        html_escape(b.src), html_escape(b.text), html_escape(b.text));
-        break;
-    }
-  }
-  return h + "</body></html>\n";
-}
-
 std::string percent(double x) {
   return std::isnan(x) ? "-" : fmt::format("{:.1f}%", 100 * x);
-}
-
-std::string status_of(const RunView& run) {
-  if (!run.live.empty()) return run.live;
-  const RunResult& r = run.result;
-  if (has_ended(r.status))
-    return r.stop_reason.empty() ? "finished" : "finished (" + r.stop_reason + ")";
-  if (r.resumable) return "interrupted";
-  return r.epochs.empty() ? "pending" : "incomplete";
 }
 
 std::string rule_text(const OverfitRule& rule) {
@@ -167,6 +34,47 @@ std::vector<std::string> param_keys(const std::vector<RunView>& runs) {
 }
 
 }  // namespace
+
+std::string status_of(const RunView& run) {
+  if (!run.live.empty()) return run.live;
+  const RunResult& r = run.result;
+  if (has_ended(r.status))
+    return r.stop_reason.empty() ? "finished" : "finished (" + r.stop_reason + ")";
+  if (r.resumable) return "interrupted";
+  return r.epochs.empty() ? "pending" : "incomplete";
+}
+
+void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
+                const std::vector<std::string>& run_names) {
+  doc.push_back({Block::Heading, 2, "Curves", {}, {}, {}});
+  if (plots.empty())
+    doc.push_back({Block::Paragraph,
+                   0,
+                   "No two runs differ in a way the course compares; no charts.",
+                   {},
+                   {},
+                   {}});
+  std::string kind;
+  for (const PlotView& p : plots) {
+    if (p.group.kind != kind) {
+      kind = p.group.kind;
+      doc.push_back({Block::Heading, 3, kind, {}, {}, {}});
+    }
+    std::string runs;
+    for (std::size_t i : p.group.runs) runs += (runs.empty() ? "" : ", ") + run_names[i];
+    const std::string caption = fmt::format("{}: {}", p.group.title, runs);
+    if (p.made)
+      doc.push_back({Block::Image, 0, caption, {}, {}, p.group.file});
+    else
+      doc.push_back({Block::Paragraph,
+                     0,
+                     fmt::format("{} (chart not made: {})", caption,
+                                 p.error.empty() ? "no epochs yet" : p.error),
+                     {},
+                     {},
+                     {}});
+  }
+}
 
 std::vector<Observation> observations(const std::vector<RunView>& runs) {
   std::vector<Observation> out;
@@ -263,23 +171,9 @@ Report render_report(const ReportInput& in) {
     list(c.evidence);
   }
 
-  heading(2, "Curves");
-  if (in.plots.empty()) para("No two runs differ in a way the course compares; no charts.");
-  std::string kind;
-  for (const PlotView& p : in.plots) {
-    if (p.group.kind != kind) {
-      kind = p.group.kind;
-      heading(3, kind);
-    }
-    std::string runs;
-    for (std::size_t i : p.group.runs) runs += (runs.empty() ? "" : ", ") + in.runs[i].spec->name;
-    const std::string caption = fmt::format("{}: {}", p.group.title, runs);
-    if (p.made)
-      doc.push_back({Block::Image, 0, caption, {}, {}, p.group.file});
-    else
-      para(fmt::format("{} (chart not made: {})", caption,
-                       p.error.empty() ? "no epochs yet" : p.error));
-  }
+  std::vector<std::string> names;
+  for (const RunView& run : in.runs) names.push_back(run.spec->name);
+  add_curves(doc, in.plots, names);
 
   Report report;
   report.markdown = to_markdown(doc);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "report/conclusions.h"
+#include "report/document.h"
 #include "report/plan.h"
 #include "report/plot_groups.h"
 #include "report/run_result.h"
@@ -49,6 +50,14 @@ struct Report {
 std::vector<Observation> observations(const std::vector<RunView>& runs);
 
 Report render_report(const ReportInput& input);
+
+// A training run's state for a table: the scheduler's word if any, else from its files
+// ("finished (completed)", "interrupted", "pending", ...).
+std::string status_of(const RunView& run);
+
+// The "Curves" section: each chart (or why it is missing), captioned with its runs' names.
+void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
+                const std::vector<std::string>& run_names);
 
 // Writes REPORT.md and REPORT.html into `dir`, each atomically.
 void write_report(const std::filesystem::path& dir, const Report& report);

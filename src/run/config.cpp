@@ -5,41 +5,11 @@
 #include <limits>
 #include <type_traits>
 
+#include "run/config_fields.h"
 #include "s2s/error.h"
 #include "s2s/run_record.h"
 
 namespace s2s {
-
-// Enums are written as the flag values users type ("gru", "onednn", "bf16", "plateau") and
-// read back through the same parsers, so config.json from before the enums loads unchanged.
-// Templates over the JSON type (json and ordered_json), and more specialised than
-// nlohmann's own enum conversion, which would write the enum's number.
-#define S2S_ENUM_JSON(Enum, parse)            \
-  template <class Json>                       \
-  void to_json(Json& j, Enum v) {             \
-    j = to_string(v);                         \
-  }                                           \
-  template <class Json>                       \
-  void from_json(const Json& j, Enum& v) {    \
-    v = parse(j.template get<std::string>()); \
-  }
-S2S_ENUM_JSON(Cell, parse_cell)
-S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
-S2S_ENUM_JSON(Precision, parse_precision)
-S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
-S2S_ENUM_JSON(Attention, parse_attention)
-#undef S2S_ENUM_JSON
-
-// clang-format 14 reflows this macro differently on every run, so it is left as written.
-// clang-format off
-#define S2S_CONFIG_FIELDS(X)                                                        \
-  X(train) X(valid) X(out)                                                          \
-  X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
-  X(attention) X(input_feeding) X(bidirectional)                                    \
-  X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
-  X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(clip) X(seed)               \
-  X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate) X(ranks)
-// clang-format on
 
 namespace {
 
@@ -159,7 +129,7 @@ void TrainConfig::validate_settings() const {
   need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
-  need(threads >= 0, "--threads must be 0 (automatic: cores - 1) or a positive count");
+  need(threads >= 0, "--threads must be auto (0: one per idle core) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
   need(seed >= 0, "--seed must be >= 0");
   need(log_every >= 0, "--log-every must be >= 0 (0: no step log)");

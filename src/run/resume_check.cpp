@@ -33,10 +33,8 @@ const std::vector<std::string>& run_defining_settings() {
 }
 
 std::string SettingChange::flag() const {
-  std::string name = key == "impl" ? "rnn-impl" : key;
-  for (char& c : name)
-    if (c == '_') c = '-';
-  return "--" + name;
+  const TrainSetting* setting = find_train_setting(key);
+  return setting != nullptr ? setting->flag : "--" + key;
 }
 
 std::vector<SettingChange> run_defining_changes(const TrainConfig& run,

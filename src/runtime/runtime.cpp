@@ -9,26 +9,17 @@
 #include <algorithm>
 #include <limits>
 #include <string>
-#include <thread>
 
 #include "s2s/error.h"
 
 namespace s2s {
 
-// Thread policy (measured on the 2-core project machine; numbers in docs/PERFORMANCE.md).
-// torch, oneDNN and OpenBLAS share one thread pool: LibTorch and oneDNN use libgomp, and Debian
-// installs the OpenMP build of OpenBLAS (libopenblas0-openmp), which sizes itself from the same
-// omp_get_max_threads(). So there is one knob, torch::set_num_threads, and no nested
-// oversubscription between BLAS and torch.
-// The cost that remains is the barrier: an RNN step is a few tens of microseconds of GEMM, and
-// libgomp's threads spin at each barrier. With every core busy (other processes, a build), a
-// descheduled team member stalls the whole team: the 1-layer GRU training step went from 52 ms
-// with 1 thread to 1244 ms with 2 (200 ms with OMP_WAIT_POLICY=passive, which must be set
-// before the process starts). So the default leaves one core free: cores - 1 threads (1 on
-// 2 cores), and --threads N overrides it for a dedicated machine.
+// Thread policy: torch, oneDNN and OpenBLAS share one thread pool: LibTorch and oneDNN use
+// libgomp, and Debian installs the OpenMP build of OpenBLAS (libopenblas0-openmp), which sizes
+// itself from the same omp_get_max_threads(). So there is one knob, torch::set_num_threads, and
+// no nested oversubscription between BLAS and torch. How many: auto_threads.cpp.
 int64_t default_threads() {
-  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  return std::max<int64_t>(1, cores - 1);
+  return auto_threads().threads;
 }
 
 namespace {
@@ -48,7 +39,7 @@ void keep_freed_memory() {
 
 int64_t configure_runtime(const RuntimeOptions& options) {
   if (options.threads < 0) {
-    throw Error("--threads must be 0 (automatic) or a positive count, got " +
+    throw Error("--threads must be auto (0) or a positive count, got " +
                 std::to_string(options.threads));
   }
   const int64_t threads = options.threads == 0 ? default_threads() : options.threads;

@@ -83,15 +83,21 @@ struct Setup {
   RunState state;
   std::unique_ptr<DataLoader> train_loader, valid_loader;
   std::unique_ptr<FusedAdam> optimizer;
+  std::string threads_note;  // why --threads 0 chose its count ("" when given)
 };
 
 Setup set_up(const TrainConfig& config, bool resume, const DataParallel& parallel,
              ProgressReporter& progress) {
+  Setup s;
   RuntimeOptions runtime;
   runtime.threads = config.threads;
   runtime.seed = config.seed;
+  if (config.threads == 0) {
+    const ThreadChoice choice = auto_threads();
+    runtime.threads = choice.threads;
+    s.threads_note = choice.reason;
+  }
   configure_runtime(runtime);
-  Setup s;
   const std::string last_path = (fs::path(config.out) / run_files::kLastCheckpoint).string();
   if (resume) {
     if (!fs::exists(last_path)) {
@@ -245,6 +251,7 @@ class Trainer {
                   writes_ ? config.log_every : 0, state_.epoch * steps_ + state_.step),
         elapsed_before_(state_.elapsed_seconds) {
     parallel_.broadcast_parameters(s_.model);
+    if (options.log && !s_.threads_note.empty()) *options.log << s_.threads_note << "\n";
     if (!options.resume) state_.schedule = scheduler_.start();
     // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
     // to it, the others start their share from zero.

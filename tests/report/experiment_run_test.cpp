@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "report/experiment.h"
+#include "report/experiment_test_util.h"
 #include "s2s/error.h"
 
 namespace s2s::report {
@@ -27,14 +28,7 @@ std::string read(const fs::path& file) {
   return s.str();
 }
 
-std::vector<std::string> lines_with(const std::string& text, const std::string& needle) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(needle) != std::string::npos) out.push_back(line);
-  return out;
-}
+using test::lines_with;
 
 class ExperimentRun : public ::testing::Test {
  protected:

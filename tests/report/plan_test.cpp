@@ -64,6 +64,9 @@ TEST(Plan, JobsSplitTheCoresAndRunTheLongestFirst) {
   EXPECT_EQ(plan.threads_per_job, 1);
   EXPECT_EQ(plan.notes.back(),
             "--jobs 4 is more than the 2 cores: each run gets 1 thread and they compete");
+  o.threads = 3;  // --threads wins over the share of the cores
+  EXPECT_EQ(make_plan(o).threads_per_job, 3);
+  o.threads = 0;
   o.jobs = -1;
   EXPECT_THROW(make_plan(o), Error);
 }

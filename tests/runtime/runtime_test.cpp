@@ -47,7 +47,7 @@ TEST(Runtime, NegativeThreadsIsAnError) {
     s2s::configure_runtime(options);
     FAIL() << "expected an error";
   } catch (const s2s::Error& e) {
-    EXPECT_STREQ(e.what(), "--threads must be 0 (automatic) or a positive count, got -3");
+    EXPECT_STREQ(e.what(), "--threads must be auto (0) or a positive count, got -3");
   }
 }
 
