@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -256,11 +257,14 @@ class Trainer {
     // to it, the others start their share from zero.
     if (options.resume && parallel_.rank() != 0) state_.partial = Tally{};
     if (parallel_.distributed()) {
-      // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
-      const char* mb = std::getenv("S2S_BUCKET_MB");  // EXPERIMENT
+      // Gradients start their all-reduce in buckets while backward runs. S2S_BUCKET_MB (a
+      // benchmark's switch, bench/dist: not a user setting) sets the bucket size; 0 turns the
+      // overlap off (one flat all-reduce after backward), to measure what it gains.
+      const char* mb = std::getenv("S2S_BUCKET_MB");
       const int64_t bucket =
           mb ? static_cast<int64_t>(std::atof(mb) * (1 << 20)) : DataParallel::kOverlapBucketBytes;
       if (bucket > 0) parallel_.overlap_gradients(s_.model, bucket);
+      // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
       sync_gradients_.before_last_backward = [this](bool accumulated) {
         parallel_.arm(accumulated);
       };
