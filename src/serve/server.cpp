@@ -235,7 +235,9 @@ struct ModelServer::Impl {
     });
     http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                   std::exception_ptr) { set_error(res, 500, "internal error"); });
-    http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    // Counted before the answer is written (httplib's logger runs after it): a client that
+    // scrapes /metrics as soon as its answer arrives sees its own request counted.
+    http.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       metrics->count_request(endpoint_of(req.path), res.status);
     });
   }
