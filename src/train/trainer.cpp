@@ -257,12 +257,13 @@ class Trainer {
     // to it, the others start their share from zero.
     if (options.resume && parallel_.rank() != 0) state_.partial = Tally{};
     if (parallel_.distributed()) {
-      // Gradients start their all-reduce in buckets while backward runs. S2S_BUCKET_MB (a
-      // benchmark's switch, bench/dist: not a user setting) sets the bucket size; 0 turns the
-      // overlap off (one flat all-reduce after backward), to measure what it gains.
+      // One flat all-reduce after backward, unless S2S_BUCKET_MB (a benchmark's switch,
+      // bench/dist: not a user setting) asks for buckets of that size whose all-reduce starts
+      // while backward runs. Off by default because it lost on the idle 2-core machine (1.56x
+      // against 1.62x for 2 ranks): Gloo's thread and the bucket copies take CPU from the
+      // ranks' compute when no core is spare (docs/PERFORMANCE.md).
       const char* mb = std::getenv("S2S_BUCKET_MB");
-      const int64_t bucket =
-          mb ? static_cast<int64_t>(std::atof(mb) * (1 << 20)) : DataParallel::kOverlapBucketBytes;
+      const int64_t bucket = mb ? static_cast<int64_t>(std::atof(mb) * (1 << 20)) : 0;
       if (bucket > 0) parallel_.overlap_gradients(s_.model, bucket);
       // The step's all-reduce also decides, for all ranks at once, whether to stop after it.
       sync_gradients_.before_last_backward = [this](bool accumulated) {
