@@ -44,30 +44,6 @@ std::pair<at::Tensor, at::Tensor> batch_of(const std::vector<std::vector<int64_t
   return {src, lengths};
 }
 
-// Sum of the model's log-probabilities of `tokens` (then <eos> when `ended`) for one source,
-// from the teacher-forced forward pass: an independent way to score a hypothesis.
-double sequence_log_prob(s2s::Seq2Seq& model, const std::vector<int64_t>& source,
-                         const std::vector<int64_t>& tokens, bool ended) {
-  torch::NoGradGuard no_grad;
-  auto [src, lengths] = batch_of({source});
-  std::vector<int64_t> in{s2s::kSosId}, out = tokens;
-  in.insert(in.end(), tokens.begin(), tokens.end());
-  if (ended) {
-    out.push_back(s2s::kEosId);
-  } else {
-    in.pop_back();
-  }
-  if (out.empty()) return 0;
-  const at::Tensor logp = model->forward(src, at::tensor(in, at::kLong).unsqueeze(1));
-  double sum = 0;
-  for (size_t t = 0; t < out.size(); ++t) {
-    sum += logp[static_cast<int64_t>(t)][0][out[t]].item<double>();
-  }
-  return sum;
-}
-
-// Every output a search with `max_steps` can produce: n < max_steps tokens then <eos>, or
-// exactly max_steps tokens without one; scored as the search scores them, best first.
 // The summed log of the mean of the models' probabilities of each token (and <eos> when
 // `ended`): how an ensemble scores a hypothesis, from each model's teacher-forced pass.
 double ensemble_log_prob(std::vector<s2s::Seq2Seq>& models, const std::vector<int64_t>& source,
@@ -81,6 +57,7 @@ double ensemble_log_prob(std::vector<s2s::Seq2Seq>& models, const std::vector<in
   } else {
     in.pop_back();
   }
+  if (out.empty()) return 0;
   std::vector<at::Tensor> logp;
   for (auto& m : models) logp.push_back(m->forward(src, at::tensor(in, at::kLong).unsqueeze(1)));
   double sum = 0;
@@ -90,6 +67,14 @@ double ensemble_log_prob(std::vector<s2s::Seq2Seq>& models, const std::vector<in
     sum += std::log(p / static_cast<double>(models.size()));
   }
   return sum;
+}
+
+// Sum of the model's log-probabilities of `tokens` (then <eos> when `ended`) for one source,
+// from the teacher-forced forward pass: an independent way to score a hypothesis.
+double sequence_log_prob(s2s::Seq2Seq& model, const std::vector<int64_t>& source,
+                         const std::vector<int64_t>& tokens, bool ended) {
+  std::vector<s2s::Seq2Seq> one{model};
+  return ensemble_log_prob(one, source, tokens, ended);
 }
 
 using Scorer = std::function<double(const std::vector<int64_t>& tokens, bool ended)>;
