@@ -136,6 +136,40 @@ TEST_F(ServeTest, TranslateGivesWhatThePredictorGivesWithScoresAndNBest) {
 
 // Many clients at once, batches of at most 3 sentences, and a request of 10 sentences split
 // across batches: every sentence's result is the Predictor's for that sentence alone.
+// One batcher thread per model: two models decode at the same moment in one process (their
+// fused oneDNN steps side by side), and each still answers what its Predictor gives alone.
+TEST_F(ServeTest, TwoModelsDecodingAtOnceEachAnswerWhatTheirPredictorGives) {
+  auto o = options();
+  const std::string second = s2s::test::save_tiny_model(dir_.file("second.pt"), 7);
+  o.models.push_back({"second", second});
+  o.max_batch = 2;
+  o.max_delay_ms = 0;
+  auto server = start(o);
+  const auto expected_m = s2s::Predictor(model_).predict(tokens_of(kInputs));
+  const auto expected_second = s2s::Predictor(second).predict(tokens_of(kInputs));
+  ASSERT_NE(expected_m, expected_second);  // the two models differ, so a mix-up shows
+  std::vector<std::future<std::vector<Reply>>> clients;
+  for (const std::string name : {"m", "second", "m", "second"}) {
+    clients.push_back(std::async(std::launch::async, [&, name] {
+      std::vector<Reply> replies;
+      for (int round = 0; round < 10; ++round) {
+        replies.push_back(post(port_, "/v1/models/" + name + "/translate", inputs_body(kInputs)));
+      }
+      return replies;
+    }));
+  }
+  for (size_t c = 0; c < clients.size(); ++c) {
+    const auto& expected = c % 2 == 0 ? expected_m : expected_second;
+    for (const Reply& r : clients[c].get()) {
+      ASSERT_EQ(r.status, 200) << r.text;
+      for (size_t i = 0; i < kInputs.size(); ++i) {
+        EXPECT_EQ(r.body["outputs"][i], join(expected[i])) << "client " << c << " input " << i;
+      }
+    }
+  }
+  expect_healthy();
+}
+
 TEST_F(ServeTest, BatchedResultsEqualOneByOneResults) {
   auto o = options();
   o.search.beam = 2;
