@@ -4,6 +4,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace s2s::cli {
 
@@ -23,6 +25,19 @@ inline constexpr const char* kThreadsHelp =
     "Compute threads: auto (or 0) = one per core that is idle at start-up (a core another "
     "process keeps busy would stall the others at every step; train logs what it chose), or a "
     "count [auto]";
+// A --threads option that also reads "auto" (as 0, the runtime's automatic choice).
+inline CLI::Option* accepting_auto_threads(CLI::Option* threads) {
+  return threads->transform(CLI::Transformer({{"auto", "0"}}));
+}
+
+// --model of eval and infer: required, given once, or several times for an ensemble.
+inline CLI::Option* add_model_paths(CLI::App* cmd, std::vector<std::string>& paths,
+                                    const std::string& help) {
+  return cmd->add_option("--model", paths, help)
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
 
 // add_<name>(app, ctx) registers one subcommand. Keep this list sorted; add yours here and in
 // kCommands (main.cpp).

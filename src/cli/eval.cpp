@@ -93,19 +93,15 @@ void add_eval(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<EvalFlags>();
   auto* cmd = app.add_subcommand("eval", "Evaluate a checkpoint on a data file");
   cmd->footer(kFooter);
-  cmd->add_option("--model", f->models,
+  add_model_paths(cmd, f->models,
                   "Checkpoint (DIR/best.pt or DIR/last.pt); repeat it to evaluate an ensemble "
-                  "(see below)")
-      ->required()
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                  "(see below)");
   cmd->add_option("--data", f->data, "CSV file with source,target")->required();
   cmd->add_flag("--json", f->json, "Print one JSON object");
   cmd->add_option("--batch", f->options.batch,
                   "Rows per batch for the loss, sentences per batch for decoding (the error rates "
                   "do not depend on it) [512]");
-  cmd->add_option("--threads", f->options.threads, kThreadsHelp)
-      ->transform(CLI::Transformer({{"auto", "0"}}));
+  accepting_auto_threads(cmd->add_option("--threads", f->options.threads, kThreadsHelp));
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   add_search_flags(cmd, f->search, false);
   cmd->callback([f, &ctx] {

@@ -124,12 +124,9 @@ void add_infer(CLI::App& app, Context& ctx) {
   auto f = std::make_shared<InferFlags>();
   auto* cmd = app.add_subcommand("infer", "Decode sequences with a trained model (greedy or beam)");
   cmd->footer(kFooter);
-  cmd->add_option("--model", f->models,
+  add_model_paths(cmd, f->models,
                   "Checkpoint (DIR/best.pt); repeat it to decode with an ensemble of models "
-                  "trained on the same data (their probabilities averaged at every step)")
-      ->required()
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+                  "trained on the same data (their probabilities averaged at every step)");
   cmd->add_option("--input", f->input, "One source sequence, tokens separated by spaces");
   cmd->add_option("--data", f->data, "CSV with source,target");
   cmd->add_option("--show", f->show, "Examples to print with --data [5]");

@@ -130,8 +130,7 @@ void add_serve(CLI::App& app, Context& ctx) {
   cmd->add_option("--drain-ms", f->drain_ms,
                   "On SIGTERM/SIGINT, how long requests in flight may take to finish")
       ->capture_default_str();
-  cmd->add_option("--threads", f->threads, kThreadsHelp)
-      ->transform(CLI::Transformer({{"auto", "0"}}));
+  accepting_auto_threads(cmd->add_option("--threads", f->threads, kThreadsHelp));
   add_search_flags(cmd, f->search, /*with_n_best=*/false);
   cmd->add_option("--precision", f->precision, kInferencePrecisionHelp);
   cmd->callback([f, &ctx] {

@@ -236,8 +236,7 @@ void add_train(CLI::App& app, Context& ctx) {
       fmt::format("Max gradient norm, 0 = off [{}]", d.clip));
   add(cmd, *f, "--seed", &TrainConfig::seed,
       fmt::format("Seed of init, shuffling, dropout [{}]", d.seed));
-  add(cmd, *f, "--threads", &TrainConfig::threads, kThreadsHelp)
-      ->transform(CLI::Transformer({{"auto", "0"}}));
+  accepting_auto_threads(add(cmd, *f, "--threads", &TrainConfig::threads, kThreadsHelp));
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
   add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
