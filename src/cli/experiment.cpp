@@ -119,9 +119,10 @@ void add_experiment(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", flags->out,
                   "Experiment directory: one sub-directory per run, data/, REPORT.md "
                   "(default for course: runs/experiment-course)");
-  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 60)");
-  cmd->add_option("--patience", flags->patience,
-                  "Stop a run after N epochs without a lower validation loss (course default: 10)");
+  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 500)");
+  cmd->add_option(
+      "--patience", flags->patience,
+      "Stop a run after N epochs without a lower validation loss, 0 = never (course default: 0)");
   cmd->add_option("--jobs", flags->jobs,
                   "Runs trained at once, the cores split among them (default: one run per core, "
                   "one thread each)")
