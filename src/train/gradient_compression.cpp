@@ -57,6 +57,31 @@ __attribute__((target("avx,f16c"))) void decompress_f16c(const uint16_t* src, fl
   }
 }
 
+__attribute__((target("avx,f16c"))) inline __m256 load_half8(const uint16_t* src) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+}
+
+__attribute__((target("avx,f16c"))) void sum_rows_f16c(const uint16_t* src, uint16_t* dst,
+                                                       int64_t rows, int64_t n) {
+  const __m256 one = _mm256_set1_ps(1.0F);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256 sum = load_half8(src + i);
+    for (int64_t r = 1; r < rows; ++r) sum = _mm256_add_ps(sum, load_half8(src + r * n + i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), to_half8(sum, one));
+  }
+  for (; i < n; ++i) {  // the last 1-7, one at a time
+    uint16_t in[8] = {}, out[8];
+    __m256 sum = _mm256_setzero_ps();
+    for (int64_t r = 0; r < rows; ++r) {
+      in[0] = src[r * n + i];
+      sum = _mm256_add_ps(sum, load_half8(in));
+    }
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), to_half8(sum, one));
+    dst[i] = out[0];
+  }
+}
+
 void check(const at::Tensor& f32, const at::Tensor& f16) {
   if (f32.scalar_type() != at::kFloat || f16.scalar_type() != at::kHalf || !f32.is_contiguous() ||
       !f16.is_contiguous() || f32.numel() != f16.numel()) {
@@ -88,6 +113,21 @@ void decompress_fp16(const at::Tensor& src, const at::Tensor& dst) {
   }
   decompress_f16c(reinterpret_cast<const uint16_t*>(src.data_ptr<at::Half>()),
                   dst.data_ptr<float>(), src.numel());
+}
+
+void sum_fp16_rows(const at::Tensor& src, const at::Tensor& dst) {
+  if (src.scalar_type() != at::kHalf || dst.scalar_type() != at::kHalf || src.dim() != 2 ||
+      !src.is_contiguous() || !dst.is_contiguous() || dst.numel() != src.size(1)) {
+    throw Error("gradient compression: expected float16 rows [rows, n] and n float16 elements");
+  }
+  if (!has_f16c()) {
+    at::Tensor sum = src[0].to(at::kFloat);
+    for (int64_t r = 1; r < src.size(0); ++r) sum.add_(src[r].to(at::kFloat));
+    dst.copy_(compress_fp16_reference(sum, 1.0F));
+    return;
+  }
+  sum_rows_f16c(reinterpret_cast<const uint16_t*>(src.data_ptr<at::Half>()),
+                reinterpret_cast<uint16_t*>(dst.data_ptr<at::Half>()), src.size(0), src.size(1));
 }
 
 }  // namespace s2s

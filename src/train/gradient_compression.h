@@ -20,6 +20,11 @@ void compress_fp16(const at::Tensor& src, const at::Tensor& dst, float scale);
 // dst (f32) = src (float16). Both contiguous, with as many elements.
 void decompress_fp16(const at::Tensor& src, const at::Tensor& dst);
 
+// dst (float16, n elements) = the sum of the rows of src (float16, [rows, n]), added in f32 in
+// row order, rounded once to float16 and saturated as compress_fp16 saturates (for two rows
+// what a float16 addition gives, but for the saturation).
+void sum_fp16_rows(const at::Tensor& src, const at::Tensor& dst);
+
 // The reference compress_fp16 follows, in plain ATen (what the tests compare it with).
 at::Tensor compress_fp16_reference(const at::Tensor& src, float scale);
 

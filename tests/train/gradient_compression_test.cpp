@@ -85,11 +85,33 @@ TEST(GradientCompression, ErrorIsFloat16sRoundingAndNoMore) {
   EXPECT_GT(error.max().item<float>(), 0.0F);  // it did round
 }
 
+// The ranks' float16 segments added in f32 and rounded once; for two rows that is exactly ATen's
+// (and Gloo's) float16 addition.
+TEST(GradientCompression, SumsRowsOfFloat16RoundingOnce) {
+  at::manual_seed(5);
+  for (int64_t n : {1, 7, 8, 9, 17, 1001}) {
+    const at::Tensor rows = compress_fp16_reference(at::randn({3, n}) * 100, 1.0F);
+    at::Tensor two = at::empty({n}, at::kHalf), three = at::empty({n}, at::kHalf);
+    sum_fp16_rows(rows.slice(0, 0, 2).contiguous(), two);
+    sum_fp16_rows(rows, three);
+    EXPECT_TRUE(at::equal(two, rows[0] + rows[1])) << n;
+    const at::Tensor f32 = rows.to(at::kFloat);
+    EXPECT_TRUE(at::equal(three, compress_fp16_reference(f32[0] + f32[1] + f32[2], 1.0F))) << n;
+  }
+  // Sums beyond float16's range saturate as compression does.
+  const at::Tensor big = compress_fp16_reference(at::full({2, 3}, 40000.0F), 1.0F);
+  at::Tensor sum = at::empty({3}, at::kHalf);
+  sum_fp16_rows(big, sum);
+  EXPECT_TRUE(at::equal(sum.to(at::kFloat), at::full({3}, kFloat16Max)));
+}
+
 TEST(GradientCompression, WrongTensorsAreAnError) {
   const at::Tensor f32 = at::zeros({4});
   EXPECT_THROW(compress_fp16(f32, at::empty({3}, at::kHalf), 1.0F), Error);
   EXPECT_THROW(compress_fp16(f32, at::empty({4}, at::kFloat), 1.0F), Error);
   EXPECT_THROW(decompress_fp16(at::empty({8}, at::kHalf).slice(0, 0, 8, 2), f32), Error);
+  EXPECT_THROW(sum_fp16_rows(at::empty({2, 4}, at::kHalf), at::empty({3}, at::kHalf)), Error);
+  EXPECT_THROW(sum_fp16_rows(at::empty({2, 4}, at::kFloat), at::empty({4}, at::kHalf)), Error);
 }
 
 }  // namespace
