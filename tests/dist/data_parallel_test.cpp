@@ -92,7 +92,8 @@ TEST(ProcessGroup, AllToAllDealsSegmentsAndAllGatherConcatenatesInRankOrder) {
 
 TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
   std::vector<std::vector<at::Tensor>> grads(2);
-  std::vector<bool> finite(2), stop(2);
+  // Not vector<bool>: its elements share a word, and the ranks (threads) write them at once.
+  std::vector<char> finite(2), stop(2);
   const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
     DataParallel parallel(&group, 1);
     s2s::Seq2Seq model = tiny_model(1);
@@ -306,7 +307,7 @@ TEST(DataParallel, OverlappedBucketsCompressToFloat16) {
 TEST(DataParallel, BroadcastsRank0sParametersAndSumsTallies) {
   std::vector<std::vector<at::Tensor>> params(2);
   std::vector<s2s::Tally> tallies(2);
-  std::vector<bool> stops(2);
+  std::vector<char> stops(2);  // not vector<bool>: the ranks write it at once
   const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
     DataParallel parallel(&group, 1);
     s2s::Seq2Seq model = tiny_model(rank == 0 ? 11 : 22);  // different initial weights
