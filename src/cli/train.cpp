@@ -286,11 +286,13 @@ void add_train(CLI::App& app, Context& ctx) {
                   "[tcp://127.0.0.1:29500]")
       ->group("Distributed (see README: Several processes and machines)");
   add_choice(cmd, *f, "--grad-compression", &TrainConfig::grad_compression, parse_grad_compression,
-             "Distributed: the form gradients travel in to the all-reduce. none: f32. fp16: as "
-             "DistributedDataParallel's fp16_compress_hook, each rank divides its gradients by "
-             "the number of ranks and rounds them to float16, half the bytes (values beyond "
+             "Distributed: the form gradients travel in between the ranks. none: f32. fp16: "
+             "as DistributedDataParallel's fp16_compress_hook, each rank divides its gradients "
+             "by the number of ranks and rounds them to float16, half the bytes (values beyond "
              "+-65504 saturate); the averages differ from f32's by float16's rounding, ~1e-3 "
-             "relative. Measured: docs/PERFORMANCE.md (Data-parallel training) [" +
+             "relative. (Gloo adds float16 slowly: s2s adds the ranks' segments itself between "
+             "an all-to-all and an all-gather.) Measured: docs/PERFORMANCE.md (Data-parallel "
+             "training) [" +
                  to_string(d.grad_compression) + "]")
       ->group("Distributed (see README: Several processes and machines)");
   cmd->add_option("--dist-timeout", f->dist.timeout_seconds,

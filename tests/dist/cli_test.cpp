@@ -131,6 +131,9 @@ TEST(DistCli, TwoRanksWithFp16GradientsTrainAsOneProcessUpToFloat16Rounding) {
   };
   EXPECT_NEAR(megabytes(log_fp16), megabytes(log_f32) / 2, 0.01) << log_fp16 << log_f32;
   EXPECT_NE(log_fp16.find("--grad-compression fp16"), std::string::npos) << log_fp16;
+  const auto help = s2s::test::run_cli("train --help");
+  EXPECT_NE(help.out.find("--grad-compression"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("fp16_compress_hook"), std::string::npos) << help.out;
 
   const auto resumed = s2s::test::run_cli("train --resume " + dir +
                                           "/fp16 --epochs 3 --threads 1 "
