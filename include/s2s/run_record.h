@@ -81,7 +81,11 @@ struct TrainConfig {
   int64_t warmup_steps = 0;   // warmup-cosine: warm-up length in optimizer steps...
   int64_t warmup_epochs = 1;  // ...plus this many epochs' worth (the whole run at most)
   double teacher_forcing = 1.0;  // probability of feeding the true previous token
-  double clip = 5.0;             // max gradient norm (a guard, rarely active); 0: off
+  // Label smoothing: training minimises (1 - e) x NLL + e x the cross entropy against the
+  // uniform distribution over the vocabulary (torch's cross_entropy(label_smoothing = e)), which
+  // keeps the model from growing over-confident; 0: plain NLL. Reported losses stay plain NLL.
+  double label_smoothing = 0.0;
+  double clip = 5.0;  // max gradient norm (a guard, rarely active); 0: off
   int64_t seed = 1;
   int64_t threads = 0;   // 0: automatic (s2s::default_threads())
   int64_t patience = 0;  // stop when valid loss has not improved for N epochs; 0: never

@@ -19,6 +19,7 @@ namespace s2s {
 struct StepOptions {
   double teacher_forcing = 1.0;  // probability of feeding the true previous token
   double clip = 0;               // max gradient norm; 0: no clipping
+  double label_smoothing = 0;    // see TrainConfig::label_smoothing
 };
 
 // Data parallelism's hooks (src/train/data_parallel.h). Empty: one process.

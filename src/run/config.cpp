@@ -144,6 +144,7 @@ void TrainConfig::validate_settings() const {
   need(warmup_steps >= 0, "--warmup-steps must be >= 0");
   need(warmup_epochs >= 0, "--warmup-epochs must be >= 0");
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
+  need(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
   need(threads >= 0, "--threads must be auto (0: one per idle core) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");

@@ -28,6 +28,14 @@ at::Tensor summed_nll(const at::Tensor& logp, const at::Tensor& tgt) {
                       kPadId);
 }
 
+at::Tensor smoothed_loss_sum(const at::Tensor& logp, const at::Tensor& tgt,
+                             const at::Tensor& nll_sum, double label_smoothing) {
+  if (label_smoothing == 0) return nll_sum;
+  const at::Tensor real = tgt.ne(kPadId).unsqueeze(-1).to(logp.scalar_type());
+  const at::Tensor uniform_sum = -(logp * real).sum() / static_cast<double>(logp.size(-1));
+  return nll_sum * (1 - label_smoothing) + uniform_sum * label_smoothing;
+}
+
 Tally evaluate(Seq2Seq& model, const DataLoader& loader, int rank, int world) {
   const bool was_training = model->is_training();
   model->eval();

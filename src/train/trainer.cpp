@@ -398,7 +398,9 @@ class Trainer {
            (options_.stop_after_steps > 0 && steps_done >= options_.stop_after_steps);
   }
 
-  StepOptions step_options() const { return {config_.teacher_forcing, config_.clip}; }
+  StepOptions step_options() const {
+    return {config_.teacher_forcing, config_.clip, config_.label_smoothing};
+  }
 
   // Before set_up: resuming on another number of ranks changes the shards.
   ProgressReporter& warn_on_new_ranks() {

@@ -54,6 +54,8 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_DOUBLE_EQ(old.lr_decay, 0.75);
   EXPECT_EQ(old.cell, Cell::GRU);
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
+  EXPECT_EQ(old.label_smoothing, 0.0);  // before --label-smoothing: plain NLL
+  EXPECT_EQ(TrainConfig::from_json(R"({"label_smoothing": 0.1})", "x").label_smoothing, 0.1);
   // An explicit schedule is kept; today's default is warmup-cosine with one warm-up epoch.
   EXPECT_EQ(TrainConfig::from_json(R"({"lr_schedule": "plateau"})", "x").lr_schedule,
             LrSchedule::Plateau);
@@ -110,6 +112,11 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   TrainConfig every = c;
   every.log_every = -1;
   EXPECT_EQ(message(every), "--log-every must be >= 0 (0: no step log)");
+  TrainConfig smoothing = c;
+  smoothing.label_smoothing = 1.0;  // all uniform: the targets would not matter at all
+  EXPECT_EQ(message(smoothing), "--label-smoothing must be in [0, 1)");
+  smoothing.label_smoothing = -0.1;
+  EXPECT_EQ(message(smoothing), "--label-smoothing must be in [0, 1)");
 }
 
 TEST(LrSchedule, ParsesEveryNameItPrints) {

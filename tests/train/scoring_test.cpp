@@ -4,6 +4,8 @@
 
 #include <ATen/ATen.h>
 
+#include <torch/nn/functional/loss.h>
+
 #include "s2s/vocab.h"
 #include "train/scoring.h"
 
@@ -97,6 +99,32 @@ TEST(SummedNll, SumsMinusLogProbabilityOfEachRealTargetTokenAndSkipsPadding) {
   at::Tensor changed = logp.clone();
   changed[2][1].fill_(-50.0);
   EXPECT_NEAR(summed_nll(changed, tgt).item<double>(), expected, 1e-12);
+}
+
+TEST(SmoothedLossSum, IsTorchsLabelSmoothedCrossEntropyAndItsGradient) {
+  at::manual_seed(4);
+  const at::Tensor logits = at::randn({3, 2, 10}, at::kDouble);
+  const at::Tensor tgt = ids(kTarget);
+  for (const double e : {0.0, 0.1, 0.5}) {
+    const at::Tensor ours_in = logits.clone().requires_grad_(true);
+    const at::Tensor logp = at::log_softmax(ours_in, -1);
+    const at::Tensor ours = smoothed_loss_sum(logp, tgt, summed_nll(logp, tgt), e);
+    ours.backward();
+    const at::Tensor ref_in = logits.clone().requires_grad_(true);
+    namespace F = torch::nn::functional;
+    const at::Tensor ref = F::cross_entropy(
+        ref_in.reshape({-1, 10}), tgt.reshape(-1),
+        F::CrossEntropyFuncOptions().ignore_index(P).label_smoothing(e).reduction(torch::kSum));
+    ref.backward();
+    EXPECT_NEAR(ours.item<double>(), ref.item<double>(), 1e-12) << "e = " << e;
+    EXPECT_TRUE(at::allclose(ours_in.grad(), ref_in.grad(), 0, 1e-12)) << "e = " << e;
+  }
+  // Padding positions take no part, whatever the model gives them.
+  const at::Tensor logp = at::log_softmax(logits, -1);
+  at::Tensor changed = logp.clone();
+  changed[2][1].fill_(-50.0);
+  EXPECT_NEAR(smoothed_loss_sum(changed, tgt, summed_nll(changed, tgt), 0.1).item<double>(),
+              smoothed_loss_sum(logp, tgt, summed_nll(logp, tgt), 0.1).item<double>(), 1e-12);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <torch/types.h>  // clip_grad.h uses torch::Tensor without including it
 
+#include <torch/nn/functional/loss.h>
 #include <torch/nn/utils/clip_grad.h>
 #include <torch/optim/sgd.h>
 
@@ -81,6 +82,34 @@ TEST(TrainStep, IsMeanNllOverRealTokensBackwardAndOneOptimizerStep) {
   EXPECT_EQ(tally.seqs, 2);
   EXPECT_EQ(tally.tokens, 7);
   EXPECT_NEAR(tally.loss(), loss, 1e-6);
+}
+
+TEST(TrainStep, LabelSmoothingTrainsOnTorchsSmoothedCrossEntropyAndReportsPlainNll) {
+  Seq2Seq model = small_model();
+  const Batch b = two_pairs();
+  // By hand: torch's label-smoothed cross entropy (mean over real tokens), backward, SGD.
+  auto copy = std::dynamic_pointer_cast<Seq2SeqImpl>(model->clone());
+  const at::Tensor logp = copy->forward(b.src, decoder_input(b));
+  namespace F = torch::nn::functional;
+  const at::Tensor objective =
+      F::cross_entropy(logp.reshape({-1, kVocab}), b.tgt.reshape(-1),
+                       F::CrossEntropyFuncOptions().ignore_index(kPadId).label_smoothing(0.2));
+  const double nll =
+      at::nll_loss(logp.reshape({-1, kVocab}), b.tgt.reshape(-1), {}, at::Reduction::Mean, kPadId)
+          .item<double>();
+  objective.backward();
+  std::vector<at::Tensor> expected;
+  for (const auto& p : copy->parameters()) expected.push_back((p - 0.5 * p.grad()).detach());
+
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.5));
+  Tally tally;
+  StepOptions options;
+  options.label_smoothing = 0.2;
+  const StepResult r = train_step(model, sgd, b, options, tally);
+  expect_params(model, expected, 1e-6);
+  EXPECT_NEAR(r.loss, nll, 1e-6);  // the reported loss is the plain NLL...
+  EXPECT_NEAR(tally.loss(), nll, 1e-6);
+  EXPECT_GT(std::abs(objective.item<double>() - nll), 1e-3);  // ...which differs from the objective
 }
 
 TEST(TrainStep, ClipsTheGradientNorm) {
