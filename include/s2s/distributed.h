@@ -96,6 +96,13 @@ class ProcessGroup {
   Pending start_all_reduce_sum(const at::Tensor& tensor);
   // In place: every rank ends with root's values. One contiguous CPU tensor.
   void broadcast(at::Tensor& tensor, int root = 0);
+  // `input` cut into world_size() equal segments; rank r receives segment r of every rank's
+  // input, in rank order, into `output` (as many elements as `input`). Contiguous 1-D tensors
+  // of one type, a multiple of world_size() elements.
+  void all_to_all(const at::Tensor& input, at::Tensor& output);
+  // Every rank's `input`, in rank order, into `output` (world_size() times its elements).
+  // Contiguous 1-D tensors of one type.
+  void all_gather(const at::Tensor& input, at::Tensor& output);
   void barrier();
 
  private:

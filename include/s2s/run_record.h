@@ -32,6 +32,18 @@ enum class LrSchedule { Constant, Exponential, Plateau, WarmupCosine };
 LrSchedule parse_lr_schedule(const std::string& name);
 std::string to_string(LrSchedule schedule);
 
+// How data-parallel ranks send their gradients to the all-reduce (--grad-compression):
+//   none  f32, as backward computed them
+//   fp16  DistributedDataParallel's fp16_compress_hook: each rank divides its gradients by the
+//         number of ranks, rounds them to float16 (half the bytes), the ranks sum in float16 and
+//         every rank widens the average back to f32. Values beyond float16's range saturate at
+//         +-65504 instead of becoming infinite (which would turn the weights into NaN).
+// One process sends nothing, whichever it is.
+enum class GradCompression { None, Fp16 };
+// "none" | "fp16"; throws s2s::Error otherwise.
+GradCompression parse_grad_compression(const std::string& name);
+std::string to_string(GradCompression compression);
+
 // Everything a run depends on. Written to DIR/config.json and into every checkpoint.
 struct TrainConfig {
   std::string train;  // data files (CSV, header source,target)
@@ -84,6 +96,8 @@ struct TrainConfig {
   // Gradient accumulation: one optimizer step per this many batches (per rank), their losses
   // averaged. Fewer all-reduces on a slow link; the effective batch grows by this factor.
   int64_t accumulate = 1;
+  // Data-parallel runs: the form gradients travel in (none: f32; fp16: half the bytes).
+  GradCompression grad_compression = GradCompression::None;
   // Data-parallel ranks that trained the run (written by the trainer, not a flag): a resume on
   // another number of ranks is warned about, since the shards and steps per epoch change.
   int64_t ranks = 1;

@@ -291,6 +291,16 @@ void add_train(CLI::App& app, Context& ctx) {
                   "file:///shared/path (overrides MASTER_ADDR/MASTER_PORT) "
                   "[tcp://127.0.0.1:29500]")
       ->group("Distributed (see README: Several processes and machines)");
+  add_choice(cmd, *f, "--grad-compression", &TrainConfig::grad_compression, parse_grad_compression,
+             "Distributed: the form gradients travel in between the ranks. none: f32. fp16: "
+             "as DistributedDataParallel's fp16_compress_hook, each rank divides its gradients "
+             "by the number of ranks and rounds them to float16, half the bytes (values beyond "
+             "+-65504 saturate); the averages differ from f32's by float16's rounding, ~1e-3 "
+             "relative. (Gloo adds float16 slowly: s2s adds the ranks' segments itself between "
+             "an all-to-all and an all-gather.) Measured: docs/PERFORMANCE.md (Data-parallel "
+             "training) [" +
+                 to_string(d.grad_compression) + "]")
+      ->group("Distributed (see README: Several processes and machines)");
   cmd->add_option("--dist-timeout", f->dist.timeout_seconds,
                   "Distributed: seconds to wait for the rendezvous, for another rank at any "
                   "collective, before failing [30]")

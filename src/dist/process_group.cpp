@@ -295,6 +295,21 @@ void ProcessGroup::broadcast(at::Tensor& tensor, int root) {
   impl_->run("broadcast", [&] { return impl_->group->broadcast(tensors, options); });
 }
 
+void ProcessGroup::all_to_all(const at::Tensor& input, at::Tensor& output) {
+  at::Tensor in = input;
+  std::vector<int64_t> equal_splits;  // empty: world_size() equal segments
+  impl_->run("all-to-all",
+             [&] { return impl_->group->alltoall_base(output, in, equal_splits, equal_splits); });
+}
+
+void ProcessGroup::all_gather(const at::Tensor& input, at::Tensor& output) {
+  const int64_t n = input.numel();
+  std::vector<std::vector<at::Tensor>> outputs(1);
+  for (int r = 0; r < world_size(); ++r) outputs[0].push_back(output.narrow(0, r * n, n));
+  std::vector<at::Tensor> inputs{input};
+  impl_->run("all-gather", [&] { return impl_->group->allgather(outputs, inputs); });
+}
+
 void ProcessGroup::barrier() {
   impl_->run("barrier", [&] { return impl_->group->barrier(); });
 }

@@ -22,10 +22,12 @@ constexpr const char* kBeam = "beam";
 constexpr const char* kLengthPenalty = "length_penalty";
 
 // A training setting is an axis unless the experiment decides it for every run: the data and
-// run paths (--train, --valid, --out), the threads (the cores are shared among the jobs), and
-// settings that are not flags (ranks).
+// run paths (--train, --valid, --out), the threads (the cores are shared among the jobs),
+// settings that are not flags (ranks), and those of data-parallel ranks (grad_compression: the
+// experiment's trainings are single processes, which send no gradients).
 bool is_training_axis(const TrainSetting& s) {
-  return s.kind != TrainSetting::Kind::Path && !s.flag.empty() && s.key != "threads";
+  return s.kind != TrainSetting::Kind::Path && !s.flag.empty() && s.key != "threads" &&
+         s.key != "grad_compression";
 }
 
 // Run-name prefixes of common axes, for short directory names (a part is prefix + value). Any

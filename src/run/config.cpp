@@ -53,6 +53,22 @@ std::string to_string(LrSchedule schedule) {
   return "?";
 }
 
+GradCompression parse_grad_compression(const std::string& name) {
+  if (name == "none") return GradCompression::None;
+  if (name == "fp16") return GradCompression::Fp16;
+  throw Error("unknown gradient compression '" + name + "': expected none or fp16");
+}
+
+std::string to_string(GradCompression compression) {
+  switch (compression) {
+    case GradCompression::None:
+      return "none";
+    case GradCompression::Fp16:
+      return "fp16";
+  }
+  return "?";
+}
+
 std::string TrainConfig::to_json() const {
   nlohmann::ordered_json j;
 #define S2S_WRITE(name) j[#name] = name;

@@ -31,6 +31,7 @@ S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
 S2S_ENUM_JSON(Precision, parse_precision)
 S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
 S2S_ENUM_JSON(Attention, parse_attention)
+S2S_ENUM_JSON(GradCompression, parse_grad_compression)
 #undef S2S_ENUM_JSON
 
 // clang-format 14 reflows this macro differently on every run, so it is left as written.
@@ -41,7 +42,8 @@ S2S_ENUM_JSON(Attention, parse_attention)
   X(attention) X(input_feeding) X(bidirectional)                                    \
   X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
   X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(label_smoothing) X(clip) X(seed) \
-  X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate) X(ranks)
+  X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate)                  \
+  X(grad_compression) X(ranks)
 // clang-format on
 
 }  // namespace s2s

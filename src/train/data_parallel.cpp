@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "s2s/error.h"
+#include "train/gradient_compression.h"
 
 namespace s2s {
 namespace {
@@ -18,6 +19,37 @@ constexpr int64_t kBucketBytes = 25 << 20;
 // Each step's all-reduce carries two counters after the gradients: ranks whose loss was not
 // finite, and ranks asked to stop.
 constexpr int64_t kFlags = 2;
+
+at::ScalarType wire_type(GradCompression compression) {
+  return compression == GradCompression::Fp16 ? at::kHalf : at::kFloat;
+}
+
+// This rank's gradient into its slot of the bucket the all-reduce sends: f32 as it is, or
+// float16 after scaling by 1 / ranks (so the float16 sum is already the mean and cannot
+// overflow where the mean does not).
+void send(const at::Tensor& grad, const at::Tensor& slot, GradCompression compression,
+          float scale) {
+  if (compression == GradCompression::Fp16) {
+    compress_fp16(grad.reshape(-1).contiguous(), slot, scale);
+  } else {
+    slot.copy_(grad.reshape(-1));
+  }
+}
+
+// The all-reduced slot into the parameter's gradient: the f32 sum times 1 / ranks, or the
+// float16 mean widened.
+void receive(const at::Tensor& slot, at::Tensor& param, GradCompression compression, float scale) {
+  at::Tensor& grad = param.mutable_grad();
+  if (!grad.defined() || !grad.is_contiguous()) {
+    grad = at::empty_like(param, at::MemoryFormat::Contiguous);
+  }
+  at::Tensor flat_grad = grad.view(-1);
+  if (compression == GradCompression::Fp16) {
+    decompress_fp16(slot, flat_grad);
+  } else {
+    at::mul_out(flat_grad, slot, at::scalar_tensor(scale, slot.options()));
+  }
+}
 
 }  // namespace
 
@@ -33,8 +65,8 @@ std::vector<int64_t> shard_rows(const std::vector<int64_t>& global_batch,
   return mine;
 }
 
-DataParallel::DataParallel(ProcessGroup* group, int64_t accumulate)
-    : group_(group), accumulate_(accumulate) {
+DataParallel::DataParallel(ProcessGroup* group, int64_t accumulate, GradCompression compression)
+    : group_(group), accumulate_(accumulate), compression_(compression) {
   if (accumulate_ < 1) throw Error("--accumulate must be at least 1");
 }
 
@@ -98,8 +130,8 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return all_finite;
   }
-  const std::vector<at::Tensor> params = model->parameters();
-  const double scale = 1.0 / world_size();
+  std::vector<at::Tensor> params = model->parameters();
+  const float scale = 1.0F / static_cast<float>(world_size());
   at::NoGradGuard no_grad;
   bool all_finite = finite;
   size_t first = 0;
@@ -113,41 +145,66 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
       ++last;
     }
     const bool final_bucket = last == params.size();
-    at::Tensor flat = at::zeros({numel + (final_bucket ? kFlags : 0)}, at::kFloat);
+    // float16 buckets are cut into one segment per rank (sum_fp16): padded with zeros to fit.
+    const int64_t used = numel + (final_bucket ? kFlags : 0);
+    const int64_t segments = compression_ == GradCompression::Fp16 ? world_size() : 1;
+    at::Tensor flat =
+        at::empty({(used + segments - 1) / segments * segments}, wire_type(compression_));
+    flat.slice(0, used).zero_();
     int64_t offset = 0;
     for (size_t i = first; i < last; ++i) {
       const at::Tensor& grad = params[i].grad();
       const int64_t n = params[i].numel();
-      if (grad.defined() && finite) flat.slice(0, offset, offset + n).copy_(grad.reshape(-1));
+      const at::Tensor slot = flat.slice(0, offset, offset + n);
+      if (grad.defined() && finite) {
+        send(grad, slot, compression_, scale);
+      } else {
+        slot.zero_();
+      }
       offset += n;
     }
-    if (final_bucket) {
+    if (final_bucket) {  // counts of ranks: exact in float16 too, up to 2048 ranks
       flat[numel] = finite ? 0.0 : 1.0;
       flat[numel + 1] = stop ? 1.0 : 0.0;
     }
-    group_->all_reduce_sum(flat);
-    stats_.bytes += numel * 4;
+    stats_.bytes += numel * static_cast<int64_t>(flat.element_size());
+    if (compression_ == GradCompression::Fp16) {
+      flat = sum_fp16(flat);
+    } else {
+      group_->all_reduce_sum(flat);
+    }
     if (final_bucket) {
       all_finite = flat[numel].item<float>() == 0;
       stop_agreed_ = flat[numel + 1].item<float>() > 0;
     }
-    flat.mul_(scale);
     offset = 0;
     for (size_t i = first; i < last; ++i) {
-      at::Tensor param = params[i];
-      const at::Tensor averaged = flat.slice(0, offset, offset + param.numel()).view_as(param);
-      if (param.grad().defined()) {
-        param.mutable_grad().copy_(averaged);
-      } else {
-        param.mutable_grad() = averaged.clone();
-      }
-      offset += param.numel();
+      receive(flat.slice(0, offset, offset + params[i].numel()), params[i], compression_, scale);
+      offset += params[i].numel();
     }
     first = last;
   }
   ++stats_.steps;
   stats_.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return all_finite;
+}
+
+// The float16 all-reduce, from c10d collectives that move bytes but add nothing: LibTorch
+// 1.13's Gloo adds float16 one element at a time in software (Debian's Gloo is built without
+// its AVX float16 sum), several times slower than it adds f32, which would cost more than the
+// halved transfer saves. So, as a ring all-reduce does, in two halves of the same traffic: an
+// all-to-all gives rank r segment r of every rank's bucket (a reduce-scatter), the rank adds
+// them (F16C, in f32, rounded once to float16: for two ranks what Gloo's float16 sum gives),
+// and an all-gather hands every rank all the summed segments.
+at::Tensor DataParallel::sum_fp16(const at::Tensor& flat) {
+  const int64_t ranks = world_size(), segment = flat.numel() / ranks;
+  at::Tensor received = at::empty_like(flat);
+  group_->all_to_all(flat, received);
+  at::Tensor mine = at::empty({segment}, flat.options());
+  sum_fp16_rows(received.view({ranks, segment}), mine);
+  at::Tensor sum = at::empty_like(flat);
+  group_->all_gather(mine, sum);
+  return sum;
 }
 
 void DataParallel::overlap_gradients(Seq2Seq& model, int64_t bucket_bytes) {
@@ -172,6 +229,8 @@ void DataParallel::overlap_gradients(Seq2Seq& model, int64_t bucket_bytes) {
   for (auto& bucket : buckets_) {
     const int64_t numel = bucket.offsets.back() + params_[bucket.params.back()].numel();
     bucket.flat = at::zeros({numel}, at::kFloat);
+    bucket.wire =
+        compression_ == GradCompression::Fp16 ? at::empty({numel}, at::kHalf) : bucket.flat;
   }
   for (size_t i = 0; i < params_.size(); ++i) {
     params_[i].register_hook([this, i](const at::Tensor& grad) { gradient_ready(i, grad); });
@@ -206,8 +265,11 @@ void DataParallel::gradient_ready(size_t param, const at::Tensor& grad) {
 void DataParallel::start_ready_buckets() {
   while (next_bucket_ < buckets_.size() && buckets_[next_bucket_].missing == 0) {
     Bucket& bucket = buckets_[next_bucket_++];
-    bucket.reduction = group_->start_all_reduce_sum(bucket.flat);
-    stats_.bytes += bucket.flat.numel() * 4;
+    if (compression_ == GradCompression::Fp16) {
+      compress_fp16(bucket.flat, bucket.wire, 1.0F / static_cast<float>(world_size()));
+    }
+    bucket.reduction = group_->start_all_reduce_sum(bucket.wire);
+    stats_.bytes += bucket.wire.numel() * static_cast<int64_t>(bucket.wire.element_size());
     ++stats_.buckets;
     stats_.in_backward += armed_ ? 1 : 0;
   }
@@ -250,7 +312,11 @@ bool DataParallel::average_overlapped(bool finite, bool stop) {
   at::NoGradGuard no_grad;
   const double scale = 1.0 / world_size();
   for (auto& bucket : buckets_) {
-    bucket.flat.mul_(scale);
+    if (compression_ == GradCompression::Fp16) {
+      decompress_fp16(bucket.wire, bucket.flat);  // already the mean
+    } else {
+      bucket.flat.mul_(scale);
+    }
     for (size_t k = 0; k < bucket.params.size(); ++k) {
       at::Tensor& param = params_[bucket.params[k]];
       const at::Tensor averaged =

@@ -5,9 +5,10 @@
 //   the shuffle seeded by (--seed, epoch) every rank computes alike, and rank r takes rows
 //   r, r + W, r + 2W... of each global batch (DistributedSampler's shard, batched); a last batch
 //   that does not divide by W is padded with the epoch's first rows, as DistributedSampler pads;
-// - gradients averaged over the ranks after backward, before clipping, in flat buckets; the
-//   same all-reduce carries whether each rank's loss was finite and whether one was asked to
-//   stop, so all ranks skip a step, or stop, at the same step;
+// - gradients averaged over the ranks after backward, before clipping, in flat buckets, sent as
+//   f32 or (GradCompression::Fp16) as float16 scaled by 1 / ranks, as DistributedDataParallel's
+//   fp16_compress_hook does; the same all-reduce carries whether each rank's loss was finite
+//   and whether one was asked to stop, so all ranks skip a step, or stop, at the same step;
 // - tallies (training and validation) summed, so every rank reports the same metrics;
 // - rank 0 alone writes the run's files; the others wait at a barrier after checkpoints.
 // With no process group (one process) every call is free and changes nothing.
@@ -22,6 +23,7 @@
 
 #include "s2s/distributed.h"
 #include "s2s/metrics.h"
+#include "s2s/run_record.h"
 #include "s2s/seq2seq.h"
 
 namespace s2s {
@@ -34,7 +36,8 @@ std::vector<int64_t> shard_rows(const std::vector<int64_t>& global_batch,
 // Bytes and time of the gradient all-reduces, for the log and the benchmark.
 struct SyncStats {
   int64_t steps = 0;
-  int64_t bytes = 0;        // gradient bytes all-reduced (per rank, summed over steps)
+  int64_t bytes = 0;        // gradient bytes all-reduced (per rank, summed over steps; float16
+                            // ones count 2 bytes)
   double seconds = 0;       // waiting for them after backward (what overlap did not hide)
   int64_t buckets = 0;      // started, summed over steps
   int64_t in_backward = 0;  // of those, started while backward still ran
@@ -43,7 +46,8 @@ struct SyncStats {
 class DataParallel {
  public:
   // `group` may be null (one process); it must outlive this object. accumulate >= 1.
-  DataParallel(ProcessGroup* group, int64_t accumulate);
+  DataParallel(ProcessGroup* group, int64_t accumulate,
+               GradCompression compression = GradCompression::None);
 
   int rank() const { return group_ ? group_->rank() : 0; }
   int world_size() const { return group_ ? group_->world_size() : 1; }
@@ -83,11 +87,15 @@ class DataParallel {
   const SyncStats& stats() const { return stats_; }
 
  private:
-  // The overlapped sync (overlap_gradients).
+  // The sum over ranks of a float16 bucket of a multiple of world_size() elements.
+  at::Tensor sum_fp16(const at::Tensor& flat);
+  // The overlapped sync (overlap_gradients). Its float16 buckets go through Gloo's own
+  // float16 all-reduce (asynchronous), slower to add than sum_fp16.
   struct Bucket {
     std::vector<size_t> params;  // indices into params_
     std::vector<int64_t> offsets;
-    at::Tensor flat;
+    at::Tensor flat;     // f32: what backward gave, then the average
+    at::Tensor wire;     // what the all-reduce sends: `flat` itself, or its float16 form
     size_t missing = 0;  // gradients of the armed backward not in yet
     std::optional<ProcessGroup::Pending> reduction;
   };
@@ -98,6 +106,7 @@ class DataParallel {
 
   ProcessGroup* group_;
   int64_t accumulate_;
+  GradCompression compression_;
   bool stop_agreed_ = false;
   SyncStats stats_;
 

@@ -238,7 +238,7 @@ class Trainer {
         start_(Clock::now()),
         signals_(options.handle_signals),
         progress_(options, config),
-        parallel_(options.group, config.accumulate),
+        parallel_(options.group, config.accumulate, config.grad_compression),
         writes_(parallel_.writes_files()),
         s_(set_up(config, options.resume, parallel_, warn_on_new_ranks())),
         state_(s_.state),
@@ -366,9 +366,10 @@ class Trainer {
       const SyncStats& sync = parallel_.stats();
       if (sync.steps > 0) {
         *options_.log << fmt::format(
-            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps){}\n",
+            "rank {}: gradient all-reduce {:.2f} MB and {:.2f} ms per step ({} steps, "
+            "--grad-compression {}){}\n",
             parallel_.rank(), static_cast<double>(sync.bytes) / sync.steps / 1e6,
-            sync.seconds * 1e3 / sync.steps, sync.steps,
+            sync.seconds * 1e3 / sync.steps, sync.steps, to_string(config_.grad_compression),
             sync.buckets == 0 ? ""
                               : fmt::format("; {:.1f} buckets per step, {:.1f} of them started "
                                             "during backward",

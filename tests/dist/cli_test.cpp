@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -71,6 +72,76 @@ TEST(DistCli, TwoRanksOfBatch8TrainAsOneProcessOfBatch16AndOnlyRank0Writes) {
   for (auto* args : {&acc0, &acc1}) args->insert(args->end(), {"--accumulate", "2"});
   ASSERT_EQ(run_job({acc0, acc1}, dir), (std::vector<int>{0, 0}));
   expect_same_training(dir + "/single", dir + "/acc");
+}
+
+// --grad-compression fp16: the same training as one process of the global batch up to float16's
+// rounding of the averaged gradients, recorded in config.json and the log; half the bytes. A
+// resume may change it (it does not define the run) and config.json records the new value.
+TEST(DistCli, TwoRanksWithFp16GradientsTrainAsOneProcessUpToFloat16Rounding) {
+  const std::string dir = temp_dir("dist_fp16");
+  write_copy_task(dir, 96, 30);
+  ASSERT_EQ(run_job({tiny_run(dir, dir + "/single", 16, 2)}, dir), std::vector<int>{0});
+  const auto job = [&](const std::string& out, const char* compression) {
+    const int port = free_port();
+    std::vector<std::vector<std::string>> ranks;
+    for (int rank = 0; rank < 2; ++rank) {
+      ranks.push_back(as_rank(tiny_run(dir, out, 8, 2), rank, 2, port));
+      ranks.back().insert(ranks.back().end(), {"--grad-compression", compression});
+    }
+    const auto codes = run_job(ranks, dir);
+    EXPECT_EQ(codes, (std::vector<int>{0, 0}))
+        << read_text(dir + "/rank0.log") << read_text(dir + "/rank1.log");
+    return read_text(dir + "/rank0.log");
+  };
+  const std::string log_f32 = job(dir + "/f32", "none");
+  const std::string log_fp16 = job(dir + "/fp16", "fp16");
+  // The averaged gradients differ from f32's by at most 2^-10 relative (two float16 roundings,
+  // tests/train/gradient_compression_test.cpp), or 2^-24 absolute below float16's normal range.
+  // Adam divides each step by the gradient's own scale, so a gradient near Adam's eps (1e-8),
+  // where float16 has only subnormals or zero, can change its step by up to the learning rate:
+  // over these 12 steps at lr <= 2e-3 a weight may move by some 1e-4 (seen: 2.2e-4; f32: 1e-5),
+  // while the losses, averages over all weights' effects, move by ~1e-7 of themselves (seen).
+  // Bounds: 1e-3 for weights, 2e-5 of the loss.
+  const auto single = metrics_of(dir + "/single"), fp16 = metrics_of(dir + "/fp16");
+  ASSERT_EQ(single.size(), fp16.size());
+  for (size_t e = 0; e < single.size(); ++e) {
+    for (const char* key : {"train_loss", "valid_loss"}) {
+      EXPECT_NEAR(fp16[e][key].get<double>(), single[e][key].get<double>(),
+                  2e-5 * single[e][key].get<double>())
+          << key << " epoch " << e + 1;
+    }
+  }
+  const auto a = s2s::load_checkpoint(dir + "/single/last.pt").model->named_parameters();
+  const auto b = s2s::load_checkpoint(dir + "/fp16/last.pt").model->named_parameters();
+  double largest = 0;
+  for (const auto& item : a) {
+    largest = std::max(largest, (item.value() - b[item.key()]).abs().max().item<double>());
+  }
+  EXPECT_LT(largest, 1e-3);
+  // f32 is the plain all-reduce (tested above to 1e-5); fp16 moved the weights, if only a little.
+  expect_same_training(dir + "/single", dir + "/f32");
+  EXPECT_GT(largest, 0.0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/fp16/config.json"))["grad_compression"],
+            "fp16");
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/f32/config.json"))["grad_compression"], "none");
+  // The log's bytes per step: float16 is half of f32.
+  const auto megabytes = [](const std::string& log) {
+    const auto at = log.find("rank 0: gradient all-reduce ");
+    return at == std::string::npos ? -1.0 : std::stod(log.substr(at + 28));
+  };
+  EXPECT_NEAR(megabytes(log_fp16), megabytes(log_f32) / 2, 0.01) << log_fp16 << log_f32;
+  EXPECT_NE(log_fp16.find("--grad-compression fp16"), std::string::npos) << log_fp16;
+  const auto help = s2s::test::run_cli("train --help");
+  EXPECT_NE(help.out.find("--grad-compression"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("fp16_compress_hook"), std::string::npos) << help.out;
+
+  const auto resumed = s2s::test::run_cli("train --resume " + dir +
+                                          "/fp16 --epochs 3 --threads 1 "
+                                          "--grad-compression none");
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir + "/fp16/config.json"))["grad_compression"],
+            "none");
+  EXPECT_EQ(metrics_of(dir + "/fp16").size(), 3u);
 }
 
 TEST(DistCli, AKilledRankEndsTheJobLoudlyAndResumeContinues) {

@@ -13,6 +13,7 @@
 #include "dist_test_util.h"
 #include "s2s/error.h"
 #include "train/data_parallel.h"
+#include "train/gradient_compression.h"
 
 namespace {
 
@@ -69,9 +70,30 @@ TEST(ProcessGroup, AllReduceSumsAndBroadcastCopiesRootsValues) {
   }
 }
 
+TEST(ProcessGroup, AllToAllDealsSegmentsAndAllGatherConcatenatesInRankOrder) {
+  std::vector<at::Tensor> dealt(2), gathered(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    // Rank 0 sends 0 1 2 | 3 4 5, rank 1 sends 10 11 12 | 13 14 15 (float16, as DataParallel).
+    const at::Tensor mine = (at::arange(6, at::kFloat) + 10.0F * rank).to(at::kHalf);
+    at::Tensor received = at::empty_like(mine);
+    group.all_to_all(mine, received);
+    at::Tensor all = at::empty({4}, at::kHalf);
+    group.all_gather(mine.slice(0, 0, 2).contiguous(), all);
+    dealt[static_cast<size_t>(rank)] = received.to(at::kFloat);
+    gathered[static_cast<size_t>(rank)] = all.to(at::kFloat);
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  EXPECT_TRUE(at::equal(dealt[0], at::tensor(std::vector<float>{0, 1, 2, 10, 11, 12})));
+  EXPECT_TRUE(at::equal(dealt[1], at::tensor(std::vector<float>{3, 4, 5, 13, 14, 15})));
+  for (const auto& all : gathered) {
+    EXPECT_TRUE(at::equal(all, at::tensor(std::vector<float>{0, 1, 10, 11})));
+  }
+}
+
 TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
   std::vector<std::vector<at::Tensor>> grads(2);
-  std::vector<bool> finite(2), stop(2);
+  // Not vector<bool>: its elements share a word, and the ranks (threads) write them at once.
+  std::vector<char> finite(2), stop(2);
   const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
     DataParallel parallel(&group, 1);
     s2s::Seq2Seq model = tiny_model(1);
@@ -103,6 +125,59 @@ TEST(DataParallel, AveragesGradientsAndAgreesOnFlags) {
       EXPECT_TRUE(at::allclose(grads[r][i], at::full_like(grads[r][i], expected)))
           << "rank " << r << " parameter " << i;
     }
+  }
+}
+
+// --grad-compression fp16: what arrives is exactly the float16 sum of each rank's float16
+// (gradient / 2), widened, so compression really happened (it differs from the f32 mean), half
+// the bytes travelled, sums beyond float16's range saturate, and a rank with a non-finite loss
+// still makes every rank skip.
+TEST(DataParallel, Fp16CompressionAveragesTheFloat16RoundedGradients) {
+  std::vector<std::vector<at::Tensor>> sent(2), averaged(2);
+  std::vector<s2s::SyncStats> stats(2);
+  int64_t numel = 0;
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    DataParallel parallel(&group, 1, s2s::GradCompression::Fp16);
+    s2s::Seq2Seq model = tiny_model(1);
+    at::Generator generator =
+        at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(rank + 5));
+    const auto r = static_cast<size_t>(rank);
+    int64_t n = 0;
+    for (auto& p : model->parameters()) {
+      // Magnitudes from float16's subnormals to beyond its range (saturated after / 2).
+      p.mutable_grad() = at::randn(p.sizes(), generator) *
+                         at::pow(10.0, at::randint(-8, 6, p.sizes(), generator).to(at::kFloat));
+      sent[r].push_back(p.grad().clone());
+      n += p.numel();
+    }
+    EXPECT_TRUE(parallel.average_gradients(model, true, false));
+    for (const auto& p : model->parameters()) averaged[r].push_back(p.grad().clone());
+    EXPECT_FALSE(parallel.average_gradients(model, rank == 1, false));
+    stats[r] = parallel.stats();
+    if (rank == 0) numel = n;
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  int64_t differs_from_f32 = 0;
+  for (size_t i = 0; i < sent[0].size(); ++i) {
+    // The sum of the float16 halves, in f32, rounded once to float16 and saturated.
+    const at::Tensor expected =
+        s2s::compress_fp16_reference(
+            s2s::compress_fp16_reference(sent[0][i], 0.5F).to(at::kFloat) +
+                s2s::compress_fp16_reference(sent[1][i], 0.5F).to(at::kFloat),
+            1.0F)
+            .to(at::kFloat);
+    for (size_t r = 0; r < 2; ++r) {
+      EXPECT_TRUE(at::equal(averaged[r][i], expected)) << "rank " << r << " parameter " << i;
+    }
+    differs_from_f32 += at::ne(averaged[0][i], (sent[0][i] + sent[1][i]) / 2).sum().item<int64_t>();
+  }
+  EXPECT_GT(differs_from_f32, numel / 2);
+  int64_t saturated = 0;
+  for (const auto& g : averaged[0]) saturated += at::eq(g.abs(), 65504.0F).sum().item<int64_t>();
+  EXPECT_GT(saturated, 0);
+  for (size_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(stats[r].steps, 2);
+    EXPECT_EQ(stats[r].bytes, 2 * 2 * numel);  // 2 steps of float16 gradients
   }
 }
 
@@ -187,10 +262,52 @@ TEST(DataParallel, OverlappedBucketsAverageWhatBackwardGivesEachRank) {
   }
 }
 
+// Overlapped buckets compress too: each bucket goes out as float16 when backward completes it,
+// and every rank ends with the float16 mean of what plain backward gives the ranks.
+TEST(DataParallel, OverlappedBucketsCompressToFloat16) {
+  std::vector<std::vector<at::Tensor>> local(2), averaged(2);
+  std::vector<s2s::SyncStats> stats(2);
+  const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
+    s2s::Seq2Seq model(
+        s2s::Seq2SeqOptions(9).hidden(8).layers(2).dropout(0).impl(s2s::RnnImpl::Torch));
+    const auto r = static_cast<size_t>(rank);
+    loss_of(model, 10 * rank).backward();
+    local[r] = grads_of(model);
+    DataParallel parallel(&group, 1, s2s::GradCompression::Fp16);
+    parallel.overlap_gradients(model, 256);
+    for (auto& p : model->parameters()) p.mutable_grad().zero_();
+    parallel.arm(false);
+    loss_of(model, 10 * rank).backward();
+    EXPECT_TRUE(parallel.average_gradients(model, true, false));
+    averaged[r] = grads_of(model);
+    stats[r] = parallel.stats();
+  });
+  ASSERT_EQ(errors, (std::vector<std::string>{"", ""}));
+  int64_t numel = 0;
+  for (size_t i = 0; i < local[0].size(); ++i) {
+    numel += local[0][i].numel();
+    const at::Tensor expected = (s2s::compress_fp16_reference(local[0][i], 0.5F) +
+                                 s2s::compress_fp16_reference(local[1][i], 0.5F))
+                                    .to(at::kFloat);
+    const at::Tensor mean = (local[0][i] + local[1][i]) / 2;
+    for (size_t r = 0; r < 2; ++r) {
+      // Backward under hooks may differ from plain backward in f32's last bit, which can move
+      // a float16 rounding by one step: allow 2 float16 steps (2^-9 relative).
+      EXPECT_TRUE(at::allclose(averaged[r][i], expected, 0x1p-9, 0x1p-24))
+          << "rank " << r << " param " << i;
+      EXPECT_TRUE(at::equal(averaged[r][i], averaged[1 - r][i])) << "param " << i;
+    }
+  }
+  for (size_t r = 0; r < 2; ++r) {
+    EXPECT_GT(stats[r].buckets, 3);
+    EXPECT_EQ(stats[r].bytes, 2 * numel);
+  }
+}
+
 TEST(DataParallel, BroadcastsRank0sParametersAndSumsTallies) {
   std::vector<std::vector<at::Tensor>> params(2);
   std::vector<s2s::Tally> tallies(2);
-  std::vector<bool> stops(2);
+  std::vector<char> stops(2);  // not vector<bool>: the ranks write it at once
   const auto errors = run_ranks(2, [&](int rank, ProcessGroup& group) {
     DataParallel parallel(&group, 1);
     s2s::Seq2Seq model = tiny_model(rank == 0 ? 11 : 22);  // different initial weights

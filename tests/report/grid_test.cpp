@@ -51,6 +51,10 @@ TEST(Grid, RejectsUnknownKeysNamingTheKnownOnes) {
                                        ")");  // the experiment shares the cores itself
   EXPECT_EQ(error_of("out=x"), "--grid 'out=x': unknown key 'out' (known: " + known + ")");
   EXPECT_EQ(error_of("ranks=2"), "--grid 'ranks=2': unknown key 'ranks' (known: " + known + ")");
+  // The experiment's trainings are single processes: they send no gradients to compress.
+  EXPECT_EQ(
+      error_of("grad_compression=fp16"),
+      "--grid 'grad_compression=fp16': unknown key 'grad_compression' (known: " + known + ")");
 }
 
 // The axes are the training configuration's settings (the one list in src/run/config_fields.h)
@@ -58,7 +62,8 @@ TEST(Grid, RejectsUnknownKeysNamingTheKnownOnes) {
 TEST(Grid, KeysAreDerivedFromTheTrainingConfiguration) {
   std::vector<std::string> expected;
   for (const TrainSetting& s : train_settings())
-    if (s.kind != TrainSetting::Kind::Path && !s.flag.empty() && s.key != "threads")
+    if (s.kind != TrainSetting::Kind::Path && !s.flag.empty() && s.key != "threads" &&
+        s.key != "grad_compression")
       expected.push_back(s.key);
   expected.insert(expected.end(), {"train_size", "beam", "length_penalty"});
   EXPECT_EQ(grid_keys(), expected);

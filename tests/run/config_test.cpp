@@ -26,15 +26,20 @@ TEST(TrainConfig, WritesChoicesAsTheirFlagValuesAndReadsThemBack) {
   c.lr_schedule = LrSchedule::WarmupCosine;
   c.warmup_steps = 30;
   c.log_every = 7;
+  c.grad_compression = GradCompression::Fp16;
   const auto j = nlohmann::json::parse(c.to_json());
   EXPECT_EQ(j["cell"], "lstm");
   EXPECT_EQ(j["impl"], "torch");
   EXPECT_EQ(j["precision"], "bf16");
   EXPECT_EQ(j["lr_schedule"], "warmup-cosine");
+  EXPECT_EQ(j["grad_compression"], "fp16");
   const TrainConfig back = TrainConfig::from_json(c.to_json(), "x");
   EXPECT_EQ(back.to_json(), c.to_json());
   EXPECT_EQ(back.cell, Cell::LSTM);
   EXPECT_EQ(back.lr_schedule, LrSchedule::WarmupCosine);
+  EXPECT_EQ(back.grad_compression, GradCompression::Fp16);
+  // Runs from before the setting sent f32 gradients.
+  EXPECT_EQ(TrainConfig::from_json("{}", "x").grad_compression, GradCompression::None);
 }
 
 TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
@@ -70,6 +75,9 @@ TEST(TrainConfig, BadFilesNameTheFileAndTheSetting) {
   EXPECT_EQ(error_of(R"({"lr_schedule": "cyclic"})"),
             "run/config.json: setting 'lr_schedule': unknown learning-rate schedule 'cyclic': "
             "expected constant, exponential, plateau or warmup-cosine");
+  EXPECT_EQ(error_of(R"({"grad_compression": "bf16"})"),
+            "run/config.json: setting 'grad_compression': unknown gradient compression 'bf16': "
+            "expected none or fp16");
   EXPECT_EQ(error_of(R"({"precision": 16})"),
             "run/config.json: setting 'precision' has the wrong type (number)");
   EXPECT_EQ(error_of(R"({"colour": "red"})"), "run/config.json: unknown setting 'colour'");

@@ -64,6 +64,9 @@ TEST(TrainSettings, DescribeKindsFlagsAndChoices) {
   EXPECT_EQ(find_train_setting("attention")->choices,
             (std::vector<std::string>{"none", "dot", "general", "concat"}));
   EXPECT_EQ(find_train_setting("impl")->choices, (std::vector<std::string>{"onednn", "torch"}));
+  EXPECT_EQ(find_train_setting("--grad-compression")->choices,
+            (std::vector<std::string>{"none", "fp16"}));
+  EXPECT_EQ(find_train_setting("grad_compression")->default_value, "none");
   EXPECT_EQ(find_train_setting("ranks")->flag, "");  // written by the trainer, not a flag
   EXPECT_EQ(find_train_setting("train")->kind, TrainSetting::Kind::Path);
   EXPECT_EQ(find_train_setting("bidirectional")->kind, TrainSetting::Kind::Bool);

@@ -289,6 +289,9 @@ TEST_F(TrainedModel, BadInputsGiveOneLineErrorsAndExit2) {
       {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + bad +
            "/never --lr-schedule warmup-cosine --warmup-epochs -1",
        "--warmup-epochs must be >= 0"},
+      {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + bad +
+           "/never --grad-compression bf16",
+       "--grad-compression: unknown gradient compression 'bf16': expected none or fp16"},
   };
   for (const auto& [args, message] : cases) {
     const auto r = run_cli(args);
