@@ -119,9 +119,10 @@ void add_experiment(CLI::App& app, Context& ctx) {
   cmd->add_option("--out", flags->out,
                   "Experiment directory: one sub-directory per run, data/, REPORT.md "
                   "(default for course: runs/experiment-course)");
-  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 60)");
-  cmd->add_option("--patience", flags->patience,
-                  "Stop a run after N epochs without a lower validation loss (course default: 10)");
+  cmd->add_option("--epochs", flags->epochs, "Most epochs per run (course default: 500)");
+  cmd->add_option(
+      "--patience", flags->patience,
+      "Stop a run after N epochs without a lower validation loss, 0 = never (course default: 0)");
   cmd->add_option("--jobs", flags->jobs,
                   "Runs trained at once, the cores split among them (default: one run per core, "
                   "one thread each)")
@@ -159,7 +160,7 @@ and ends with the best configuration as ready-to-run `s2s train` and `s2s eval`
 commands.
 
 Examples:
-  s2s experiment course                         the course's study, within about an hour on 2 cores
+  s2s experiment course                         the course's study, ~35 minutes on 2 cores
   s2s experiment course --jobs 1                one run at a time, all cores for it
   s2s experiment --grid "layers=1,4 dropout=0,0.8 train_size=2800,14000" --epochs 50 --out runs/study
   s2s experiment --grid "hidden=64,128 lr=0.001,0.003" --epochs 20 --out runs/small

@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <functional>
 
 namespace s2s::report {
@@ -80,6 +81,7 @@ Conclusion judge_claim(const Claim& claim, const std::vector<Observation>& all) 
   const std::vector<Pair> pairs = pairs_along(all, claim.axis, claim.keep);
   int supports = 0, contradicts = 0, inconclusive = 0, pending = 0;
   for (const Pair& p : pairs) {
+    c.compared.push_back({p.low->name, p.high->name});
     if (!p.low->finished || !p.high->finished) {
       ++pending;
       c.evidence.push_back(
@@ -146,10 +148,13 @@ const char* to_string(Verdict verdict) {
   return "?";
 }
 
-std::vector<Conclusion> judge_course_conclusions(const std::vector<Observation>& runs,
-                                                 const JudgeOptions& options) {
-  const auto higher_acc = [&](const Observation& better, const Observation& worse,
-                              std::string& line) {
+namespace {
+
+// The course's five claims, each with the axis it varies, the runs it applies to and how one
+// pair is judged. `options` must outlive the claims.
+std::vector<Claim> course_claims(const JudgeOptions& options) {
+  const auto higher_acc = [&options](const Observation& better, const Observation& worse,
+                                     std::string& line) {
     line = fmt::format("{} {} vs {} {}", better.name, acc(better), worse.name, acc(worse));
     if (!better.seq_acc || !worse.seq_acc) return Outcome::Inconclusive;
     const double diff = *better.seq_acc - *worse.seq_acc;
@@ -162,21 +167,41 @@ std::vector<Conclusion> judge_course_conclusions(const std::vector<Observation>&
     line = fmt::format("{} {} vs {} {}", l.name, overfit_text(l), s.name, overfit_text(s));
     return overfits_later(l, s);
   };
-
-  const std::vector<Claim> claims = {
+  return {
       {"Dropout delays overfitting", "dropout", deep,
-       [&](const Pair& p, std::string& line) { return later(*p.high, *p.low, line); }},
+       [later](const Pair& p, std::string& line) { return later(*p.high, *p.low, line); }},
       {"Dropout raises accuracy", "dropout", deep,
-       [&](const Pair& p, std::string& line) { return higher_acc(*p.high, *p.low, line); }},
+       [higher_acc](const Pair& p, std::string& line) {
+         return higher_acc(*p.high, *p.low, line);
+       }},
       {"More data raises accuracy", "train_size", any,
-       [&](const Pair& p, std::string& line) { return higher_acc(*p.high, *p.low, line); }},
+       [higher_acc](const Pair& p, std::string& line) {
+         return higher_acc(*p.high, *p.low, line);
+       }},
       {"More data delays overfitting", "train_size", any,
-       [&](const Pair& p, std::string& line) { return later(*p.high, *p.low, line); }},
+       [later](const Pair& p, std::string& line) { return later(*p.high, *p.low, line); }},
       {"Too deep without dropout overfits sooner", "layers", no_dropout,
-       [&](const Pair& p, std::string& line) { return later(*p.low, *p.high, line); }},
+       [later](const Pair& p, std::string& line) { return later(*p.low, *p.high, line); }},
   };
+}
+
+}  // namespace
+
+std::vector<Conclusion> judge_course_conclusions(const std::vector<Observation>& runs,
+                                                 const JudgeOptions& options) {
   std::vector<Conclusion> out;
-  for (const Claim& claim : claims) out.push_back(judge_claim(claim, runs));
+  for (const Claim& claim : course_claims(options)) out.push_back(judge_claim(claim, runs));
+  return out;
+}
+
+std::vector<ComparedRuns> compared_pairs(const std::vector<Observation>& runs) {
+  std::vector<ComparedRuns> out;
+  const JudgeOptions options;
+  for (const Claim& claim : course_claims(options))
+    for (const Pair& p : pairs_along(runs, claim.axis, claim.keep)) {
+      const ComparedRuns pair{p.low->name, p.high->name};
+      if (std::find(out.begin(), out.end(), pair) == out.end()) out.push_back(pair);
+    }
   return out;
 }
 

@@ -25,11 +25,21 @@ enum class Verdict { Supported, Contradicted, Mixed, Inconclusive, NotTested };
 
 const char* to_string(Verdict verdict);
 
+// Two runs that differ in one setting only, by the lower and the higher value of that setting.
+struct ComparedRuns {
+  std::string low;
+  std::string high;
+  bool operator==(const ComparedRuns& other) const {
+    return low == other.low && high == other.high;
+  }
+};
+
 struct Conclusion {
   std::string claim;
   Verdict verdict = Verdict::NotTested;
-  std::string summary;                // one generated sentence
-  std::vector<std::string> evidence;  // one line per compared pair, with its numbers
+  std::string summary;                 // one generated sentence
+  std::vector<std::string> evidence;   // one line per compared pair, with its numbers
+  std::vector<ComparedRuns> compared;  // the pair behind each evidence line, in the same order
 };
 
 struct JudgeOptions {
@@ -39,5 +49,10 @@ struct JudgeOptions {
 
 std::vector<Conclusion> judge_course_conclusions(const std::vector<Observation>& runs,
                                                  const JudgeOptions& options = {});
+
+// Every pair of runs some claim compares, each once, in the order the claims meet them. Only the
+// runs' names and settings matter, so a plan's runs give the pairs before anything is trained
+// (the report draws one chart per pair, under the claims that use it).
+std::vector<ComparedRuns> compared_pairs(const std::vector<Observation>& runs);
 
 }  // namespace s2s::report

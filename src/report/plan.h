@@ -29,6 +29,9 @@ struct ExperimentOptions {
   std::filesystem::path s2s;
   std::string command;      // the command line that reproduces this experiment, for the report
   std::string budget_note;  // why the epochs/patience were chosen, for the report
+  // The course's figures sit beside runs on 1/course_data_scale of the course's data: 10 in
+  // `s2s experiment course`, whose 280/560/1400-pair runs stand for the course's 2800/14000.
+  int64_t course_data_scale = 1;
 
   // The user's data (--train, --valid, --test). With train_file set, every run trains on it (or
   // on a seeded subset of it when the grid has train_size) and validates on valid_file; each

@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "report/conclusions.h"
+
 #include <map>
 #include <set>
 
@@ -72,6 +74,29 @@ std::vector<PlotGroup> plot_groups(const Plan& plan) {
                         fmt::format("plots/{}-{}.png", kind.slug, suffix), by_rest[rest]});
     }
   }
+  return groups;
+}
+
+std::string pair_plot_file(const std::string& low, const std::string& high) {
+  return fmt::format("plots/pair-{}-vs-{}.png", low, high);
+}
+
+std::vector<PlotGroup> pair_plot_groups(const Plan& plan) {
+  std::vector<Observation> runs;
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < plan.runs.size(); ++i) {
+    Observation o;
+    o.name = plan.runs[i].name;
+    o.params = plan.runs[i].params;
+    runs.push_back(std::move(o));
+    index[plan.runs[i].name] = i;
+  }
+  std::vector<PlotGroup> groups;
+  for (const ComparedRuns& pair : compared_pairs(runs))
+    groups.push_back({kComparedPairKind,
+                      fmt::format("{} vs {}", pair.low, pair.high),
+                      pair_plot_file(pair.low, pair.high),
+                      {index.at(pair.low), index.at(pair.high)}});
   return groups;
 }
 

@@ -20,4 +20,14 @@ struct PlotGroup {
 
 std::vector<PlotGroup> plot_groups(const Plan& plan);
 
+// The kind of the charts below: they sit under the claims in the report, not among the curves.
+inline constexpr const char* kComparedPairKind = "Compared pair";
+
+// One chart per pair of runs a course claim compares (report::compared_pairs), so each verdict
+// shows the two curves that decide it: plots/pair-LOW-vs-HIGH.png.
+std::vector<PlotGroup> pair_plot_groups(const Plan& plan);
+
+// The chart file of one compared pair, as pair_plot_groups names it.
+std::string pair_plot_file(const std::string& low, const std::string& high);
+
 }  // namespace s2s::report

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <fstream>
@@ -33,6 +34,19 @@ std::vector<std::string> param_keys(const std::vector<RunView>& runs) {
   return keys;
 }
 
+// Under a claim, the chart of each pair it compared: the two runs' curves with their best and
+// overfitting epochs marked, which is what the verdict reads.
+void add_pair_charts(std::vector<Block>& doc, const Conclusion& c,
+                     const std::vector<PlotView>& plots) {
+  for (const ComparedRuns& pair : c.compared) {
+    const std::string file = pair_plot_file(pair.low, pair.high);
+    const auto p = std::find_if(plots.begin(), plots.end(),
+                                [&](const PlotView& v) { return v.group.file == file; });
+    if (p == plots.end() || !p->made) continue;
+    doc.push_back({Block::Image, 0, p->group.title, {}, {}, file});
+  }
+}
+
 }  // namespace
 
 std::string status_of(const RunView& run) {
@@ -47,7 +61,8 @@ std::string status_of(const RunView& run) {
 void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
                 const std::vector<std::string>& run_names) {
   doc.push_back({Block::Heading, 2, "Curves", {}, {}, {}});
-  if (plots.empty())
+  if (std::none_of(plots.begin(), plots.end(),
+                   [](const PlotView& p) { return p.group.kind != kComparedPairKind; }))
     doc.push_back({Block::Paragraph,
                    0,
                    "No two runs differ in a way the course compares; no charts.",
@@ -56,6 +71,7 @@ void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
                    {}});
   std::string kind;
   for (const PlotView& p : plots) {
+    if (p.group.kind == kComparedPairKind) continue;
     if (p.group.kind != kind) {
       kind = p.group.kind;
       doc.push_back({Block::Heading, 3, kind, {}, {}, {}});
@@ -126,10 +142,13 @@ Report render_report(const ReportInput& in) {
   Block table{Block::Table, 0, {}, {"run"}, {}, {}};
   const std::vector<std::string> keys = param_keys(in.runs);
   for (const std::string& k : keys) table.items.push_back(k == "train_size" ? "train pairs" : k);
-  for (const char* h :
-       {"status", "best valid seq acc", "valid token acc", "best epoch", "overfit epoch",
-        "epochs run", "wall time", "course: overfits at", "course: accuracy"})
-    table.items.emplace_back(h);
+  const std::string course =
+      in.course_data_scale == 1 ? "course" : fmt::format("course ({}x data)", in.course_data_scale);
+  for (const std::string& h :
+       {std::string("status"), std::string("best valid seq acc"), std::string("valid token acc"),
+        std::string("best epoch"), std::string("overfit epoch"), std::string("epochs run"),
+        std::string("wall time"), course + ": overfits at", course + ": accuracy"})
+    table.items.push_back(h);
   for (const RunView& run : in.runs) {
     const RunResult& r = run.result;
     std::vector<std::string> row{run.spec->name};
@@ -143,11 +162,11 @@ Report render_report(const ReportInput& in) {
                                      : "none");
     row.push_back(r.epochs.empty() ? "0" : std::to_string(r.epochs.back().epoch));
     row.push_back(r.epochs.empty() ? "-" : format_duration(r.wall_seconds));
-    const auto course = course_figure(run.spec->params);
-    row.push_back(!course                 ? "-"
-                  : course->overfit_epoch ? fmt::format("~{}", *course->overfit_epoch)
+    const auto figure = course_figure(run.spec->params, in.course_data_scale);
+    row.push_back(!figure                 ? "-"
+                  : figure->overfit_epoch ? fmt::format("~{}", *figure->overfit_epoch)
                                           : "does not overfit");
-    row.push_back(course ? "~" + percent(course->seq_acc) : "-");
+    row.push_back(figure ? "~" + percent(figure->seq_acc) : "-");
     table.rows.push_back(std::move(row));
   }
   doc.push_back(std::move(table));
@@ -157,18 +176,27 @@ Report render_report(const ReportInput& in) {
       "token accuracy is at the same epoch. Overfit epoch: " +
       rule_text(in.rule) +
       "; \"none\" means no overfitting within the epochs run. The course's figures come from "
-      "its own runs of up to 2000 epochs; its model rows are on 2800 training pairs.");
+      "its own runs of up to 2000 epochs; its model rows are on 2800 training pairs" +
+      (in.course_data_scale == 1
+           ? std::string(".")
+           : fmt::format(", so here they sit beside the runs on {}x fewer pairs (the course's "
+                         "2800 and 14000 pairs beside {} and {}).",
+                         in.course_data_scale, 2800 / in.course_data_scale,
+                         14000 / in.course_data_scale)));
 
   heading(2, "The course's conclusions, judged from these numbers");
   para(
       "Generated from the table: each claim is checked on every pair of finished runs that "
       "differ in one setting only; accuracies within half a percentage point count as a tie, "
       "and a run that did not overfit counts as overfitting later only if it ran past the "
-      "other's overfitting epoch.");
+      "other's overfitting epoch. Under each claim, the chart of each pair it compared: "
+      "training (dashed) and validation (solid) curves per run, the best epoch dotted and the "
+      "overfitting epoch in long dashes.");
   for (const Conclusion& c : judge_course_conclusions(observations(in.runs))) {
     heading(3, fmt::format("{}: {}", to_string(c.verdict), c.claim));
     para(c.summary);
     list(c.evidence);
+    add_pair_charts(doc, c, in.plots);
   }
 
   std::vector<std::string> names;

@@ -4,6 +4,7 @@
 // every run and regenerated at any time.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct ReportInput {
   std::vector<RunView> runs;
   std::vector<PlotView> plots;
   OverfitRule rule;
+  int64_t course_data_scale = 1;  // see ExperimentOptions::course_data_scale
 };
 
 struct Report {
@@ -55,7 +57,8 @@ Report render_report(const ReportInput& input);
 // ("finished (completed)", "interrupted", "pending", ...).
 std::string status_of(const RunView& run);
 
-// The "Curves" section: each chart (or why it is missing), captioned with its runs' names.
+// The "Curves" section: each chart (or why it is missing), captioned with its runs' names. The
+// compared-pair charts are left out: they sit under the claims.
 void add_curves(std::vector<Block>& doc, const std::vector<PlotView>& plots,
                 const std::vector<std::string>& run_names);
 

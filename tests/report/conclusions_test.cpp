@@ -49,6 +49,29 @@ TEST(Conclusions, TheCourseOutcomeSupportsEveryClaim) {
   EXPECT_EQ(deep.evidence,
             (std::vector<std::string>{"l1-d0-n2800 overfits at epoch 30 vs l4-d0-n2800 overfits at "
                                       "epoch 12: supports"}));
+  // Each evidence line names its pair by the lower and the higher value of the claim's setting.
+  EXPECT_EQ(deep.compared, (std::vector<ComparedRuns>{{"l1-d0-n2800", "l4-d0-n2800"}}));
+  EXPECT_EQ(delay.compared, (std::vector<ComparedRuns>{{"l4-d0-n2800", "l4-d0.8-n2800"}}));
+}
+
+TEST(Conclusions, ComparedPairsAreEveryPairAClaimReadsOnce) {
+  const std::vector<Observation> runs = {
+      run("1", "0", "280", 0.0, std::nullopt, 0, false),  // names and settings are enough
+      run("4", "0", "280", 0.0, std::nullopt, 0, false),
+      run("4", "0.8", "280", 0.0, std::nullopt, 0, false),
+      run("4", "0", "1400", 0.0, std::nullopt, 0, false),
+      run("1", "0.8", "1400", 0.0, std::nullopt, 0, false),  // 1 layer: no dropout claim
+  };
+  // Dropout's two claims share their pair; data's two claims theirs; depth needs dropout 0.
+  EXPECT_EQ(compared_pairs(runs), (std::vector<ComparedRuns>{{"l4-d0-n280", "l4-d0.8-n280"},
+                                                             {"l4-d0-n280", "l4-d0-n1400"},
+                                                             {"l1-d0-n280", "l4-d0-n280"}}));
+  // Unfinished runs are compared all the same, and say so.
+  const auto c = judge_course_conclusions(runs);
+  EXPECT_EQ(find(c, "Dropout delays overfitting").compared,
+            (std::vector<ComparedRuns>{{"l4-d0-n280", "l4-d0.8-n280"}}));
+  EXPECT_EQ(find(c, "Dropout delays overfitting").evidence,
+            (std::vector<std::string>{"l4-d0.8-n280 vs l4-d0-n280: not both finished yet"}));
 }
 
 TEST(Conclusions, OppositeNumbersContradict) {

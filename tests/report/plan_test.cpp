@@ -14,22 +14,23 @@ std::vector<std::string> names(const Plan& plan) {
   return out;
 }
 
-TEST(Plan, CourseStudyIsSixRunsOnTwoDatasets) {
+TEST(Plan, CourseStudyIsNineRunsOnThreeDatasets) {
   ExperimentOptions o = course_options("/x");
   o.cores = 2;
   const Plan plan = make_plan(o);
-  EXPECT_EQ(names(plan),
-            (std::vector<std::string>{"l1-d0-n2800", "l1-d0-n14000", "l4-d0-n2800", "l4-d0-n14000",
-                                      "l4-d0.8-n2800", "l4-d0.8-n14000"}));
-  ASSERT_EQ(plan.notes.size(), 2u);  // the two 1-layer dropout-0.8 runs
-  EXPECT_EQ(plan.notes[0].rfind("skipped l1-d0.8-n2800: with 1 layer dropout", 0), 0u);
-  ASSERT_EQ(plan.data.size(), 2u);
-  EXPECT_EQ(plan.data[0].train_size, 2800);
-  EXPECT_EQ(plan.data[0].valid_size, 560);  // validation = train / 5
-  EXPECT_EQ(plan.data[1].valid_size, 2800);
-  EXPECT_EQ(plan.data[1].dir, "/x/data/n14000");
-  EXPECT_EQ(plan.runs[3].dir, "/x/l4-d0-n14000");
-  EXPECT_EQ(plan.runs[3].log, "/x/logs/l4-d0-n14000.log");
+  EXPECT_EQ(names(plan), (std::vector<std::string>{
+                             "l1-d0-n280", "l1-d0-n560", "l1-d0-n1400", "l4-d0-n280", "l4-d0-n560",
+                             "l4-d0-n1400", "l4-d0.8-n280", "l4-d0.8-n560", "l4-d0.8-n1400"}));
+  ASSERT_EQ(plan.notes.size(), 3u);  // the three 1-layer dropout-0.8 runs
+  EXPECT_EQ(plan.notes[0].rfind("skipped l1-d0.8-n280: with 1 layer dropout", 0), 0u);
+  ASSERT_EQ(plan.data.size(), 3u);
+  EXPECT_EQ(plan.data[0].train_size, 280);
+  EXPECT_EQ(plan.data[0].valid_size, 56);  // validation = train / 5
+  EXPECT_EQ(plan.data[2].valid_size, 280);
+  EXPECT_EQ(plan.data[2].dir, "/x/data/n1400");
+  EXPECT_EQ(plan.runs[5].dir, "/x/l4-d0-n1400");
+  EXPECT_EQ(plan.runs[5].log, "/x/logs/l4-d0-n1400.log");
+  EXPECT_EQ(o.course_data_scale, 10);  // the course's 2800 and 14000 pairs beside 280 and 1400
   // By default one single-threaded run per core.
   EXPECT_EQ(plan.jobs, 2);
   EXPECT_EQ(plan.threads_per_job, 1);
@@ -41,10 +42,10 @@ TEST(Plan, OneJobRunsTheCheapestFirstWithAllCores) {
   o.jobs = 1;
   const Plan plan = make_plan(o);
   EXPECT_EQ(plan.threads_per_job, 2);
-  // Cheapest first (1 layer on 2800 pairs), so the report has results early.
-  EXPECT_EQ(plan.runs[plan.schedule.front()].name, "l1-d0-n2800");
+  // Cheapest first (1 layer on 280 pairs), so the report has results early.
+  EXPECT_EQ(plan.runs[plan.schedule.front()].name, "l1-d0-n280");
   EXPECT_EQ(plan.runs[plan.schedule.back()].name.substr(0, 2), "l4");
-  EXPECT_EQ(plan.runs[plan.schedule.back()].train_size, 14000);
+  EXPECT_EQ(plan.runs[plan.schedule.back()].train_size, 1400);
 }
 
 TEST(Plan, JobsSplitTheCoresAndRunTheLongestFirst) {
@@ -53,8 +54,8 @@ TEST(Plan, JobsSplitTheCoresAndRunTheLongestFirst) {
   o.jobs = 2;
   Plan plan = make_plan(o);
   EXPECT_EQ(plan.threads_per_job, 1);
-  EXPECT_EQ(plan.runs[plan.schedule.front()].train_size, 14000);
-  EXPECT_EQ(plan.runs[plan.schedule.back()].name, "l1-d0-n2800");
+  EXPECT_EQ(plan.runs[plan.schedule.front()].train_size, 1400);
+  EXPECT_EQ(plan.runs[plan.schedule.back()].name, "l1-d0-n280");
   o.cores = 8;
   o.jobs = 3;
   EXPECT_EQ(make_plan(o).threads_per_job, 2);  // 8 / 3, rounded down
@@ -98,16 +99,16 @@ TEST(Plan, ChildCommands) {
   o.cores = 2;
   const Plan plan = make_plan(o);
   EXPECT_EQ(gen_args(plan.data[0], 7),
-            (std::vector<std::string>{"gen", "zero-shift", "--train", "2800", "--valid", "560",
-                                      "--seed", "7", "--out-dir", "/x/data/n2800"}));
-  const RunSpec& run = plan.runs[4];  // l4-d0.8-n2800
+            (std::vector<std::string>{"gen", "zero-shift", "--train", "280", "--valid", "56",
+                                      "--seed", "7", "--out-dir", "/x/data/n280"}));
+  const RunSpec& run = plan.runs[6];  // l4-d0.8-n280
   EXPECT_EQ(train_args(o, plan, run, false), (std::vector<std::string>{"train",
                                                                        "--train",
-                                                                       "/x/data/n2800/train.csv",
+                                                                       "/x/data/n280/train.csv",
                                                                        "--valid",
-                                                                       "/x/data/n2800/valid.csv",
+                                                                       "/x/data/n280/valid.csv",
                                                                        "--out",
-                                                                       "/x/l4-d0.8-n2800",
+                                                                       "/x/l4-d0.8-n280",
                                                                        "--cell",
                                                                        "gru",
                                                                        "--hidden",
@@ -121,9 +122,9 @@ TEST(Plan, ChildCommands) {
                                                                        "--lr-decay",
                                                                        "1",
                                                                        "--epochs",
-                                                                       "60",
+                                                                       "500",
                                                                        "--patience",
-                                                                       "10",
+                                                                       "0",
                                                                        "--threads",
                                                                        "1"}));
   // Resuming passes the same flags: the trainer checks those that define the run and applies

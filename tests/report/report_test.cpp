@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "report/course_reference.h"
 #include "report/experiment.h"
 #include "report/report.h"
 
@@ -27,7 +28,15 @@ std::string line_starting(const std::string& text, const std::string& prefix) {
 class ReportOnFixtures : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The fixtures are runs of the course's study as it was first sized: the course's own 2800
+    // and 14000 pairs, 60 epochs, patience 10 (docs/results/course/60-epochs/).
     options_ = course_options(kRuns);
+    options_.grid_text =
+        "cell=gru hidden=256 layers=1,4 dropout=0,0.8 lr=0.001 lr_decay=1 train_size=2800,14000";
+    options_.grid = parse_grid(options_.grid_text);
+    options_.epochs = 60;
+    options_.patience = 10;
+    options_.course_data_scale = 1;
     options_.cores = 2;
     options_.command = "s2s experiment course --out fixtures";
     plan_ = make_plan(options_);
@@ -140,6 +149,55 @@ TEST_F(ReportOnFixtures, CurvesAreGroupedAsTheCourseGroupsThem) {
           "<td>l4-d0-n2800</td><td>gru</td><td>256</td><td>4</td><td>0</td><td>0.001</td><td>1</td>"
           "<td>2800</td><td>finished (early_stopping)</td><td>58.0%</td>"),
       std::string::npos);
+}
+
+TEST_F(ReportOnFixtures, EachClaimShowsTheChartsOfThePairsItCompared) {
+  const std::vector<PlotGroup> pairs = pair_plot_groups(plan_);
+  ASSERT_EQ(pairs.size(), 7u);  // 2 dropout pairs, 3 data pairs, 2 depth pairs
+  EXPECT_EQ(pairs[0].kind, kComparedPairKind);
+  EXPECT_EQ(pairs[0].title, "l4-d0-n2800 vs l4-d0.8-n2800");
+  EXPECT_EQ(pairs[0].file, "plots/pair-l4-d0-n2800-vs-l4-d0.8-n2800.png");
+  EXPECT_EQ(pairs[0].runs, (std::vector<std::size_t>{2, 4}));
+  EXPECT_EQ(pairs[6].file, "plots/pair-l1-d0-n14000-vs-l4-d0-n14000.png");
+  for (const PlotGroup& g : pairs) input_.plots.push_back({g, true, ""});
+  input_.plots.back().made = false;  // not drawn (yet): not linked
+  const std::string md = render_report(input_).markdown;
+
+  const std::size_t claim = md.find("Dropout delays overfitting\n");
+  ASSERT_NE(claim, std::string::npos);
+  const std::string section = md.substr(claim, md.find("\n### ", claim) - claim);
+  EXPECT_NE(section.find("![l4-d0-n2800 vs l4-d0.8-n2800](plots/pair-l4-d0-n2800-vs-l4-d0.8-"
+                         "n2800.png)"),
+            std::string::npos);
+  EXPECT_NE(section.find("![l4-d0-n14000 vs l4-d0.8-n14000](plots/pair-l4-d0-n14000-vs-l4-d0.8-"
+                         "n14000.png)"),
+            std::string::npos);
+  EXPECT_EQ(section.find("plots/pair-l1"), std::string::npos);  // depth's pairs are not dropout's
+  EXPECT_EQ(md.find("plots/pair-l1-d0-n14000-vs-l4-d0-n14000.png"), std::string::npos);
+  EXPECT_NE(md.find("plots/pair-l1-d0-n2800-vs-l4-d0-n2800.png"), std::string::npos);
+  // The pair charts sit under the claims, not again among the curves.
+  EXPECT_EQ(md.substr(md.find("## Curves")).find("plots/pair-"), std::string::npos);
+}
+
+TEST_F(ReportOnFixtures, TheCourseFiguresSitBesideRunsOnATenthOfItsData) {
+  // The same runs read as a study on a tenth of the course's data: the course ran nothing on
+  // 28000 pairs, so no 2800-pair row gets a figure, and the headers say the scale.
+  input_.course_data_scale = 10;
+  const std::string md = render_report(input_).markdown;
+  EXPECT_NE(line_starting(md, "| run |")
+                .find("| course (10x data): overfits at | course (10x data): accuracy |"),
+            std::string::npos);
+  EXPECT_NE(line_starting(md, "| l4-d0-n2800 |").find("| - | - |"), std::string::npos);
+  EXPECT_NE(md.find("on 10x fewer pairs (the course's 2800 and 14000 pairs beside 280 and 1400)"),
+            std::string::npos);
+  // A 280-pair 4-layer run without dropout is the course's 2800-pair one.
+  EXPECT_EQ(
+      course_figure({{"layers", "4"}, {"dropout", "0"}, {"train_size", "280"}}, 10)->overfit_epoch,
+      600);
+  EXPECT_EQ(
+      course_figure({{"layers", "4"}, {"dropout", "0.8"}, {"train_size", "1400"}}, 10)->seq_acc,
+      0.997);
+  EXPECT_FALSE(course_figure({{"layers", "4"}, {"dropout", "0"}, {"train_size", "560"}}, 10));
 }
 
 TEST(Report, WritesBothFilesAtomically) {
