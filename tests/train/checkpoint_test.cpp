@@ -11,7 +11,9 @@
 #include "s2s/checkpoint.h"
 #include "s2s/error.h"
 #include "support/run_command.h"
+#include "support/zip_entries.h"
 #include "test_util.h"
+#include "train/zip_crc.h"
 
 namespace {
 
@@ -149,6 +151,33 @@ TEST(CheckpointIntegrity, DamagedFormatOneWeightsAreAChecksumMismatch) {
   // tensor data), a record LibTorch reads without checking.
   overwrite(path, 18700, 16);
   EXPECT_EQ(load_error(path), path + ": checksum mismatch (corrupt or modified)");
+}
+
+// A flipped byte in a tensor inside a format-2 payload, with every zip CRC-32 recomputed (the
+// records' own zip and the file's, in data descriptors and central directories), as a copy that
+// rewrote the data together with its zip checksums would leave it: the zip check passes, so only
+// the payload's checksum can refuse the file, which would otherwise load with a different tensor.
+TEST(CheckpointIntegrity, DamagedPayloadWithMatchingZipCrcsIsAChecksumMismatch) {
+  const std::string dir = temp_dir("forged");
+  const std::string path = write_checkpoint(dir);
+  std::string file = read_text(path);
+  const s2s::test::ZipEntry payload = s2s::test::largest_stored_entry(file);
+  ASSERT_NE(payload.name.find("/data/"), std::string::npos) << payload.name;
+  std::string records = file.substr(payload.data, payload.size);
+  const s2s::test::ZipEntry tensor = s2s::test::largest_stored_entry(records);
+  ASSERT_NE(tensor.name.find("/data/"), std::string::npos) << tensor.name;
+  records[tensor.data + tensor.size / 2] ^= 0x01;
+  s2s::test::rewrite_crc(records, tensor);
+  file.replace(payload.data, payload.size, records);
+  s2s::test::rewrite_crc(file, payload);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << file;
+  ASSERT_NO_THROW(s2s::verify_zip_crcs(file, path)) << "the forged file's zip CRCs match";
+
+  EXPECT_EQ(load_error(path), path + ": checksum mismatch (corrupt or modified)");
+  std::ofstream(dir + "/data.csv") << "source,target\n1 2,2 1\n";
+  const auto r = s2s::test::run_cli("eval --model " + path + " --data " + dir + "/data.csv");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "s2s: error: " + path + ": checksum mismatch (corrupt or modified)\n");
 }
 
 // A checkpoint whose configuration was damaged or forged.
