@@ -144,11 +144,11 @@ Report render_report(const ReportInput& in) {
   for (const std::string& k : keys) table.items.push_back(k == "train_size" ? "train pairs" : k);
   const std::string course =
       in.course_data_scale == 1 ? "course" : fmt::format("course ({}x data)", in.course_data_scale);
-  for (const std::string& h :
-       {std::string("status"), std::string("best valid seq acc"), std::string("valid token acc"),
-        std::string("best epoch"), std::string("overfit epoch"), std::string("epochs run"),
-        std::string("wall time"), course + ": overfits at", course + ": accuracy"})
-    table.items.push_back(h);
+  for (const char* h : {"status", "best valid seq acc", "valid token acc", "best epoch",
+                        "overfit epoch", "epochs run", "wall time"})
+    table.items.emplace_back(h);
+  table.items.push_back(course + ": overfits at");
+  table.items.push_back(course + ": accuracy");
   for (const RunView& run : in.runs) {
     const RunResult& r = run.result;
     std::vector<std::string> row{run.spec->name};

@@ -45,13 +45,15 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
         model->forward(batch.src, decoder_input(batch), options.teacher_forcing, batch.src_lengths);
     const at::Tensor loss_sum = summed_nll(logp, batch.tgt);
     const int64_t tokens = batch.tgt_mask.sum().item<int64_t>();
+    const double denominator = static_cast<double>(std::max<int64_t>(tokens, 1));
     // What backward minimises; what is reported (result.loss, the tally) stays plain NLL.
-    const at::Tensor loss = smoothed_loss_sum(logp, batch.tgt, loss_sum, options.label_smoothing) /
-                            static_cast<double>(std::max<int64_t>(tokens, 1));
     const bool smoothing = options.label_smoothing != 0;
-    const double value =
-        smoothing ? (loss_sum / static_cast<double>(std::max<int64_t>(tokens, 1))).item<double>()
-                  : loss.item<double>();
+    const at::Tensor nll = loss_sum / denominator;
+    const at::Tensor loss =
+        smoothing
+            ? smoothed_loss_sum(logp, batch.tgt, loss_sum, options.label_smoothing) / denominator
+            : nll;
+    const double value = nll.item<double>();
     result.tokens += tokens;
     result.loss += value * share;
     lap(clock, &StepPhaseTimes::forward_ms, times);

@@ -99,8 +99,8 @@ TEST(RunSummary, OtherWritersWordsAndFieldNames) {
   EXPECT_FALSE(has_ended(RunStatus::Running));
 }
 
-// The committed first course study (docs/results/course/60-epochs/runs) and the fixtures, as written by earlier
-// versions of the trainer (and by a fixture script), read through today's types.
+// The committed first course study (docs/results/course/60-epochs/runs) and the fixtures, as
+// written by earlier versions of the trainer (and by a fixture script), read through today's types.
 TEST(RunFiles, OldRunDirectoriesStillRead) {
   const fs::path course = fs::path(S2S_SOURCE_DIR) / "docs/results/course/60-epochs/runs";
   int runs = 0;
