@@ -108,18 +108,21 @@ class LuongAttention(nn.Module):
 
 class AttnSeq2Seq(nn.Module):
     """Seq2Seq plus attention, optional input feeding (the previous attentional state joins the
-    next decoder input) and a bidirectional encoder whose directions are summed (into the
-    decoder's initial state and the attention memory). Without input feeding, training runs the
+    next decoder input) and a bidirectional encoder whose directions are summed (merge "sum",
+    each direction `hidden` wide) or concatenated (merge "concat", each hidden/2 wide) into the
+    decoder's initial state and the attention memory. Without input feeding, training runs the
     decoder over the whole target in one call and attends for all steps in batched products."""
 
     def __init__(self, vocab, hidden, layers, cell, score, feed=False, bidirectional=False,
-                 dropout=0.0):
+                 dropout=0.0, merge="sum"):
         super().__init__()
         rnn = RNN_CLASSES[cell]
         between_layers = dropout if layers > 1 else 0.0
         self.hidden, self.layers, self.feed, self.bidirectional = hidden, layers, feed, bidirectional
+        self.concat = bidirectional and merge == "concat"
         self.enc_emb = nn.Embedding(vocab, hidden)
-        self.enc = rnn(hidden, hidden, layers, dropout=between_layers, bidirectional=bidirectional)
+        self.enc = rnn(hidden, hidden // 2 if self.concat else hidden, layers,
+                       dropout=between_layers, bidirectional=bidirectional)
         self.dec_emb = nn.Embedding(vocab, hidden)
         self.dec = rnn(2 * hidden if feed else hidden, hidden, layers, dropout=between_layers)
         self.attn = LuongAttention(score, hidden)
@@ -127,7 +130,13 @@ class AttnSeq2Seq(nn.Module):
 
     def encode(self, src):
         y, h = self.enc(self.enc_emb(src))
-        if self.bidirectional:
+        if self.concat:  # y is [forward; backward] already; states per layer the same way
+            H, L = self.hidden, self.layers
+
+            def joined(s):
+                return s.view(L, 2, s.size(1), H // 2).transpose(1, 2).reshape(L, s.size(1), H)
+            h = tuple(joined(s) for s in h) if isinstance(h, tuple) else joined(h)
+        elif self.bidirectional:
             H, L = self.hidden, self.layers
             y = y[..., :H] + y[..., H:]
 
@@ -276,7 +285,8 @@ def make_model(args, vocab):
     if args.attention == "none":
         return Seq2Seq(vocab, args.hidden, args.layers, args.dropout, args.cell)
     return AttnSeq2Seq(vocab, args.hidden, args.layers, args.cell, args.attention,
-                       args.input_feeding, args.bidirectional, args.dropout)
+                       args.input_feeding, args.bidirectional, args.dropout,
+                       args.bidirectional_merge)
 
 
 def read_pairs(path, vocab):
@@ -340,6 +350,8 @@ def main():
     parser.add_argument("--attention", default="none", choices=["none", "dot", "general", "concat"])
     parser.add_argument("--input-feeding", action="store_true", help="with --attention")
     parser.add_argument("--bidirectional", action="store_true", help="with --attention")
+    parser.add_argument("--bidirectional-merge", choices=["sum", "concat"], default="sum",
+                        help="with --bidirectional: directions added, or concatenated at half width")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--len", type=int, default=10, help="--bench: sequence length")
     parser.add_argument("--steps", type=int, default=30, help="--bench: timed repetitions")

@@ -40,4 +40,14 @@ enum class Attention { None, Dot, General, Concat };
 Attention parse_attention(const std::string& name);
 std::string to_string(Attention attention);
 
+// How a bidirectional encoder's two directions meet. Sum: each direction is `hidden` wide and
+// the two are added, per position and per layer's final state. Concat: each direction is
+// hidden/2 wide and the two are concatenated (OpenNMT's brnn), so the decoder and attention see
+// the same width for about a third of the encoder's arithmetic, and nothing is lost to a sum.
+enum class DirectionMerge { Sum, Concat };
+
+// "sum" | "concat"; throws s2s::Error naming the accepted values otherwise.
+DirectionMerge parse_direction_merge(const std::string& name);
+std::string to_string(DirectionMerge merge);
+
 }  // namespace s2s

@@ -65,7 +65,8 @@ struct TrainConfig {
   // Luong global attention over the encoder outputs (None = the course's model).
   Attention attention = Attention::None;
   bool input_feeding = false;  // attention's previous state fed to the next step (step by step)
-  bool bidirectional = false;  // bidirectional encoder, directions summed into the decoder
+  bool bidirectional = false;  // bidirectional encoder, its directions merged into the decoder
+  DirectionMerge bidirectional_merge = DirectionMerge::Sum;  // how (Seq2SeqOptions)
 
   // Optimisation: Adam at 2e-3, one epoch of linear warm-up, then a half cosine to 0 at the
   // last step of --epochs, so the rate spans the run whatever its length. Measured (README,

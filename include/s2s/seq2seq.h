@@ -75,10 +75,13 @@ struct Seq2SeqOptions {
   // Luong's input feeding (attention only): the decoder's input at step t is [embedding;
   // h̃_{t-1}], so training runs the decoder step by step instead of in one fused call.
   TORCH_ARG(bool, input_feeding) = false;
-  // Bidirectional encoder. Its two directions are summed, both for the decoder's initial state
-  // (layer by layer: h_l = h_l,forward + h_l,backward, the same for an LSTM's c) and for the
-  // attention memory, so everything after the encoder stays `hidden` wide and parameter-free.
+  // Bidirectional encoder. Its two directions meet as bidirectional_merge says, both for the
+  // decoder's initial state (layer by layer; the same for an LSTM's c) and for the attention
+  // memory, so everything after the encoder stays `hidden` wide and parameter-free. Sum:
+  // h_l = h_l,forward + h_l,backward, each direction `hidden` wide. Concat: h_l = [h_l,forward;
+  // h_l,backward], each direction hidden/2 wide (hidden must be even).
   TORCH_ARG(bool, bidirectional) = false;
+  TORCH_ARG(DirectionMerge, bidirectional_merge) = DirectionMerge::Sum;
 };
 
 class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
@@ -95,7 +98,7 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   at::Tensor forward(const at::Tensor& src, const at::Tensor& tgt_in, double teacher_forcing = 1.0,
                      const at::Tensor& src_lengths = {});
 
-  // The decoder's initial state (bidirectional: the directions summed), padding included.
+  // The decoder's initial state (bidirectional: the directions merged), padding included.
   RnnState encode(const at::Tensor& src);
 
   // Step-wise decoding, no gradients. src [S, B] as for forward; src_lengths [B] (int64) the
@@ -150,5 +153,9 @@ TORCH_MODULE(Seq2Seq);
 // The number of parameters Seq2Seq(options) has, computed without allocating them: a loader can
 // refuse a configuration whose weights could not be in its file before building the model.
 int64_t parameter_count(const Seq2SeqOptions& options);
+
+// The width of each encoder direction: hidden, or hidden/2 for a bidirectional encoder whose
+// directions are concatenated.
+int64_t encoder_width(const Seq2SeqOptions& options);
 
 }  // namespace s2s

@@ -191,7 +191,8 @@ void add_train(CLI::App& app, Context& ctx) {
   cmd->add_option("--resume", f->resume_dir,
                   "Continue the run in DIR from its last.pt. Flags that define the model or the "
                   "data (--cell, --layers, --hidden, --attention, --input-feeding, "
-                  "--bidirectional, --train, --valid, --batch, --seed) must be the run's; the "
+                  "--bidirectional, --bidirectional-merge, --train, --valid, --batch, --seed) must "
+                  "be the run's; the "
                   "others (--epochs, --patience, the learning rate and its schedule, --threads, "
                   "...) are applied and recorded in config.json");
   const TrainConfig d;
@@ -272,8 +273,14 @@ void add_train(CLI::App& app, Context& ctx) {
              "course model");
   add_switch(cmd, *f, "--bidirectional", &TrainConfig::bidirectional,
              "Bidirectional encoder (a second set of *_reverse weights reads the source "
-             "backwards). The two directions are summed, layer by layer, into the decoder's "
-             "initial state and, per position, into the attention memory");
+             "backwards). The two directions are merged (--bidirectional-merge), layer by layer, "
+             "into the decoder's initial state and, per position, into the attention memory");
+  add_choice(cmd, *f, "--bidirectional-merge", &TrainConfig::bidirectional_merge,
+             parse_direction_merge,
+             "With --bidirectional, how the directions meet. sum: each direction --hidden wide, "
+             "added. concat: each direction --hidden/2 wide, concatenated (OpenNMT's brnn): the "
+             "same width for the decoder at about a third of the encoder's arithmetic "
+             "(measured on G2P: docs/results/g2p/) [sum]");
   add(cmd, *f, "--accumulate", &TrainConfig::accumulate,
       fmt::format("Gradient accumulation: one optimizer step per N batches (per rank), fewer "
                   "all-reduces on slow links; the effective batch is --batch x N x ranks [{}]",

@@ -27,7 +27,8 @@ namespace {
 
 // Cell, width, depth and attention settings of a reference-model state_dict, read off its tensor
 // names and shapes: attn.* means attention (general has linear_in, concat v, dot neither), a
-// decoder input twice the width means input feeding, *_reverse encoder weights bidirectional.
+// decoder input twice the width means input feeding, *_reverse encoder weights bidirectional
+// (and an encoder half the decoder's width, directions concatenated).
 Seq2SeqOptions options_from_shapes(const std::map<std::string, at::Tensor>& t,
                                    const std::string& source) {
   const auto need = [&](const std::string& key) -> const at::Tensor& {
@@ -38,8 +39,14 @@ Seq2SeqOptions options_from_shapes(const std::map<std::string, at::Tensor>& t,
   const at::Tensor& emb = need("enc_emb.weight");
   const at::Tensor& whh = need("enc.weight_hh_l0");
   if (emb.dim() != 2 || whh.dim() != 2) throw Error(source + ": unexpected tensor ranks");
-  const int64_t hidden = whh.size(1);
-  const int64_t gates = whh.size(0) / std::max<int64_t>(hidden, 1);
+  const int64_t hidden = emb.size(1);
+  const bool bidirectional = t.count("enc.weight_hh_l0_reverse") > 0;
+  const bool halves = bidirectional && 2 * whh.size(1) == hidden;
+  if (whh.size(1) != hidden && !halves) {
+    throw Error(source + ": enc.weight_hh_l0 is " + std::to_string(whh.size(1)) +
+                " wide but the embeddings " + std::to_string(hidden));
+  }
+  const int64_t gates = whh.size(0) / std::max<int64_t>(whh.size(1), 1);
   Cell cell = Cell::GRU;
   if (gates == 1)
     cell = Cell::RNN;
@@ -66,7 +73,8 @@ Seq2SeqOptions options_from_shapes(const std::map<std::string, at::Tensor>& t,
       .dropout(0.0)
       .attention(attention)
       .input_feeding(input_feeding)
-      .bidirectional(t.count("enc.weight_hh_l0_reverse") > 0);
+      .bidirectional(bidirectional)
+      .bidirectional_merge(halves ? DirectionMerge::Concat : DirectionMerge::Sum);
 }
 
 }  // namespace
@@ -124,6 +132,7 @@ void import_state_dict(const std::string& state_dict_path, const std::string& vo
       {"attention", to_string(options.attention())},
       {"input_feeding", options.input_feeding()},
       {"bidirectional", options.bidirectional()},
+      {"bidirectional_merge", to_string(options.bidirectional_merge())},
       {"imported_from",
        state_dict_path}}.dump(2);
   meta.state_json = "{}";

@@ -77,4 +77,14 @@ std::string to_string(Attention attention) {
   return "?";
 }
 
+DirectionMerge parse_direction_merge(const std::string& name) {
+  if (name == "sum") return DirectionMerge::Sum;
+  if (name == "concat") return DirectionMerge::Concat;
+  throw Error("unknown direction merge '" + name + "': expected sum or concat");
+}
+
+std::string to_string(DirectionMerge merge) {
+  return merge == DirectionMerge::Sum ? "sum" : "concat";
+}
+
 }  // namespace s2s

@@ -24,9 +24,16 @@ void Seq2SeqImpl::reset() {
   if (options.input_feeding() && options.attention() == Attention::None) {
     throw Error("--input-feeding needs --attention (dot, general or concat)");
   }
+  const bool concat = options.bidirectional_merge() == DirectionMerge::Concat;
+  if (concat && !options.bidirectional()) {
+    throw Error("--bidirectional-merge concat needs --bidirectional");
+  }
+  if (concat && options.hidden() % 2 != 0) {
+    throw Error("--bidirectional-merge concat needs an even --hidden (each direction is half)");
+  }
   const int64_t v = options.vocab_size(), h = options.hidden();
-  const auto rnn = [&](int64_t input_size, bool bidirectional) {
-    return RnnStack(RnnStackOptions(options.cell(), input_size, h)
+  const auto rnn = [&](int64_t input_size, int64_t width, bool bidirectional) {
+    return RnnStack(RnnStackOptions(options.cell(), input_size, width)
                         .num_layers(options.layers())
                         .dropout(options.dropout())
                         .impl(options.impl())
@@ -35,9 +42,9 @@ void Seq2SeqImpl::reset() {
   };
   // Registration order = state_dict order = the reference's order.
   enc_emb = register_module("enc_emb", torch::nn::Embedding(v, h));
-  enc = register_module("enc", rnn(h, options.bidirectional()));
+  enc = register_module("enc", rnn(h, encoder_width(options), options.bidirectional()));
   dec_emb = register_module("dec_emb", torch::nn::Embedding(v, h));
-  dec = register_module("dec", rnn(options.input_feeding() ? 2 * h : h, false));
+  dec = register_module("dec", rnn(options.input_feeding() ? 2 * h : h, h, false));
   if (options.attention() != Attention::None) {
     attn = register_module("attn", LuongAttention(LuongAttentionOptions(options.attention(), h)));
   }
@@ -47,10 +54,21 @@ void Seq2SeqImpl::reset() {
 std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_all(const at::Tensor& src) {
   auto [y, state] = enc->forward(enc_emb->forward(src));
   if (!options.bidirectional()) return {y, state};
-  const int64_t h = options.hidden();
+  const int64_t h = options.hidden(), layers = options.layers();
+  if (options.bidirectional_merge() == DirectionMerge::Concat) {
+    // y is already [S, B, h]: [forward; backward] per position. States [2L, B, h/2] in
+    // PyTorch's order (l0 forward, l0 backward, ...) -> [L, B, h], forward half first.
+    const auto concat_directions = [&](const at::Tensor& s) {
+      return s.defined() ? s.view({layers, 2, s.size(1), h / 2})
+                               .permute({0, 2, 1, 3})
+                               .reshape({layers, s.size(1), h})
+                         : s;
+    };
+    return {y, RnnState{concat_directions(state.h), concat_directions(state.c)}};
+  }
   // [2L, B, H] in PyTorch's order (l0 forward, l0 backward, ...) -> [L, B, H].
   const auto sum_directions = [&](const at::Tensor& s) {
-    return s.defined() ? s.view({options.layers(), 2, s.size(1), h}).sum(1) : s;
+    return s.defined() ? s.view({layers, 2, s.size(1), h}).sum(1) : s;
   };
   return {y.narrow(-1, 0, h) + y.narrow(-1, h, h),
           RnnState{sum_directions(state.h), sum_directions(state.c)}};
@@ -343,16 +361,23 @@ at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& token
   return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
 }
 
+int64_t encoder_width(const Seq2SeqOptions& options) {
+  const bool halves =
+      options.bidirectional() && options.bidirectional_merge() == DirectionMerge::Concat;
+  return halves ? options.hidden() / 2 : options.hidden();
+}
+
 // The modules registered in Seq2SeqImpl::reset.
 int64_t parameter_count(const Seq2SeqOptions& options) {
   const int64_t v = options.vocab_size(), h = options.hidden();
-  const auto rnn = [&](int64_t input_size, bool bidirectional) {
-    return parameter_count(RnnStackOptions(options.cell(), input_size, h)
+  const auto rnn = [&](int64_t input_size, int64_t width, bool bidirectional) {
+    return parameter_count(RnnStackOptions(options.cell(), input_size, width)
                                .num_layers(options.layers())
                                .bidirectional(bidirectional));
   };
   int64_t count = 2 * v * h;  // enc_emb, dec_emb
-  count += rnn(h, options.bidirectional()) + rnn(options.input_feeding() ? 2 * h : h, false);
+  count += rnn(h, encoder_width(options), options.bidirectional()) +
+           rnn(options.input_feeding() ? 2 * h : h, h, false);
   if (options.attention() != Attention::None)
     count += parameter_count(LuongAttentionOptions(options.attention(), h));
   return count + h * v + v;  // out

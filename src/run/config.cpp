@@ -130,6 +130,10 @@ void TrainConfig::validate_settings() const {
        "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
   need(attention != Attention::None || !input_feeding,
        "--input-feeding needs --attention (dot, general or concat)");
+  need(bidirectional || bidirectional_merge == DirectionMerge::Sum,
+       "--bidirectional-merge concat needs --bidirectional");
+  need(bidirectional_merge == DirectionMerge::Sum || hidden % 2 == 0,
+       "--bidirectional-merge concat needs an even --hidden (each direction is half of it)");
   need(layers >= 1 && layers <= 64, "--layers must be between 1 and 64");
   need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");

@@ -31,6 +31,7 @@ S2S_ENUM_JSON(RnnImpl, parse_rnn_impl)
 S2S_ENUM_JSON(Precision, parse_precision)
 S2S_ENUM_JSON(LrSchedule, parse_lr_schedule)
 S2S_ENUM_JSON(Attention, parse_attention)
+S2S_ENUM_JSON(DirectionMerge, parse_direction_merge)
 S2S_ENUM_JSON(GradCompression, parse_grad_compression)
 #undef S2S_ENUM_JSON
 
@@ -39,7 +40,7 @@ S2S_ENUM_JSON(GradCompression, parse_grad_compression)
 #define S2S_CONFIG_FIELDS(X)                                                        \
   X(train) X(valid) X(out)                                                          \
   X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
-  X(attention) X(input_feeding) X(bidirectional)                                    \
+  X(attention) X(input_feeding) X(bidirectional) X(bidirectional_merge)             \
   X(epochs) X(batch) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience)               \
   X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(label_smoothing) X(clip) X(seed) \
   X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate)                  \

@@ -26,9 +26,17 @@ std::string text_of(const nlohmann::json& value) {
 }  // namespace
 
 const std::vector<std::string>& run_defining_settings() {
-  static const std::vector<std::string> keys{
-      "cell",          "layers", "hidden", "attention", "input_feeding",
-      "bidirectional", "train",  "valid",  "batch",     "seed"};
+  static const std::vector<std::string> keys{"cell",
+                                             "layers",
+                                             "hidden",
+                                             "attention",
+                                             "input_feeding",
+                                             "bidirectional",
+                                             "bidirectional_merge",
+                                             "train",
+                                             "valid",
+                                             "batch",
+                                             "seed"};
   return keys;
 }
 

@@ -49,7 +49,8 @@ Seq2SeqOptions model_options(const TrainConfig& config, int64_t vocab_size) {
       .precision(config.precision)
       .attention(config.attention)
       .input_feeding(config.input_feeding)
-      .bidirectional(config.bidirectional);
+      .bidirectional(config.bidirectional)
+      .bidirectional_merge(config.bidirectional_merge);
 }
 
 Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t vocab_size,

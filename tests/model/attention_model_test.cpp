@@ -32,6 +32,11 @@ std::vector<Variant> variants(RnnImpl impl) {
                                                  .bidirectional(true)
                                                  .input_feeding(true)},
       {"none_bidirectional", Seq2SeqOptions(base).bidirectional(true)},
+      {"general_bidirectional_concat_lstm", Seq2SeqOptions(base)
+                                                .attention(Attention::General)
+                                                .cell(Cell::LSTM)
+                                                .bidirectional(true)
+                                                .bidirectional_merge(DirectionMerge::Concat)},
   };
 }
 
@@ -257,6 +262,52 @@ TEST(BidirectionalEncoder, DirectionsAreSummedIntoTheDecodersInitialState) {
   ASSERT_EQ(both.h.size(0), 4);
   EXPECT_TRUE(torch::allclose(summed.h[0], both.h[0] + both.h[1]));
   EXPECT_TRUE(torch::allclose(summed.h[1], both.h[2] + both.h[3]));
+}
+
+TEST(BidirectionalEncoder, ConcatenatedDirectionsAreHalfWidthAndJoinedForwardFirst) {
+  torch::manual_seed(13);
+  Seq2Seq model(Seq2SeqOptions(kVocab)
+                    .hidden(6)
+                    .layers(2)
+                    .cell(Cell::LSTM)
+                    .attention(Attention::General)
+                    .bidirectional(true)
+                    .bidirectional_merge(DirectionMerge::Concat));
+  model->eval();
+  // Each direction is 3 wide; layer 1 reads both directions of layer 0 (6 wide).
+  EXPECT_EQ(model->enc->named_parameters()["weight_hh_l0"].sizes(), (at::IntArrayRef{12, 3}));
+  EXPECT_EQ(model->enc->named_parameters()["weight_ih_l1_reverse"].sizes(),
+            (at::IntArrayRef{12, 6}));
+  EXPECT_EQ(model->dec->named_parameters()["weight_hh_l0"].sizes(), (at::IntArrayRef{24, 6}));
+  int64_t count = 0;
+  for (const auto& p : model->parameters()) count += p.numel();
+  EXPECT_EQ(parameter_count(model->options), count);
+
+  const at::Tensor src = torch::randint(3, kVocab, {5, 2});
+  torch::NoGradGuard no_grad;
+  auto [y, both] = model->enc->forward(model->enc_emb->forward(src));
+  const RnnState joined = model->encode(src);
+  ASSERT_EQ(both.h.sizes(), (at::IntArrayRef{4, 2, 3}));
+  ASSERT_EQ(joined.h.sizes(), (at::IntArrayRef{2, 2, 6}));
+  for (int64_t l = 0; l < 2; ++l) {
+    EXPECT_TRUE(torch::equal(joined.h[l], torch::cat({both.h[2 * l], both.h[2 * l + 1]}, -1)));
+    EXPECT_TRUE(torch::equal(joined.c[l], torch::cat({both.c[2 * l], both.c[2 * l + 1]}, -1)));
+  }
+}
+
+TEST(BidirectionalEncoder, ConcatNeedsBidirectionalAndAnEvenWidth) {
+  const auto message = [](const Seq2SeqOptions& options) {
+    try {
+      Seq2Seq model(options);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const auto concat = Seq2SeqOptions(kVocab).hidden(6).bidirectional_merge(DirectionMerge::Concat);
+  EXPECT_EQ(message(concat), "--bidirectional-merge concat needs --bidirectional");
+  EXPECT_EQ(message(Seq2SeqOptions(concat).bidirectional(true).hidden(7)),
+            "--bidirectional-merge concat needs an even --hidden (each direction is half)");
 }
 
 }  // namespace

@@ -433,10 +433,12 @@ TEST(Interop, AttentionModelsRoundTripThroughPython) {
   std::ofstream(dir + "/inputs.txt") << inputs[0] << inputs[1] << inputs[2];
   const std::string vocab = dir + "/vocab.json";
   python("make-attention " + dir + " " + vocab);
-  const std::map<std::string, std::tuple<s2s::Attention, bool, bool>> models = {
-      {"gru_dot", {s2s::Attention::Dot, false, false}},
-      {"lstm_general_bi", {s2s::Attention::General, false, true}},
-      {"gru_concat_feed", {s2s::Attention::Concat, true, false}}};
+  using s2s::DirectionMerge;
+  const std::map<std::string, std::tuple<s2s::Attention, bool, bool, DirectionMerge>> models = {
+      {"gru_dot", {s2s::Attention::Dot, false, false, DirectionMerge::Sum}},
+      {"lstm_general_bi", {s2s::Attention::General, false, true, DirectionMerge::Sum}},
+      {"gru_concat_feed", {s2s::Attention::Concat, true, false, DirectionMerge::Sum}},
+      {"lstm_general_bicat", {s2s::Attention::General, false, true, DirectionMerge::Concat}}};
   for (const auto& [name, settings] : models) {
     const std::string sd = dir + "/" + name + ".pt", model = dir + "/" + name + ".s2s.pt";
     auto r = run_cli("import --from " + sd + " --vocab " + vocab + " --to " + model);
@@ -445,6 +447,7 @@ TEST(Interop, AttentionModelsRoundTripThroughPython) {
     EXPECT_EQ(ck.model->options.attention(), std::get<0>(settings)) << name;
     EXPECT_EQ(ck.model->options.input_feeding(), std::get<1>(settings)) << name;
     EXPECT_EQ(ck.model->options.bidirectional(), std::get<2>(settings)) << name;
+    EXPECT_EQ(ck.model->options.bidirectional_merge(), std::get<3>(settings)) << name;
     const std::string py = python("greedy " + vocab + " " + dir + "/inputs.txt " + sd);
     const auto py_lines = lines_of(py);
     EXPECT_EQ(py_lines.size(), 6u) << name;

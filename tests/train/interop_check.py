@@ -5,7 +5,7 @@
                                                    DIR/gru.pt, DIR/lstm.pt, DIR/rnn.pt
   interop_check.py make-attention DIR VOCAB.json   the same with the peer's Luong attention:
                                                    DIR/gru_dot.pt, DIR/lstm_general_bi.pt,
-                                                   DIR/gru_concat_feed.pt
+                                                   DIR/gru_concat_feed.pt, DIR/lstm_general_bicat.pt
   interop_check.py greedy VOCAB.json INPUTS SD.pt...   one decoded response per input line
 """
 import json
@@ -21,24 +21,27 @@ import s2s_peer as ref  # noqa: E402
 LuongAttention, AttnSeq2Seq = ref.LuongAttention, ref.AttnSeq2Seq
 
 
-ATTENTION_MODELS = {  # file name: (cell, score, input feeding, bidirectional)
-    "gru_dot": ("gru", "dot", False, False),
-    "lstm_general_bi": ("lstm", "general", False, True),
-    "gru_concat_feed": ("gru", "concat", True, False),
+ATTENTION_MODELS = {  # file name: (cell, score, input feeding, bidirectional, merge)
+    "gru_dot": ("gru", "dot", False, False, "sum"),
+    "lstm_general_bi": ("lstm", "general", False, True, "sum"),
+    "gru_concat_feed": ("gru", "concat", True, False, "sum"),
+    "lstm_general_bicat": ("lstm", "general", False, True, "concat"),
 }
 
 
 def load(sd_path, vocab_path):
     tokens = json.load(open(vocab_path))["tokens"]
     sd = torch.load(sd_path)
-    hidden = sd["enc.weight_hh_l0"].shape[1]
-    gates = sd["enc.weight_hh_l0"].shape[0] // hidden
+    hidden = sd["enc_emb.weight"].shape[1]
+    bi = "enc.weight_hh_l0_reverse" in sd
+    merge = "concat" if bi and 2 * sd["enc.weight_hh_l0"].shape[1] == hidden else "sum"
+    gates = sd["enc.weight_hh_l0"].shape[0] // sd["enc.weight_hh_l0"].shape[1]
     cell = {1: "rnn", 3: "gru", 4: "lstm"}[gates]
     layers = sum(1 for k in sd if k.startswith("enc.weight_hh_l") and not k.endswith("_reverse"))
     if "attn.linear_out.weight" in sd:
         score = "general" if "attn.linear_in.weight" in sd else "concat" if "attn.v.weight" in sd else "dot"
         feed = sd["dec.weight_ih_l0"].shape[1] == 2 * hidden
-        m = AttnSeq2Seq(len(tokens), hidden, layers, cell, score, feed, "enc.weight_hh_l0_reverse" in sd)
+        m = AttnSeq2Seq(len(tokens), hidden, layers, cell, score, feed, bi, merge=merge)
     else:
         m = ref.Seq2Seq(len(tokens), hidden, layers, 0.0, cell)
     m.load_state_dict(sd)  # strict: names and shapes must match exactly
@@ -64,9 +67,9 @@ def main():
                 torch.manual_seed(5)
                 save(ref.Seq2Seq(len(tokens), 16, 2, 0.0, cell), os.path.join(out_dir, cell + ".pt"))
         else:
-            for name, (cell, score, feed, bi) in ATTENTION_MODELS.items():
+            for name, (cell, score, feed, bi, merge) in ATTENTION_MODELS.items():
                 torch.manual_seed(5)
-                m = AttnSeq2Seq(len(tokens), 16, 2, cell, score, feed, bi)
+                m = AttnSeq2Seq(len(tokens), 16, 2, cell, score, feed, bi, merge=merge)
                 save(m, os.path.join(out_dir, name + ".pt"))
         return
     vocab_path, inputs = sys.argv[2], open(sys.argv[3]).read().splitlines()
