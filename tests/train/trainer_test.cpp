@@ -1,7 +1,6 @@
 // The trainer as a library: learning, exact resume, checkpoints and their error cases.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -37,14 +36,11 @@ s2s::TrainConfig tiny_config(const std::string& dir) {
 TEST(Trainer, TinyModelLearnsCopyOfLength4) {
   const std::string dir = temp_dir("learn");
   write_copy_task(dir, 4000, 200);
-  const auto start = std::chrono::steady_clock::now();
+  // No time bound: speed is bench/'s business, and sanitized or loaded runs take minutes here.
   const s2s::TrainSummary s = s2s::train(tiny_config(dir));
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_EQ(s.reason, s2s::RunStatus::Completed);
   // Every training pair exactly right, and the unseen validation pairs nearly all.
   EXPECT_GE(s.best_valid_seq_acc, 0.98);
-  EXPECT_LT(seconds, 60.0);
   // metrics.jsonl: one object per epoch with the documented fields.
   const auto lines = lines_of(read_text(dir + "/run/metrics.jsonl"));
   ASSERT_EQ(lines.size(), 8u);
