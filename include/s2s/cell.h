@@ -10,8 +10,10 @@ namespace s2s {
 // RNN is the tanh vanilla cell, so weights move between s2s and PyTorch unchanged.
 enum class Cell { RNN, LSTM, GRU };
 
-// oneDNN: our fused kernels (src/kernels). Torch: stock LibTorch ops, the reference.
-enum class RnnImpl { OneDNN, Torch };
+// OneDNN: oneDNN's fused RNN primitives (src/kernels/onednn_rnn). Torch: stock LibTorch ops,
+// the reference. Gemm: layers composed from matrix products and our own gate loops
+// (src/kernels/gemm_rnn; f32 only).
+enum class RnnImpl { OneDNN, Torch, Gemm };
 
 // "gru" -> Cell::GRU; throws s2s::Error naming the accepted values otherwise.
 Cell parse_cell(const std::string& name);

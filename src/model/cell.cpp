@@ -38,11 +38,20 @@ int gate_count(Cell cell) {
 RnnImpl parse_rnn_impl(const std::string& name) {
   if (name == "onednn") return RnnImpl::OneDNN;
   if (name == "torch") return RnnImpl::Torch;
-  throw Error("unknown RNN implementation '" + name + "': expected onednn or torch");
+  if (name == "gemm") return RnnImpl::Gemm;
+  throw Error("unknown RNN implementation '" + name + "': expected onednn, gemm or torch");
 }
 
 std::string to_string(RnnImpl impl) {
-  return impl == RnnImpl::OneDNN ? "onednn" : "torch";
+  switch (impl) {
+    case RnnImpl::OneDNN:
+      return "onednn";
+    case RnnImpl::Torch:
+      return "torch";
+    case RnnImpl::Gemm:
+      return "gemm";
+  }
+  return "?";
 }
 
 Precision parse_precision(const std::string& name) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/dropout.h"
+#include "kernels/gemm_rnn.h"
 #include "kernels/onednn_rnn.h"
 #include "s2s/error.h"
 
@@ -77,6 +78,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
   // checks) runs on stock ATen.
   if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
     auto r = kernels::onednn_rnn(cell, input, h, c, params, num_layers, dropout, train, precision);
+    return {r.output, r.h_n, r.c_n};
+  }
+  if (impl == RnnImpl::Gemm && input.scalar_type() == at::kFloat) {
+    auto r = kernels::gemm_rnn(cell, input, h, c, params, num_layers, dropout, train);
     return {r.output, r.h_n, r.c_n};
   }
   if (dropout > 0 && train && num_layers > 1) {

@@ -1,11 +1,13 @@
-// Our oneDNN RNN stack against stock ATen (at::gru / at::lstm / at::rnn_tanh): forward outputs
-// and every gradient, within 1e-4 relative (max-norm), for many shapes, modes and dropout.
+// Our RNN kernels, oneDNN's primitives (onednn_rnn) and our GEMM-composed layers (gemm_rnn),
+// against stock ATen (at::gru / at::lstm / at::rnn_tanh): forward outputs and every gradient,
+// within 1e-4 relative (max-norm), for many shapes, modes and dropout.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 
 #include <tuple>
 
+#include "kernels/gemm_rnn.h"
 #include "kernels/onednn_rnn.h"
 #include "kernels/rnn_test_util.h"
 #include "s2s/rnn.h"
@@ -22,11 +24,13 @@ struct Case {
   int64_t layers, steps, batch, input, hidden;
   double dropout;
   bool train;
+  RnnImpl impl = RnnImpl::OneDNN;  // OneDNN: onednn_rnn; Gemm: gemm_rnn
 };
 
 std::string name(const Case& c) {
-  return to_string(c.cell) + "_L" + std::to_string(c.layers) + "_T" + std::to_string(c.steps) +
-         "_B" + std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
+  return (c.impl == RnnImpl::OneDNN ? "" : to_string(c.impl) + "_") + to_string(c.cell) + "_L" +
+         std::to_string(c.layers) + "_T" + std::to_string(c.steps) + "_B" +
+         std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
          std::to_string(c.hidden) + (c.train ? "_train" : "_eval") +
          (c.dropout > 0 ? "_dropout" : "");
 }
@@ -71,7 +75,9 @@ Outputs reference(const Case& c, const at::Tensor& x, const at::Tensor& h0, cons
 
 Outputs ours(const Case& c, const at::Tensor& x, const at::Tensor& h0, const at::Tensor& c0,
              const std::vector<at::Tensor>& params) {
-  RnnResult r = onednn_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, c.train);
+  RnnResult r = c.impl == RnnImpl::Gemm
+                    ? gemm_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, c.train)
+                    : onednn_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, c.train);
   if (c.cell == Cell::LSTM) return {{r.output, r.h_n, r.c_n}};
   return {{r.output, r.h_n}};
 }
@@ -136,7 +142,7 @@ TEST_P(OnednnRnnTest, NoGradForwardMatchesATen) {
   at::NoGradGuard no_grad;
   at::manual_seed(11);  // the same dropout masks for both when c.train
   const Outputs want = reference(c, x, h0, c0, params);
-  // Twice: the second call takes the converted weights from the cache.
+  // Twice: the second call takes the converted weights from the cache (onednn).
   for (int round = 0; round < 2; ++round) {
     at::manual_seed(11);
     const Outputs got = ours(c, x, h0, c0, params);
@@ -164,6 +170,11 @@ std::vector<Case> cases() {
     out.push_back({cell, 4, 6, 4, 12, 32, 0.3, true});
   }
   out.push_back({Cell::GRU, 2, 10, 64, 64, 64, 0.0, true});  // course-like batch
+  const size_t onednn = out.size();
+  for (size_t i = 0; i < onednn; ++i) {
+    out.push_back(out[i]);
+    out.back().impl = RnnImpl::Gemm;
+  }
   return out;
 }
 
@@ -179,6 +190,19 @@ TEST(OnednnRnnArguments, RejectsParameterCountWithAClearMessage) {
   } catch (const std::exception& e) {
     EXPECT_STREQ(e.what(),
                  "onednn_rnn: expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got 2 "
+                 "for 1 layers");
+  }
+}
+
+TEST(GemmRnnArguments, RejectsParameterCountWithAClearMessage) {
+  const at::Tensor x = at::zeros({2, 1, 3}), h0 = at::zeros({1, 1, 4});
+  std::vector<at::Tensor> params{at::zeros({12, 3}), at::zeros({12, 4})};
+  try {
+    gemm_rnn(Cell::GRU, x, h0, at::Tensor(), params, 1, 0.0, false);
+    FAIL() << "expected an error";
+  } catch (const std::exception& e) {
+    EXPECT_STREQ(e.what(),
+                 "gemm_rnn: expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got 2 "
                  "for 1 layers");
   }
 }

@@ -1,0 +1,329 @@
+// A layer at a time, so inter-layer dropout sits between layers exactly as in onednn_rnn. Each
+// layer keeps its gate activations for backward (the "workspace"): LSTM i,f,g,o and c_t; GRU
+// r,z,n and W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it apart).
+#include "kernels/gemm_rnn.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <cmath>
+#include <string>
+
+#include "kernels/dropout.h"
+#include "s2s/error.h"
+
+namespace s2s::kernels {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+inline float sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+
+// One layer's forward results: y [T,B,H], and what backward needs.
+struct LayerForward {
+  at::Tensor y;      // [T,B,H]: h_t for every step
+  at::Tensor gates;  // [T,B,G*H] activated gates (LSTM, GRU); undefined for RNN
+  at::Tensor extra;  // [T,B,H]: LSTM c_t, GRU W_hn h_{t-1} + b_hn; undefined for RNN
+};
+
+// Step t's gates from the input projection xp [B,G*H] and the recurrent one gh [B,G*H] (both
+// with their biases), the previous states, into h (and c, gates, extra).
+void lstm_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* c_prev,
+               float* gates, float* c, float* h) {
+  const int64_t g4 = 4 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* x = xp + b * g4;
+    const float* r = gh + b * g4;
+    float* a = gates + b * g4;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float i = sigmoid(x[j] + r[j]);
+      const float f = sigmoid(x[hidden + j] + r[hidden + j]);
+      const float g = std::tanh(x[2 * hidden + j] + r[2 * hidden + j]);
+      const float o = sigmoid(x[3 * hidden + j] + r[3 * hidden + j]);
+      const float cell = f * c_prev[b * hidden + j] + i * g;
+      a[j] = i;
+      a[hidden + j] = f;
+      a[2 * hidden + j] = g;
+      a[3 * hidden + j] = o;
+      c[b * hidden + j] = cell;
+      h[b * hidden + j] = o * std::tanh(cell);
+    }
+  }
+}
+
+void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* h_prev,
+              float* gates, float* ghn, float* h) {
+  const int64_t g3 = 3 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* x = xp + b * g3;
+    const float* r_in = gh + b * g3;
+    float* a = gates + b * g3;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float r = sigmoid(x[j] + r_in[j]);
+      const float z = sigmoid(x[hidden + j] + r_in[hidden + j]);
+      const float hn = r_in[2 * hidden + j];
+      const float n = std::tanh(x[2 * hidden + j] + r * hn);
+      a[j] = r;
+      a[hidden + j] = z;
+      a[2 * hidden + j] = n;
+      ghn[b * hidden + j] = hn;
+      h[b * hidden + j] = (1.0f - z) * n + z * h_prev[b * hidden + j];
+    }
+  }
+}
+
+void rnn_step(int64_t count, const float* xp, const float* gh, float* h) {
+  for (int64_t k = 0; k < count; ++k) h[k] = std::tanh(xp[k] + gh[k]);
+}
+
+LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
+                           const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
+                           const at::Tensor& b_ih, const at::Tensor& b_hh) {
+  const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(1);
+  const int64_t rows = w_hh.size(0);  // G*H
+  // All steps' input projections at once: the large product of the layer.
+  const at::Tensor xp = at::addmm(b_ih, x.reshape({steps * batch, x.size(2)}), w_ih.t());
+  at::Tensor gh = at::empty({batch, rows}, x.options());
+  LayerForward out;
+  out.y = at::empty({steps, batch, hidden}, x.options());
+  if (cell != Cell::RNN) {
+    out.gates = at::empty({steps, batch, rows}, x.options());
+    out.extra = at::empty({steps, batch, hidden}, x.options());
+  }
+  const at::Tensor w_hh_t = w_hh.t();
+  for (int64_t t = 0; t < steps; ++t) {
+    const at::Tensor h_prev = t == 0 ? h0 : out.y[t - 1];
+    at::addmm_out(gh, b_hh, h_prev, w_hh_t);
+    const float* xpt = xp.data_ptr<float>() + t * batch * rows;
+    float* h = out.y[t].data_ptr<float>();
+    switch (cell) {
+      case Cell::LSTM: {
+        const at::Tensor c_prev = t == 0 ? c0 : out.extra[t - 1];
+        lstm_step(batch, hidden, xpt, gh.data_ptr<float>(), c_prev.data_ptr<float>(),
+                  out.gates[t].data_ptr<float>(), out.extra[t].data_ptr<float>(), h);
+        break;
+      }
+      case Cell::GRU:
+        gru_step(batch, hidden, xpt, gh.data_ptr<float>(), h_prev.data_ptr<float>(),
+                 out.gates[t].data_ptr<float>(), out.extra[t].data_ptr<float>(), h);
+        break;
+      case Cell::RNN:
+        rnn_step(batch * hidden, xpt, gh.data_ptr<float>(), h);
+        break;
+    }
+  }
+  return out;
+}
+
+// Step t backward: from dh (the gradient reaching h_t from above and from step t+1) to the
+// pre-activation gradients of the input side (dgi) and the recurrent side (dgh: the same but
+// for the GRU's candidate, which the reset gate scales), updating the carried cell gradient
+// (LSTM) and writing the part of d h_{t-1} that bypasses W_hh (GRU: z * dh) into direct.
+void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                        const float* gates, const float* c, const float* c_prev, float* dc,
+                        float* dgi) {
+  const int64_t g4 = 4 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* a = gates + b * g4;
+    float* d = dgi + b * g4;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t k = b * hidden + j;
+      const float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j];
+      const float dh = dy[k] + dh_next[k];
+      const float tc = std::tanh(c[k]);
+      const float dcell = dc[k] + dh * o * (1.0f - tc * tc);
+      d[j] = dcell * g * i * (1.0f - i);
+      d[hidden + j] = dcell * c_prev[k] * f * (1.0f - f);
+      d[2 * hidden + j] = dcell * i * (1.0f - g * g);
+      d[3 * hidden + j] = dh * tc * o * (1.0f - o);
+      dc[k] = dcell * f;
+    }
+  }
+}
+
+void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                       const float* gates, const float* ghn, const float* h_prev, float* dgi,
+                       float* dgh, float* direct) {
+  const int64_t g3 = 3 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* a = gates + b * g3;
+    float* di = dgi + b * g3;
+    float* dr = dgh + b * g3;
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t k = b * hidden + j;
+      const float r = a[j], z = a[hidden + j], n = a[2 * hidden + j];
+      const float dh = dy[k] + dh_next[k];
+      const float dn = dh * (1.0f - z) * (1.0f - n * n);
+      const float dz = dh * (h_prev[k] - n) * z * (1.0f - z);
+      const float drr = dn * ghn[k] * r * (1.0f - r);
+      di[j] = drr;
+      di[hidden + j] = dz;
+      di[2 * hidden + j] = dn;
+      dr[j] = drr;
+      dr[hidden + j] = dz;
+      dr[2 * hidden + j] = dn * r;
+      direct[k] = dh * z;
+    }
+  }
+}
+
+void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
+                       float* dgi) {
+  for (int64_t k = 0; k < count; ++k) dgi[k] = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
+}
+
+struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& h0,
+                               const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
+                               const at::Tensor& b_ih, const at::Tensor& b_hh, int64_t cell_index) {
+    const Cell cell = static_cast<Cell>(cell_index);
+    const bool lstm = cell == Cell::LSTM;
+    const at::Tensor h = h0[0], c = lstm ? c0[0] : at::Tensor();
+    LayerForward f = layer_forward(cell, x, h, c, w_ih, w_hh, b_ih, b_hh);
+    const int64_t last = x.size(0) - 1;
+    ctx->save_for_backward({x, h0, c0, w_ih, w_hh, f.y});
+    ctx->saved_data["cell"] = cell_index;
+    if (f.gates.defined()) ctx->saved_data["gates"] = f.gates;
+    if (f.extra.defined()) ctx->saved_data["extra"] = f.extra;
+    const at::Tensor h_n = f.y[last].unsqueeze(0).clone();
+    if (lstm) return {f.y, h_n, f.extra[last].unsqueeze(0).clone()};
+    return {f.y, h_n};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const Cell cell = static_cast<Cell>(ctx->saved_data["cell"].toInt());
+    const bool lstm = cell == Cell::LSTM, gru = cell == Cell::GRU;
+    const variable_list saved = ctx->get_saved_variables();
+    const at::Tensor &x = saved[0], &h0 = saved[1], &c0 = saved[2], &w_ih = saved[3],
+                     &w_hh = saved[4], &y = saved[5];
+    const auto tensor = [&](const char* key) {
+      const c10::IValue& v = ctx->saved_data[key];
+      return v.isTensor() ? v.toTensor() : at::Tensor();
+    };
+    const at::Tensor gates = tensor("gates"), extra = tensor("extra");
+    const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(1);
+    const int64_t rows = w_hh.size(0);
+    const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
+      return grads.size() > i && grads[i].defined() ? grads[i].contiguous()
+                                                    : at::zeros(sizes, x.options());
+    };
+    const at::Tensor dy = grad_or_zeros(0, y.sizes());
+    at::Tensor dh_next = grad_or_zeros(1, {1, batch, hidden})[0].clone();
+    at::Tensor dc = lstm ? grad_or_zeros(2, {1, batch, hidden})[0].clone() : at::Tensor();
+    at::Tensor dgi = at::empty({steps, batch, rows}, x.options());
+    at::Tensor dgh = gru ? at::empty_like(dgi) : dgi;
+    at::Tensor direct = gru ? at::empty({batch, hidden}, x.options()) : at::Tensor();
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const at::Tensor h_prev = t == 0 ? h0[0] : y[t - 1];
+      const float* dyt = dy[t].data_ptr<float>();
+      switch (cell) {
+        case Cell::LSTM: {
+          const at::Tensor c_prev = t == 0 ? c0[0] : extra[t - 1];
+          lstm_step_backward(batch, hidden, dyt, dh_next.data_ptr<float>(),
+                             gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
+                             c_prev.data_ptr<float>(), dc.data_ptr<float>(),
+                             dgi[t].data_ptr<float>());
+          at::mm_out(dh_next, dgi[t], w_hh);
+          break;
+        }
+        case Cell::GRU:
+          gru_step_backward(batch, hidden, dyt, dh_next.data_ptr<float>(),
+                            gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
+                            h_prev.data_ptr<float>(), dgi[t].data_ptr<float>(),
+                            dgh[t].data_ptr<float>(), direct.data_ptr<float>());
+          at::addmm_out(dh_next, direct, dgh[t], w_hh);
+          break;
+        case Cell::RNN:
+          rnn_step_backward(batch * hidden, dyt, dh_next.data_ptr<float>(), y[t].data_ptr<float>(),
+                            dgi[t].data_ptr<float>());
+          at::mm_out(dh_next, dgi[t], w_hh);
+          break;
+      }
+    }
+    // The large products, over all steps at once.
+    const at::Tensor dgi2 = dgi.view({steps * batch, rows}), dgh2 = dgh.view({steps * batch, rows});
+    const at::Tensor h_prevs =
+        at::cat({h0, y.narrow(0, 0, steps - 1)}, 0).view({steps * batch, hidden});
+    at::Tensor dx = at::mm(dgi2, w_ih).view(x.sizes());
+    at::Tensor dw_ih = at::mm(dgi2.t(), x.reshape({steps * batch, x.size(2)}));
+    at::Tensor dw_hh = at::mm(dgh2.t(), h_prevs);
+    at::Tensor db_ih = dgi2.sum(0), db_hh = dgh2.sum(0);
+    at::Tensor dh0 = dh_next.unsqueeze(0);
+    at::Tensor dc0 = lstm ? dc.unsqueeze(0) : at::Tensor();
+    return {dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, at::Tensor()};
+  }
+};
+
+void check_arguments(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                     at::TensorList params, int64_t num_layers) {
+  const auto fail = [](const std::string& what) { throw Error("gemm_rnn: " + what); };
+  if (num_layers < 1) fail("num_layers must be >= 1");
+  if (static_cast<int64_t>(params.size()) != 4 * num_layers)
+    fail("expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got " +
+         std::to_string(params.size()) + " for " + std::to_string(num_layers) + " layers");
+  if (input.dim() != 3 || input.scalar_type() != at::kFloat || !input.device().is_cpu())
+    fail("input must be a [T, B, I] float CPU tensor");
+  if (input.size(0) < 1 || input.size(1) < 1) fail("input needs at least one step and one row");
+  if (h0.dim() != 3 || h0.size(0) != num_layers || h0.size(1) != input.size(1))
+    fail("h0 must be [num_layers, B, H]");
+  if (cell == Cell::LSTM && (!c0.defined() || !c0.sizes().equals(h0.sizes())))
+    fail("LSTM needs c0 shaped like h0");
+  const int64_t hidden = h0.size(2), gates = gate_count(cell);
+  for (int64_t l = 0; l < num_layers; ++l) {
+    const int64_t in = l == 0 ? input.size(2) : hidden;
+    if (!params[4 * l].sizes().equals({gates * hidden, in}) ||
+        !params[4 * l + 1].sizes().equals({gates * hidden, hidden}) ||
+        !params[4 * l + 2].sizes().equals({gates * hidden}) ||
+        !params[4 * l + 3].sizes().equals({gates * hidden}))
+      fail("layer " + std::to_string(l) + " parameters do not match " + to_string(cell) +
+           " with input " + std::to_string(in) + " and hidden " + std::to_string(hidden));
+  }
+}
+
+}  // namespace
+
+RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                   at::TensorList params, int64_t num_layers, double dropout, bool train) {
+  check_arguments(cell, input, h0, c0, params, num_layers);
+  const bool lstm = cell == Cell::LSTM;
+  bool record = at::GradMode::is_enabled() &&
+                (input.requires_grad() || h0.requires_grad() || (lstm && c0.requires_grad()));
+  for (const auto& p : params) record = record || (at::GradMode::is_enabled() && p.requires_grad());
+
+  std::vector<at::Tensor> h_n, c_n;
+  at::Tensor x = input.contiguous();
+  for (int64_t l = 0; l < num_layers; ++l) {
+    const at::Tensor h = h0.narrow(0, l, 1).contiguous();
+    const at::Tensor c = lstm ? c0.narrow(0, l, 1).contiguous() : at::Tensor();
+    const at::TensorList lp = params.slice(4 * l, 4);
+    at::Tensor y;
+    if (record) {
+      // Non-LSTM cells have no cell state; h stands in so that no input is undefined.
+      const variable_list out = GemmLayerFunction::apply(
+          x, h, lstm ? c : h, lp[0].contiguous(), lp[1].contiguous(), lp[2].contiguous(),
+          lp[3].contiguous(), static_cast<int64_t>(cell));
+      y = out[0];
+      h_n.push_back(out[1]);
+      if (lstm) c_n.push_back(out[2]);
+    } else {
+      at::NoGradGuard no_grad;
+      LayerForward f = layer_forward(cell, x, h[0], lstm ? c[0] : at::Tensor(), lp[0].contiguous(),
+                                     lp[1].contiguous(), lp[2], lp[3]);
+      y = f.y;
+      const int64_t last = x.size(0) - 1;
+      h_n.push_back(f.y[last].unsqueeze(0).clone());
+      if (lstm) c_n.push_back(f.extra[last].unsqueeze(0).clone());
+    }
+    x = l + 1 < num_layers ? kernels::dropout(y, dropout, train) : y;
+  }
+  RnnResult result;
+  result.output = x;
+  result.h_n = num_layers == 1 ? h_n[0] : at::cat(h_n, 0);
+  if (lstm) result.c_n = num_layers == 1 ? c_n[0] : at::cat(c_n, 0);
+  return result;
+}
+
+}  // namespace s2s::kernels

@@ -1,0 +1,29 @@
+// RNN layers composed from matrix products and our own gate loops, the way CTranslate2 and
+// Marian build theirs, instead of oneDNN's RNN primitives (whose GRU and f32 LSTM training run
+// through a reference driver in oneDNN 2.6, issue 18). Per layer:
+//   forward:  the input projections of all steps as one large product, then per step one small
+//             product h_{t-1} W_hh^T with the gate nonlinearities applied right after it;
+//   backward: per step the gate gradients and one small product for d h_{t-1}, then the input
+//             gradient and both weight gradients as large products over all steps at once.
+// Same entry point and equations as onednn_rnn (PyTorch's GRU, LSTM and tanh RNN, gate order
+// r,z,n and i,f,g,o); f32 only for now.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <c10/util/ArrayRef.h>
+
+#include <cstdint>
+
+#include "kernels/onednn_rnn.h"
+#include "s2s/cell.h"
+
+namespace s2s::kernels {
+
+// input [T,B,I] f32; h0 [L,B,H]; c0 [L,B,H] (LSTM only, else undefined); params as at::gru's
+// (w_ih, w_hh, b_ih, b_hh per layer). `train` enables inter-layer dropout (kernels::dropout, so
+// the masks are onednn_rnn's for the same seed). Gradients are recorded whenever grad mode is on
+// and an input requires grad. Throws s2s::Error on bad shapes or a non-f32 input.
+RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                   at::TensorList params, int64_t num_layers, double dropout, bool train);
+
+}  // namespace s2s::kernels
