@@ -6,10 +6,10 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include <cmath>
 #include <string>
 
 #include "kernels/dropout.h"
+#include "kernels/gates.h"
 #include "s2s/error.h"
 
 namespace s2s::kernels {
@@ -18,66 +18,12 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-inline float sigmoid(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
-}
-
 // One layer's forward results: y [T,B,H], and what backward needs.
 struct LayerForward {
   at::Tensor y;      // [T,B,H]: h_t for every step
   at::Tensor gates;  // [T,B,G*H] activated gates (LSTM, GRU); undefined for RNN
   at::Tensor extra;  // [T,B,H]: LSTM c_t, GRU W_hn h_{t-1} + b_hn; undefined for RNN
 };
-
-// Step t's gates from the input projection xp [B,G*H] and the recurrent one gh [B,G*H] (both
-// with their biases), the previous states, into h (and c, gates, extra).
-void lstm_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* c_prev,
-               float* gates, float* c, float* h) {
-  const int64_t g4 = 4 * hidden;
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* x = xp + b * g4;
-    const float* r = gh + b * g4;
-    float* a = gates + b * g4;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const float i = sigmoid(x[j] + r[j]);
-      const float f = sigmoid(x[hidden + j] + r[hidden + j]);
-      const float g = std::tanh(x[2 * hidden + j] + r[2 * hidden + j]);
-      const float o = sigmoid(x[3 * hidden + j] + r[3 * hidden + j]);
-      const float cell = f * c_prev[b * hidden + j] + i * g;
-      a[j] = i;
-      a[hidden + j] = f;
-      a[2 * hidden + j] = g;
-      a[3 * hidden + j] = o;
-      c[b * hidden + j] = cell;
-      h[b * hidden + j] = o * std::tanh(cell);
-    }
-  }
-}
-
-void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* h_prev,
-              float* gates, float* ghn, float* h) {
-  const int64_t g3 = 3 * hidden;
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* x = xp + b * g3;
-    const float* r_in = gh + b * g3;
-    float* a = gates + b * g3;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const float r = sigmoid(x[j] + r_in[j]);
-      const float z = sigmoid(x[hidden + j] + r_in[hidden + j]);
-      const float hn = r_in[2 * hidden + j];
-      const float n = std::tanh(x[2 * hidden + j] + r * hn);
-      a[j] = r;
-      a[hidden + j] = z;
-      a[2 * hidden + j] = n;
-      ghn[b * hidden + j] = hn;
-      h[b * hidden + j] = (1.0f - z) * n + z * h_prev[b * hidden + j];
-    }
-  }
-}
-
-void rnn_step(int64_t count, const float* xp, const float* gh, float* h) {
-  for (int64_t k = 0; k < count; ++k) h[k] = std::tanh(xp[k] + gh[k]);
-}
 
 LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
                            const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
@@ -116,63 +62,6 @@ LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
     }
   }
   return out;
-}
-
-// Step t backward: from dh (the gradient reaching h_t from above and from step t+1) to the
-// pre-activation gradients of the input side (dgi) and the recurrent side (dgh: the same but
-// for the GRU's candidate, which the reset gate scales), updating the carried cell gradient
-// (LSTM) and writing the part of d h_{t-1} that bypasses W_hh (GRU: z * dh) into direct.
-void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
-                        const float* gates, const float* c, const float* c_prev, float* dc,
-                        float* dgi) {
-  const int64_t g4 = 4 * hidden;
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* a = gates + b * g4;
-    float* d = dgi + b * g4;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const int64_t k = b * hidden + j;
-      const float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j];
-      const float dh = dy[k] + dh_next[k];
-      const float tc = std::tanh(c[k]);
-      const float dcell = dc[k] + dh * o * (1.0f - tc * tc);
-      d[j] = dcell * g * i * (1.0f - i);
-      d[hidden + j] = dcell * c_prev[k] * f * (1.0f - f);
-      d[2 * hidden + j] = dcell * i * (1.0f - g * g);
-      d[3 * hidden + j] = dh * tc * o * (1.0f - o);
-      dc[k] = dcell * f;
-    }
-  }
-}
-
-void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
-                       const float* gates, const float* ghn, const float* h_prev, float* dgi,
-                       float* dgh, float* direct) {
-  const int64_t g3 = 3 * hidden;
-  for (int64_t b = 0; b < batch; ++b) {
-    const float* a = gates + b * g3;
-    float* di = dgi + b * g3;
-    float* dr = dgh + b * g3;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const int64_t k = b * hidden + j;
-      const float r = a[j], z = a[hidden + j], n = a[2 * hidden + j];
-      const float dh = dy[k] + dh_next[k];
-      const float dn = dh * (1.0f - z) * (1.0f - n * n);
-      const float dz = dh * (h_prev[k] - n) * z * (1.0f - z);
-      const float drr = dn * ghn[k] * r * (1.0f - r);
-      di[j] = drr;
-      di[hidden + j] = dz;
-      di[2 * hidden + j] = dn;
-      dr[j] = drr;
-      dr[hidden + j] = dz;
-      dr[2 * hidden + j] = dn * r;
-      direct[k] = dh * z;
-    }
-  }
-}
-
-void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
-                       float* dgi) {
-  for (int64_t k = 0; k < count; ++k) dgi[k] = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
 }
 
 struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {

@@ -1,0 +1,137 @@
+// Compiled with -ffast-math (this file only, src/kernels/CMakeLists.txt): that is what lets gcc
+// call glibc's vector expf/tanhf (libmvec, at most 4 ulp) inside the `omp simd` loops. No loop
+// here reduces, so reassociation changes nothing; inputs are finite activations. target_clones
+// builds each function for AVX-512, AVX2 and the baseline, and the loader picks one.
+#include "kernels/gates.h"
+
+#include <cmath>
+
+namespace s2s::kernels {
+namespace {
+
+inline float sigmoid(float x) {
+  return 1.0f / (1.0f + std::exp(-x));
+}
+
+}  // namespace
+
+#define S2S_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+
+S2S_CLONES void lstm_step(int64_t batch, int64_t hidden, const float* xp, const float* gh,
+                          const float* c_prev, float* gates, float* c, float* h) {
+  const int64_t g4 = 4 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* x = xp + b * g4;
+    const float* r = gh + b * g4;
+    float* a = gates + b * g4;
+    const float* cp = c_prev + b * hidden;
+    float* cb = c + b * hidden;
+    float* hb = h + b * hidden;
+#pragma omp simd
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float i = sigmoid(x[j] + r[j]);
+      const float f = sigmoid(x[hidden + j] + r[hidden + j]);
+      const float g = std::tanh(x[2 * hidden + j] + r[2 * hidden + j]);
+      const float o = sigmoid(x[3 * hidden + j] + r[3 * hidden + j]);
+      const float cell = f * cp[j] + i * g;
+      a[j] = i;
+      a[hidden + j] = f;
+      a[2 * hidden + j] = g;
+      a[3 * hidden + j] = o;
+      cb[j] = cell;
+      hb[j] = o * std::tanh(cell);
+    }
+  }
+}
+
+S2S_CLONES void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh,
+                         const float* h_prev, float* gates, float* ghn, float* h) {
+  const int64_t g3 = 3 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* x = xp + b * g3;
+    const float* rec = gh + b * g3;
+    float* a = gates + b * g3;
+    const float* hp = h_prev + b * hidden;
+    float* nb = ghn + b * hidden;
+    float* hb = h + b * hidden;
+#pragma omp simd
+    for (int64_t j = 0; j < hidden; ++j) {
+      const float r = sigmoid(x[j] + rec[j]);
+      const float z = sigmoid(x[hidden + j] + rec[hidden + j]);
+      const float hn = rec[2 * hidden + j];
+      const float n = std::tanh(x[2 * hidden + j] + r * hn);
+      a[j] = r;
+      a[hidden + j] = z;
+      a[2 * hidden + j] = n;
+      nb[j] = hn;
+      hb[j] = (1.0f - z) * n + z * hp[j];
+    }
+  }
+}
+
+S2S_CLONES void rnn_step(int64_t count, const float* xp, const float* gh, float* h) {
+#pragma omp simd
+  for (int64_t k = 0; k < count; ++k) h[k] = std::tanh(xp[k] + gh[k]);
+}
+
+S2S_CLONES void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy,
+                                   const float* dh_next, const float* gates, const float* c,
+                                   const float* c_prev, float* dc, float* dgi) {
+  const int64_t g4 = 4 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* a = gates + b * g4;
+    float* d = dgi + b * g4;
+    const int64_t o0 = b * hidden;
+#pragma omp simd
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t k = o0 + j;
+      const float i = a[j], f = a[hidden + j], g = a[2 * hidden + j], o = a[3 * hidden + j];
+      const float dh = dy[k] + dh_next[k];
+      const float tc = std::tanh(c[k]);
+      const float dcell = dc[k] + dh * o * (1.0f - tc * tc);
+      d[j] = dcell * g * i * (1.0f - i);
+      d[hidden + j] = dcell * c_prev[k] * f * (1.0f - f);
+      d[2 * hidden + j] = dcell * i * (1.0f - g * g);
+      d[3 * hidden + j] = dh * tc * o * (1.0f - o);
+      dc[k] = dcell * f;
+    }
+  }
+}
+
+S2S_CLONES void gru_step_backward(int64_t batch, int64_t hidden, const float* dy,
+                                  const float* dh_next, const float* gates, const float* ghn,
+                                  const float* h_prev, float* dgi, float* dgh, float* direct) {
+  const int64_t g3 = 3 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    const float* a = gates + b * g3;
+    float* di = dgi + b * g3;
+    float* dr = dgh + b * g3;
+    const int64_t o0 = b * hidden;
+#pragma omp simd
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t k = o0 + j;
+      const float r = a[j], z = a[hidden + j], n = a[2 * hidden + j];
+      const float dh = dy[k] + dh_next[k];
+      const float dn = dh * (1.0f - z) * (1.0f - n * n);
+      const float dz = dh * (h_prev[k] - n) * z * (1.0f - z);
+      const float drr = dn * ghn[k] * r * (1.0f - r);
+      di[j] = drr;
+      di[hidden + j] = dz;
+      di[2 * hidden + j] = dn;
+      dr[j] = drr;
+      dr[hidden + j] = dz;
+      dr[2 * hidden + j] = dn * r;
+      direct[k] = dh * z;
+    }
+  }
+}
+
+S2S_CLONES void rnn_step_backward(int64_t count, const float* dy, const float* dh_next,
+                                  const float* h, float* dgi) {
+#pragma omp simd
+  for (int64_t k = 0; k < count; ++k) dgi[k] = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
+}
+
+#undef S2S_CLONES
+
+}  // namespace s2s::kernels

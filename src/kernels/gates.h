@@ -1,0 +1,39 @@
+// The element-wise half of gemm_rnn: each step's gate nonlinearities after its recurrent matrix
+// product, and their derivatives in backward. Plain loops over float arrays, compiled for the
+// CPU they run on (AVX-512, AVX2 or baseline, chosen at load time) with glibc's vector exp and
+// tanh, so the matrix products stay the step's main cost. PyTorch's equations and gate order:
+//   LSTM (i,f,g,o): c = f*c_prev + i*g, h = o*tanh(c)
+//   GRU (r,z,n):    n = tanh(xn + r*(W_hn h_prev + b_hn)), h = (1-z)*n + z*h_prev
+//   RNN:            h = tanh(x + W_hh h_prev + b)
+// Arrays are row-major [batch, gates*hidden] (xp, gh, gates, dgi, dgh) or [batch, hidden].
+#pragma once
+
+#include <cstdint>
+
+namespace s2s::kernels {
+
+// xp, gh: the step's input and recurrent projections, biases included. Writes the activated
+// gates, the new cell state c, and h.
+void lstm_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* c_prev,
+               float* gates, float* c, float* h);
+// Writes the activated gates r,z,n, ghn = W_hn h_prev + b_hn (backward needs it) and h.
+void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, const float* h_prev,
+              float* gates, float* ghn, float* h);
+// count = batch * hidden.
+void rnn_step(int64_t count, const float* xp, const float* gh, float* h);
+
+// Backward of one step. dh = dy + dh_next is the gradient reaching h_t (from the layer above and
+// from step t+1). Writes the gates' pre-activation gradients dgi (input side); the recurrent
+// side's are the same except the GRU's candidate, which the reset gate scales (dgh). LSTM: dc
+// carries the cell gradient from step t+1 in and to step t-1 out. GRU: direct = z * dh, the
+// part of d h_{t-1} that bypasses W_hh.
+void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                        const float* gates, const float* c, const float* c_prev, float* dc,
+                        float* dgi);
+void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                       const float* gates, const float* ghn, const float* h_prev, float* dgi,
+                       float* dgh, float* direct);
+void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
+                       float* dgi);
+
+}  // namespace s2s::kernels
