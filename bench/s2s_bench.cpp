@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   double dropout = 0.0;
   bool ceiling = false;
   std::string profile;
-  app.add_option("--impl", impl, "onednn | torch");
+  app.add_option("--impl", impl, "onednn | torch | gemm");
   app.add_option("--precision", precision, "f32 | bf16 (onednn only)")
       ->check(CLI::IsMember({"f32", "bf16"}));
   app.add_option("--cell", cell, "gru | lstm | rnn");

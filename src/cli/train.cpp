@@ -247,7 +247,9 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
   add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
-             "RNN implementation: onednn (fused kernels) or torch (stock LibTorch) [onednn]");
+             "RNN implementation: onednn (oneDNN's fused RNN primitives), torch (stock LibTorch, "
+             "the reference) or gemm (f32 layers composed from matrix products and s2s's own "
+             "gate loops; work in progress for issue 18, slower than onednn today) [onednn]");
   add_choice(
       cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
       "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "

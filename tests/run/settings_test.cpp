@@ -63,7 +63,8 @@ TEST(TrainSettings, DescribeKindsFlagsAndChoices) {
             (std::vector<std::string>{"constant", "exponential", "plateau", "warmup-cosine"}));
   EXPECT_EQ(find_train_setting("attention")->choices,
             (std::vector<std::string>{"none", "dot", "general", "concat"}));
-  EXPECT_EQ(find_train_setting("impl")->choices, (std::vector<std::string>{"onednn", "torch"}));
+  EXPECT_EQ(find_train_setting("impl")->choices,
+            (std::vector<std::string>{"onednn", "torch", "gemm"}));
   EXPECT_EQ(find_train_setting("--grad-compression")->choices,
             (std::vector<std::string>{"none", "fp16"}));
   EXPECT_EQ(find_train_setting("grad_compression")->default_value, "none");
