@@ -26,7 +26,8 @@ void rnn_step(int64_t count, const float* xp, const float* gh, float* h);
 // from step t+1). Writes the gates' pre-activation gradients dgi (input side); the recurrent
 // side's are the same except the GRU's candidate, which the reset gate scales (dgh). LSTM: dc
 // carries the cell gradient from step t+1 in and to step t-1 out. GRU: direct = z * dh, the
-// part of d h_{t-1} that bypasses W_hh.
+// part of d h_{t-1} that bypasses W_hh (direct may be dh_next itself: each element is read
+// before it is written).
 void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
                         const float* gates, const float* c, const float* c_prev, float* dc,
                         float* dgi);

@@ -10,6 +10,7 @@
 
 #include "kernels/dropout.h"
 #include "kernels/gates.h"
+#include "kernels/matmul.h"
 #include "s2s/error.h"
 
 namespace s2s::kernels {
@@ -31,7 +32,8 @@ LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
   const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(1);
   const int64_t rows = w_hh.size(0);  // G*H
   // All steps' input projections at once: the large product of the layer.
-  const at::Tensor xp = at::addmm(b_ih, x.reshape({steps * batch, x.size(2)}), w_ih.t());
+  at::Tensor xp = at::empty({steps * batch, rows}, x.options());
+  matmul(x.reshape({steps * batch, x.size(2)}), w_ih.t(), xp, b_ih);
   at::Tensor gh = at::empty({batch, rows}, x.options());
   LayerForward out;
   out.y = at::empty({steps, batch, hidden}, x.options());
@@ -42,7 +44,7 @@ LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
   const at::Tensor w_hh_t = w_hh.t();
   for (int64_t t = 0; t < steps; ++t) {
     const at::Tensor h_prev = t == 0 ? h0 : out.y[t - 1];
-    at::addmm_out(gh, b_hh, h_prev, w_hh_t);
+    matmul(h_prev, w_hh_t, gh, b_hh);
     const float* xpt = xp.data_ptr<float>() + t * batch * rows;
     float* h = out.y[t].data_ptr<float>();
     switch (cell) {
@@ -104,7 +106,6 @@ struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {
     at::Tensor dc = lstm ? grad_or_zeros(2, {1, batch, hidden})[0].clone() : at::Tensor();
     at::Tensor dgi = at::empty({steps, batch, rows}, x.options());
     at::Tensor dgh = gru ? at::empty_like(dgi) : dgi;
-    at::Tensor direct = gru ? at::empty({batch, hidden}, x.options()) : at::Tensor();
     for (int64_t t = steps - 1; t >= 0; --t) {
       const at::Tensor h_prev = t == 0 ? h0[0] : y[t - 1];
       const float* dyt = dy[t].data_ptr<float>();
@@ -115,20 +116,21 @@ struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {
                              gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
                              c_prev.data_ptr<float>(), dc.data_ptr<float>(),
                              dgi[t].data_ptr<float>());
-          at::mm_out(dh_next, dgi[t], w_hh);
+          matmul(dgi[t], w_hh, dh_next);
           break;
         }
         case Cell::GRU:
           gru_step_backward(batch, hidden, dyt, dh_next.data_ptr<float>(),
                             gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
                             h_prev.data_ptr<float>(), dgi[t].data_ptr<float>(),
-                            dgh[t].data_ptr<float>(), direct.data_ptr<float>());
-          at::addmm_out(dh_next, direct, dgh[t], w_hh);
+                            dgh[t].data_ptr<float>(), dh_next.data_ptr<float>());
+          // dh_next now holds z * dh, the part that bypasses W_hh; add dgh W_hh to it.
+          matmul(dgh[t], w_hh, dh_next, at::Tensor(), /*accumulate=*/true);
           break;
         case Cell::RNN:
           rnn_step_backward(batch * hidden, dyt, dh_next.data_ptr<float>(), y[t].data_ptr<float>(),
                             dgi[t].data_ptr<float>());
-          at::mm_out(dh_next, dgi[t], w_hh);
+          matmul(dgi[t], w_hh, dh_next);
           break;
       }
     }
@@ -136,10 +138,13 @@ struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {
     const at::Tensor dgi2 = dgi.view({steps * batch, rows}), dgh2 = dgh.view({steps * batch, rows});
     const at::Tensor h_prevs =
         at::cat({h0, y.narrow(0, 0, steps - 1)}, 0).view({steps * batch, hidden});
-    at::Tensor dx = at::mm(dgi2, w_ih).view(x.sizes());
-    at::Tensor dw_ih = at::mm(dgi2.t(), x.reshape({steps * batch, x.size(2)}));
-    at::Tensor dw_hh = at::mm(dgh2.t(), h_prevs);
+    at::Tensor dx = at::empty({steps * batch, x.size(2)}, x.options());
+    at::Tensor dw_ih = at::empty(w_ih.sizes(), x.options()), dw_hh = at::empty_like(w_hh);
+    matmul(dgi2, w_ih, dx);
+    matmul(dgi2.t(), x.reshape({steps * batch, x.size(2)}), dw_ih);
+    matmul(dgh2.t(), h_prevs, dw_hh);
     at::Tensor db_ih = dgi2.sum(0), db_hh = dgh2.sum(0);
+    dx = dx.view(x.sizes());
     at::Tensor dh0 = dh_next.unsqueeze(0);
     at::Tensor dc0 = lstm ? dc.unsqueeze(0) : at::Tensor();
     return {dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, at::Tensor()};

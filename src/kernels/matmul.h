@@ -1,0 +1,15 @@
+// out = a @ b (+ bias) (+ out, when accumulating) on oneDNN's matmul primitive: the same JIT
+// kernels bench/'s ceiling measures, instead of the BLAS that ATen's f32 mm calls (OpenBLAS's
+// Haswell kernels here). a [M,K] and b [K,N] may be transposed views (any 2-D strides); out
+// [M,N] is contiguous f32; bias [N] f32 or undefined. Primitives are cached per shape, strides
+// and options, so a training step's few dozen shapes are built once.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace s2s::kernels {
+
+void matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& out,
+            const at::Tensor& bias = at::Tensor(), bool accumulate = false);
+
+}  // namespace s2s::kernels
