@@ -249,7 +249,8 @@ void add_train(CLI::App& app, Context& ctx) {
   add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
              "RNN implementation: onednn (oneDNN's fused RNN primitives), torch (stock LibTorch, "
              "the reference) or gemm (f32 layers composed from matrix products and s2s's own "
-             "gate loops; work in progress for issue 18, slower than onednn today) [onednn]");
+             "gate loops; work in progress for issue 18: about as fast as onednn on one thread so "
+             "far, docs/PERFORMANCE.md) [onednn]");
   add_choice(
       cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
       "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
