@@ -154,8 +154,4 @@ TORCH_MODULE(Seq2Seq);
 // refuse a configuration whose weights could not be in its file before building the model.
 int64_t parameter_count(const Seq2SeqOptions& options);
 
-// The width of each encoder direction: hidden, or hidden/2 for a bidirectional encoder whose
-// directions are concatenated.
-int64_t encoder_width(const Seq2SeqOptions& options);
-
 }  // namespace s2s

@@ -13,6 +13,18 @@
 
 namespace s2s {
 
+namespace {
+
+// The width of each encoder direction: hidden, or hidden/2 for a bidirectional encoder whose
+// directions are concatenated.
+int64_t encoder_width(const Seq2SeqOptions& options) {
+  const bool halves =
+      options.bidirectional() && options.bidirectional_merge() == DirectionMerge::Concat;
+  return halves ? options.hidden() / 2 : options.hidden();
+}
+
+}  // namespace
+
 Seq2SeqImpl::Seq2SeqImpl(const Seq2SeqOptions& options_) : options(options_) {
   reset();
 }
@@ -359,12 +371,6 @@ at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& token
   if (options.input_feeding()) state.attentional = y;
   at::addmm_out(state.logits, out->bias, y, out->weight.t());
   return at::_log_softmax_out(state.log_probs, state.logits, 1, false);
-}
-
-int64_t encoder_width(const Seq2SeqOptions& options) {
-  const bool halves =
-      options.bidirectional() && options.bidirectional_merge() == DirectionMerge::Concat;
-  return halves ? options.hidden() / 2 : options.hidden();
 }
 
 // The modules registered in Seq2SeqImpl::reset.

@@ -38,7 +38,8 @@ void send(const at::Tensor& grad, const at::Tensor& slot, GradCompression compre
 
 // The all-reduced slot into the parameter's gradient: the f32 sum times 1 / ranks, or the
 // float16 mean widened.
-void receive(const at::Tensor& slot, at::Tensor& param, GradCompression compression, float scale) {
+void receive(const at::Tensor& slot, const at::Tensor& param, GradCompression compression,
+             float scale) {
   at::Tensor& grad = param.mutable_grad();
   if (!grad.defined() || !grad.is_contiguous()) {
     grad = at::empty_like(param, at::MemoryFormat::Contiguous);
@@ -130,7 +131,7 @@ bool DataParallel::average_gradients(Seq2Seq& model, bool finite, bool stop) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return all_finite;
   }
-  std::vector<at::Tensor> params = model->parameters();
+  const std::vector<at::Tensor> params = model->parameters();
   const float scale = 1.0F / static_cast<float>(world_size());
   at::NoGradGuard no_grad;
   bool all_finite = finite;
