@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
   bool ceiling = false;
   std::string profile;
   app.add_option("--impl", impl, "onednn | torch | gemm");
-  app.add_option("--precision", precision, "f32 | bf16 (onednn only)")
+  app.add_option("--precision", precision, "f32 | bf16 (onednn and gemm)")
       ->check(CLI::IsMember({"f32", "bf16"}));
   app.add_option("--cell", cell, "gru | lstm | rnn");
   app.add_option("--layers", layers);

@@ -6,7 +6,8 @@
 //   backward: per step the gate gradients and one small product for d h_{t-1}, then the input
 //             gradient and both weight gradients as large products over all steps at once.
 // Same entry point and equations as onednn_rnn (PyTorch's GRU, LSTM and tanh RNN, gate order
-// r,z,n and i,f,g,o); f32 only for now.
+// r,z,n and i,f,g,o); f32, or bf16 products with f32 accumulation (precision BF16: inputs,
+// outputs, parameters and gradients f32 either way, as onednn_rnn's).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -24,6 +25,7 @@ namespace s2s::kernels {
 // the masks are onednn_rnn's for the same seed). Gradients are recorded whenever grad mode is on
 // and an input requires grad. Throws s2s::Error on bad shapes or a non-f32 input.
 RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
-                   at::TensorList params, int64_t num_layers, double dropout, bool train);
+                   at::TensorList params, int64_t num_layers, double dropout, bool train,
+                   Precision precision = Precision::F32);
 
 }  // namespace s2s::kernels

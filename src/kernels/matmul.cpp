@@ -17,10 +17,11 @@ using dnnl::memory;
 struct Key {
   int64_t m, k, n;
   int64_t a0, a1, b0, b1;  // strides
+  bool bf16;               // a and b in bf16 (out and bias stay f32)
   bool bias, accumulate;
   bool operator<(const Key& o) const {
-    return std::tie(m, k, n, a0, a1, b0, b1, bias, accumulate) <
-           std::tie(o.m, o.k, o.n, o.a0, o.a1, o.b0, o.b1, o.bias, o.accumulate);
+    return std::tie(m, k, n, a0, a1, b0, b1, bf16, bias, accumulate) <
+           std::tie(o.m, o.k, o.n, o.a0, o.a1, o.b0, o.b1, o.bf16, o.bias, o.accumulate);
   }
 };
 
@@ -37,8 +38,9 @@ const Entry& cached(const Key& key) {
   if (it != cache.end()) return it->second;
   Entry e;
   const auto f32 = memory::data_type::f32;
-  e.a = memory::desc({key.m, key.k}, f32, memory::dims{key.a0, key.a1});
-  e.b = memory::desc({key.k, key.n}, f32, memory::dims{key.b0, key.b1});
+  const auto in = key.bf16 ? memory::data_type::bf16 : f32;
+  e.a = memory::desc({key.m, key.k}, in, memory::dims{key.a0, key.a1});
+  e.b = memory::desc({key.k, key.n}, in, memory::dims{key.b0, key.b1});
   e.out = memory::desc({key.m, key.n}, f32, memory::format_tag::ab);
   if (key.bias) e.bias = memory::desc({1, key.n}, f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
@@ -61,8 +63,13 @@ void matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, const at:
       out.size(0) != a.size(0) || out.size(1) != b.size(1)) {
     throw Error("matmul: expected a [M,K], b [K,N] and a contiguous out [M,N]");
   }
-  const Key key{a.size(0),   a.size(1),   b.size(1),      a.stride(0), a.stride(1),
-                b.stride(0), b.stride(1), bias.defined(), accumulate};
+  const bool bf16 = a.scalar_type() == at::kBFloat16;
+  if (a.scalar_type() != b.scalar_type() || (!bf16 && a.scalar_type() != at::kFloat) ||
+      out.scalar_type() != at::kFloat || (bias.defined() && bias.scalar_type() != at::kFloat)) {
+    throw Error("matmul: a and b must both be f32 or both bf16; out and bias f32");
+  }
+  const Key key{a.size(0),   a.size(1),   b.size(1), a.stride(0),    a.stride(1),
+                b.stride(0), b.stride(1), bf16,      bias.defined(), accumulate};
   const Entry& e = cached(key);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, make_memory(e.a, a)},
                                        {DNNL_ARG_WEIGHTS, make_memory(e.b, b)},

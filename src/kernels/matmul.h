@@ -1,8 +1,9 @@
 // out = a @ b (+ bias) (+ out, when accumulating) on oneDNN's matmul primitive: the same JIT
 // kernels bench/'s ceiling measures, instead of the BLAS that ATen's f32 mm calls (OpenBLAS's
 // Haswell kernels here). a [M,K] and b [K,N] may be transposed views (any 2-D strides); out
-// [M,N] is contiguous f32; bias [N] f32 or undefined. Primitives are cached per shape, strides
-// and options, so a training step's few dozen shapes are built once.
+// [M,N] is contiguous f32; bias [N] f32 or undefined. a and b may both be bf16 instead (products
+// accumulate in f32 and out stays f32: the bf16 path of gemm_rnn). Primitives are cached per shape,
+// strides and options, so a training step's few dozen shapes are built once.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -14,8 +14,8 @@
 namespace s2s {
 
 namespace {
-constexpr const char* kBf16NeedsOneDnn =
-    "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)";
+constexpr const char* kBf16NeedsOwnKernels =
+    "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)";
 using RnnOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 // Stock ATen: at::gru / at::lstm / at::rnn_tanh, without dropout.
@@ -73,7 +73,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
   };
   const at::Tensor h = h0.defined() ? h0 : zeros();
   const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
-  if (precision == Precision::BF16 && impl != RnnImpl::OneDNN) throw Error(kBf16NeedsOneDnn);
+  if (precision == Precision::BF16 && impl == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
   // checks) runs on stock ATen.
   if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
@@ -81,7 +81,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
     return {r.output, r.h_n, r.c_n};
   }
   if (impl == RnnImpl::Gemm && input.scalar_type() == at::kFloat) {
-    auto r = kernels::gemm_rnn(cell, input, h, c, params, num_layers, dropout, train);
+    auto r = kernels::gemm_rnn(cell, input, h, c, params, num_layers, dropout, train, precision);
     return {r.output, r.h_n, r.c_n};
   }
   if (dropout > 0 && train && num_layers > 1) {
@@ -102,7 +102,7 @@ void RnnStackImpl::reset() {
     throw Error("dropout must be in [0, 1), got " + std::to_string(options.dropout()));
   }
   if (options.precision() == Precision::BF16) {
-    if (options.impl() != RnnImpl::OneDNN) throw Error(kBf16NeedsOneDnn);
+    if (options.impl() == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
     // Fail now, not at the first batch, on a CPU without oneDNN bf16 RNNs.
     kernels::check_precision_supported(options.cell(), Precision::BF16);
   }

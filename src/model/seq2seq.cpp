@@ -193,7 +193,7 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
 }
 
 bool Seq2SeqImpl::fused_decoding() const {
-  return options.impl() == RnnImpl::OneDNN && dec_emb->weight.scalar_type() == at::kFloat;
+  return options.impl() != RnnImpl::Torch && dec_emb->weight.scalar_type() == at::kFloat;
 }
 
 at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,

@@ -13,9 +13,10 @@ namespace {
 
 constexpr int64_t kVocab = 13;
 
-Seq2Seq small_model(Cell cell, Precision precision) {
+Seq2Seq small_model(Cell cell, Precision precision, RnnImpl impl = RnnImpl::OneDNN) {
   return Seq2Seq(
-      Seq2SeqOptions(kVocab).cell(cell).hidden(48).layers(2).dropout(0.0).precision(precision));
+      Seq2SeqOptions(kVocab).cell(cell).hidden(48).layers(2).dropout(0.0).precision(precision).impl(
+          impl));
 }
 
 // A batch of the reverse task (learnable without attention): source, decoder input, target.
@@ -56,22 +57,24 @@ std::string join(const std::vector<double>& v) {
 }
 
 TEST(Bf16Model, TrainingStepsGiveLossesWithinFivePercentOfF32) {
-  for (Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
-    std::vector<double> losses[2];
-    for (Precision precision : {Precision::F32, Precision::BF16}) {
-      torch::manual_seed(1);  // the same initial weights
-      Seq2Seq model = small_model(cell, precision);
-      losses[precision == Precision::BF16] = train(model, 10, 1e-2);
+  for (RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Gemm})
+    for (Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
+      std::vector<double> losses[2];
+      for (Precision precision : {Precision::F32, Precision::BF16}) {
+        torch::manual_seed(1);  // the same initial weights
+        Seq2Seq model = small_model(cell, precision, impl);
+        losses[precision == Precision::BF16] = train(model, 10, 1e-2);
+      }
+      const std::vector<double>&f32 = losses[0], &bf16 = losses[1];
+      const std::string what = to_string(impl) + " " + to_string(cell) + "\nf32:  " + join(f32) +
+                               "\nbf16: " + join(bf16);
+      for (size_t i = 0; i < f32.size(); ++i) {
+        EXPECT_NEAR(bf16[i], f32[i], 0.05 * f32[i]) << what << "\nstep " << i;
+      }
+      EXPECT_NE(bf16.front(), f32.front()) << "bf16 gave f32's exact loss: did it run at all?";
+      // The losses must move, or closeness would say nothing about the bf16 gradients.
+      EXPECT_LT(bf16.back(), 0.9 * bf16.front()) << what;
     }
-    const std::vector<double>&f32 = losses[0], &bf16 = losses[1];
-    const std::string what = to_string(cell) + "\nf32:  " + join(f32) + "\nbf16: " + join(bf16);
-    for (size_t i = 0; i < f32.size(); ++i) {
-      EXPECT_NEAR(bf16[i], f32[i], 0.05 * f32[i]) << what << "\nstep " << i;
-    }
-    EXPECT_NE(bf16.front(), f32.front()) << "bf16 gave f32's exact loss: did it run at all?";
-    // The losses must move, or closeness would say nothing about the bf16 gradients.
-    EXPECT_LT(bf16.back(), 0.9 * bf16.front()) << what;
-  }
 }
 
 // A model trained (in f32) until its predictions are confident decodes the same in bf16 almost

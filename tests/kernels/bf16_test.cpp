@@ -1,5 +1,6 @@
-// The bf16 path of our oneDNN kernels against their f32 path: forward outputs and every gradient
-// (input, h0, c0, all weights and biases), inference with its weight cache, and DecodeStep.
+// The bf16 path of our own kernels (oneDNN's RNN primitives and gemm_rnn) against their f32 path:
+// forward outputs and every gradient (input, h0, c0, all weights and biases), inference with its
+// weight cache, and DecodeStep.
 //
 // Tolerance: relative max-norm error (max|a - b| / max|b|) below 3e-2. bf16 keeps 8 significant
 // bits, so each rounding of an input, state or weight is off by up to 2^-9 (~2e-3) relative;
@@ -15,6 +16,7 @@
 #include <torch/csrc/autograd/autograd.h>
 
 #include "kernels/decode_step.h"
+#include "kernels/gemm_rnn.h"
 #include "kernels/onednn_rnn.h"
 #include "kernels/rnn_test_util.h"
 #include "s2s/error.h"
@@ -34,12 +36,13 @@ struct Case {
   Cell cell;
   int64_t layers, steps, batch, input, hidden;
   double dropout;
+  RnnImpl impl = RnnImpl::OneDNN;
 };
 
 std::string name(const Case& c) {
-  return to_string(c.cell) + "_L" + std::to_string(c.layers) + "_T" + std::to_string(c.steps) +
-         "_B" + std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
-         std::to_string(c.hidden) + (c.dropout > 0 ? "_dropout" : "");
+  return to_string(c.impl) + "_" + to_string(c.cell) + "_L" + std::to_string(c.layers) + "_T" +
+         std::to_string(c.steps) + "_B" + std::to_string(c.batch) + "_I" + std::to_string(c.input) +
+         "_H" + std::to_string(c.hidden) + (c.dropout > 0 ? "_dropout" : "");
 }
 
 // gtest prints parameters in test listings; without this it dumps the struct's raw bytes.
@@ -55,7 +58,9 @@ std::vector<at::Tensor> outputs(const Case& c, const at::Tensor& x, const at::Te
                                 const at::Tensor& c0, const std::vector<at::Tensor>& params,
                                 Precision precision) {
   at::manual_seed(7);  // the same dropout masks in both precisions
-  RnnResult r = onednn_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, true, precision);
+  RnnResult r = c.impl == RnnImpl::Gemm
+                    ? gemm_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, true, precision)
+                    : onednn_rnn(c.cell, x, h0, c0, params, c.layers, c.dropout, true, precision);
   if (c.cell == Cell::LSTM) return {r.output, r.h_n, r.c_n};
   return {r.output, r.h_n};
 }
@@ -139,6 +144,11 @@ std::vector<Case> cases() {
     out.push_back({cell, 2, 5, 1, 16, 16, 0.0});  // batch 1, input == hidden
   }
   out.push_back({Cell::GRU, 2, 10, 17, 32, 64, 0.5});  // wider, dropout between the layers
+  const size_t onednn_cases = out.size();
+  for (size_t i = 0; i < onednn_cases; ++i) {
+    out.push_back(out[i]);
+    out.back().impl = RnnImpl::Gemm;
+  }
   return out;
 }
 
@@ -184,8 +194,9 @@ TEST(Bf16Options, Bf16WithStockTorchRnnsIsAClearError) {
     RnnStack rnn(RnnStackOptions(Cell::GRU, 4, 4).impl(RnnImpl::Torch).precision(Precision::BF16));
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_STREQ(e.what(),
-                 "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
+    EXPECT_STREQ(
+        e.what(),
+        "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)");
   }
   EXPECT_EQ(parse_precision("bf16"), Precision::BF16);
   EXPECT_EQ(to_string(parse_precision("f32")), "f32");

@@ -111,7 +111,7 @@ TEST(Grid, RejectsValuesAndCombinationsTrainOrTheSearchWouldRefuse) {
   // Each value is fine alone; the combination is what `s2s train` refuses.
   EXPECT_EQ(error_of("impl=onednn,torch precision=bf16"),
             "--grid: the run impl=torch precision=bf16: --precision bf16 needs --rnn-impl onednn "
-            "(the stock torch RNNs run in f32 only)");
+            "or gemm (the stock torch RNNs run in f32 only)");
   EXPECT_NO_THROW(parse_grid("attention=general,dot input_feeding=true,false"));
 }
 

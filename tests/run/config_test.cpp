@@ -102,7 +102,7 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   bf16_torch.precision = Precision::BF16;
   bf16_torch.impl = RnnImpl::Torch;
   EXPECT_EQ(message(bf16_torch),
-            "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)");
+            "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)");
   TrainConfig warm = c;
   warm.warmup_epochs = -1;
   EXPECT_EQ(message(warm), "--warmup-epochs must be >= 0");

@@ -330,7 +330,7 @@ TEST_F(TrainedModel, Bf16ErrorsAreOneLine) {
   const std::pair<std::string, std::string> cases[] = {
       {"train --train " + dir_ + "/train.csv --valid " + dir_ + "/valid.csv --out " + dir_ +
            "/never --rnn-impl torch --precision bf16",
-       "--precision bf16 needs --rnn-impl onednn (the stock torch RNNs run in f32 only)"},
+       "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)"},
       {"eval --model " + model() + data + " --precision f16",
        "unknown precision 'f16': expected f32 or bf16"},
       {"infer --model " + model() + " --input '1 2' --precision fp32",
