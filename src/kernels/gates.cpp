@@ -5,6 +5,7 @@
 #include "kernels/gates.h"
 
 #include <cmath>
+#include <cstring>
 
 namespace s2s::kernels {
 namespace {
@@ -130,6 +131,28 @@ S2S_CLONES void rnn_step_backward(int64_t count, const float* dy, const float* d
                                   const float* h, float* dgi) {
 #pragma omp simd
   for (int64_t k = 0; k < count; ++k) dgi[k] = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
+}
+
+S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask, float* dst) {
+  if (mask == nullptr) {
+    if (dst != src) std::memcpy(dst, src, count * sizeof(float));
+    return;
+  }
+#pragma omp simd
+  for (int64_t k = 0; k < count; ++k) dst[k] = src[k] * mask[k];
+}
+
+S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask,
+                            c10::BFloat16* dst) {
+  auto* out = reinterpret_cast<uint16_t*>(dst);  // a BFloat16 is its 16 bits (member x)
+#pragma omp simd
+  for (int64_t k = 0; k < count; ++k) {
+    const float v = mask == nullptr ? src[k] : src[k] * mask[k];
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even (v is finite)
+    out[k] = static_cast<uint16_t>(bits >> 16);
+  }
 }
 
 #undef S2S_CLONES

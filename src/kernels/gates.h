@@ -8,6 +8,8 @@
 // Arrays are row-major [batch, gates*hidden] (xp, gh, gates, dgi, dgh) or [batch, hidden].
 #pragma once
 
+#include <c10/util/BFloat16.h>
+
 #include <cstdint>
 
 namespace s2s::kernels {
@@ -36,5 +38,11 @@ void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const flo
                        float* dgh, float* direct);
 void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
                        float* dgi);
+
+// dst = src * mask (mask may be nullptr: a plain copy), what the next product reads: a layer's
+// input through inter-layer dropout, or a state or gradient rounded to bf16 (to nearest, ties to
+// even, as c10::BFloat16). dst may be src (f32).
+void masked_copy(int64_t count, const float* src, const float* mask, float* dst);
+void masked_copy(int64_t count, const float* src, const float* mask, c10::BFloat16* dst);
 
 }  // namespace s2s::kernels

@@ -1,15 +1,32 @@
-// A layer at a time, so inter-layer dropout sits between layers exactly as in onednn_rnn. Each
-// layer keeps its gate activations for backward (the "workspace"): LSTM i,f,g,o and c_t; GRU
-// r,z,n and W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it apart).
-// In bf16 only the products' operands are rounded: weights once per call, states and gate
-// gradients per step (into a bf16 buffer the next product reads); products accumulate in f32,
-// and the gate loops, the workspace and every result stay f32, as in onednn_rnn's bf16.
+// The whole stack is one autograd function, so that its layers can run as a wavefront: the cell
+// (layer l, step t) needs only (l-1, t) and (l, t-1), so the cells of one anti-diagonal
+// l + t = d are independent and run side by side, one thread each, every product on that
+// thread alone. A step's products are too small to split across threads well (a 64x256x768
+// product runs 1.1x faster on two threads than on one); two whole cells at once run 2x faster.
+//
+// Per cell, forward: its input (the layer below's h_t through the dropout mask, in the
+// products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
+// Backward, in reverse diagonal order: the gate derivatives, d h_{t-1} through W_hh, and the
+// gradient reaching the layer below through W_ih and the mask. After the wavefront, the weight
+// gradients (and the input's) are large products over all steps, one per thread, scheduled
+// dynamically.
+//
+// Workspace kept for backward per layer: the input it read, h_0..h_T, the activated gates and
+// LSTM c_t or GRU W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it
+// apart). In bf16 only the products' operands are rounded: weights and the first layer's input
+// once per call, states and gate gradients as they are written (masked_copy); products
+// accumulate in f32, and the gate loops, the workspace and every result stay f32, as in
+// onednn_rnn's bf16.
 #include "kernels/gemm_rnn.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
+#include <atomic>
 #include <string>
+#include <vector>
 
 #include "kernels/dropout.h"
 #include "kernels/gates.h"
@@ -22,154 +39,319 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// The operand a product reads: t itself in f32, a bf16 copy in bf16.
-at::Tensor operand(const at::Tensor& t, bool bf16) {
-  return bf16 ? t.to(at::kBFloat16) : t;
-}
-
-// One layer's forward results: y [T,B,H], and what backward needs.
-struct LayerForward {
-  at::Tensor y;      // [T,B,H]: h_t for every step
-  at::Tensor gates;  // [T,B,G*H] activated gates (LSTM, GRU); undefined for RNN
-  at::Tensor extra;  // [T,B,H]: LSTM c_t, GRU W_hn h_{t-1} + b_hn; undefined for RNN
+struct Shape {
+  Cell cell;
+  int64_t layers, steps, batch, input, hidden;
+  bool bf16;
+  int64_t rows() const { return gate_count(cell) * hidden; }  // G*H
+  int64_t in(int64_t layer) const { return layer == 0 ? input : hidden; }
+  at::ScalarType operand_type() const { return bf16 ? at::kBFloat16 : at::kFloat; }
 };
 
-LayerForward layer_forward(Cell cell, const at::Tensor& x, const at::Tensor& h0,
-                           const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
-                           const at::Tensor& b_ih, const at::Tensor& b_hh, bool bf16) {
-  const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(1);
-  const int64_t rows = w_hh.size(0);  // G*H
-  // All steps' input projections at once: the large product of the layer.
-  at::Tensor xp = at::empty({steps * batch, rows}, x.options());
-  matmul(operand(x.reshape({steps * batch, x.size(2)}), bf16), operand(w_ih, bf16).t(), xp, b_ih);
-  at::Tensor gh = at::empty({batch, rows}, x.options());
-  at::Tensor h_low =
-      bf16 ? at::empty({batch, hidden}, x.options().dtype(at::kBFloat16)) : at::Tensor();
-  LayerForward out;
-  out.y = at::empty({steps, batch, hidden}, x.options());
-  if (cell != Cell::RNN) {
-    out.gates = at::empty({steps, batch, rows}, x.options());
-    out.extra = at::empty({steps, batch, hidden}, x.options());
+// Pointer to element `offset` of a contiguous tensor of either precision.
+void* at_offset(const at::Tensor& t, int64_t offset) {
+  return static_cast<char*>(t.data_ptr()) + offset * static_cast<int64_t>(t.element_size());
+}
+float* f32_at(const at::Tensor& t, int64_t offset) {
+  return t.data_ptr<float>() + offset;
+}
+
+// dst = src (* mask) in dst's precision (f32 or bf16).
+void copy_operand(int64_t count, const float* src, const float* mask, const at::Tensor& dst,
+                  int64_t offset) {
+  if (dst.scalar_type() == at::kBFloat16) {
+    masked_copy(count, src, mask, static_cast<c10::BFloat16*>(at_offset(dst, offset)));
+  } else {
+    masked_copy(count, src, mask, f32_at(dst, offset));
   }
-  const at::Tensor w_hh_t = operand(w_hh, bf16).t();
-  for (int64_t t = 0; t < steps; ++t) {
-    const at::Tensor h_prev = t == 0 ? h0 : out.y[t - 1];
-    matmul(bf16 ? h_low.copy_(h_prev) : h_prev, w_hh_t, gh, b_hh);
-    const float* xpt = xp.data_ptr<float>() + t * batch * rows;
-    float* h = out.y[t].data_ptr<float>();
-    switch (cell) {
-      case Cell::LSTM: {
-        const at::Tensor c_prev = t == 0 ? c0 : out.extra[t - 1];
-        lstm_step(batch, hidden, xpt, gh.data_ptr<float>(), c_prev.data_ptr<float>(),
-                  out.gates[t].data_ptr<float>(), out.extra[t].data_ptr<float>(), h);
-        break;
-      }
-      case Cell::GRU:
-        gru_step(batch, hidden, xpt, gh.data_ptr<float>(), h_prev.data_ptr<float>(),
-                 out.gates[t].data_ptr<float>(), out.extra[t].data_ptr<float>(), h);
-        break;
-      case Cell::RNN:
-        rnn_step(batch * hidden, xpt, gh.data_ptr<float>(), h);
-        break;
+}
+
+// Runs cell(l, t) for every cell of the stack, anti-diagonal by anti-diagonal (last first when
+// `reverse`), the cells of a diagonal in parallel. A diagonal with one cell runs outside any
+// parallel region, so its products use all threads.
+template <class F>
+void wavefront(int64_t layers, int64_t steps, bool reverse, const F& cell) {
+  const int64_t diagonals = layers + steps - 1;
+  for (int64_t i = 0; i < diagonals; ++i) {
+    const int64_t d = reverse ? diagonals - 1 - i : i;
+    const int64_t first = std::max<int64_t>(0, d - steps + 1), last = std::min(layers - 1, d);
+    if (first == last) {
+      cell(first, d - first);
+      continue;
     }
+    at::parallel_for(first, last + 1, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t l = begin; l < end; ++l) cell(l, d - l);
+    });
   }
+}
+
+// Runs task(0..count-1), each on one thread, handed out dynamically (the tasks differ in size).
+template <class F>
+void run_tasks(int64_t count, const F& task) {
+  std::atomic<int64_t> next{0};
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+    for (int64_t i = next++; i < count; i = next++) task(i);
+  });
+}
+
+// One layer's forward buffers; what backward reads is kept in the autograd context.
+struct Layer {
+  at::Tensor w_ih, w_hh;    // the products' weights, operand precision: [G*H, in], [G*H, H]
+  at::Tensor b_ih, b_hh;    // [G*H] f32
+  at::Tensor x;             // [T, B, in] the input the products read (operand precision)
+  at::Tensor mask;          // [T, B, H] dropout applied to x (layers above the first), or none
+  at::Tensor ys;            // [T+1, B, H] f32: h_0, h_1, ..., h_T
+  at::Tensor hs;            // [T+1, B, H] the same as the products read it (ys itself in f32)
+  at::Tensor c0;            // [B, H] LSTM's initial cell state
+  at::Tensor gates, extra;  // [T, B, G*H] and [T, B, H] (LSTM c_t, GRU W_hn h + b_hn)
+  at::Tensor xp, gh;        // [B, G*H] scratch: the step's two projections
+};
+
+void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t t) {
+  Layer& L = layers[l];
+  const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
+  if (l > 0) {
+    const float* mask = L.mask.defined() ? f32_at(L.mask, t * B * H) : nullptr;
+    copy_operand(B * H, f32_at(layers[l - 1].ys, (t + 1) * B * H), mask, L.x, t * B * H);
+  }
+  matmul(Matrix{at_offset(L.x, t * B * in), B, in, in, 1},
+         Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
+         L.b_ih.data_ptr<float>(), s.bf16);
+  matmul(Matrix{at_offset(L.hs, t * B * H), B, H, H, 1}, Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(),
+         L.gh.data_ptr<float>(), L.b_hh.data_ptr<float>(), s.bf16);
+  const float* xp = L.xp.data_ptr<float>();
+  const float* gh = L.gh.data_ptr<float>();
+  float* h = f32_at(L.ys, (t + 1) * B * H);
+  switch (s.cell) {
+    case Cell::LSTM: {
+      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
+      lstm_step(B, H, xp, gh, c_prev, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H), h);
+      break;
+    }
+    case Cell::GRU:
+      gru_step(B, H, xp, gh, f32_at(L.ys, t * B * H), f32_at(L.gates, t * B * R),
+               f32_at(L.extra, t * B * H), h);
+      break;
+    case Cell::RNN:
+      rnn_step(B * H, xp, gh, h);
+      break;
+  }
+  if (s.bf16) copy_operand(B * H, h, nullptr, L.hs, (t + 1) * B * H);
+}
+
+// The forward pass of the stack: input [T,B,I] f32 contiguous, h0/c0 [L,B,H], params as at::gru.
+std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const at::Tensor& h0,
+                                 const at::Tensor& c0, at::TensorList params, double dropout,
+                                 bool train) {
+  const at::TensorOptions f32 = input.options(), low = f32.dtype(s.operand_type());
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
+  std::vector<Layer> layers(s.layers);
+  for (int64_t l = 0; l < s.layers; ++l) {
+    Layer& L = layers[l];
+    L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
+    L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
+    L.b_ih = params[4 * l + 2].contiguous();
+    L.b_hh = params[4 * l + 3].contiguous();
+    // The masks in layer order, one draw each, as kernels::dropout after each layer would.
+    if (l > 0 && train && dropout > 0.0) L.mask = dropout_mask({T, B, H}, dropout);
+    L.x = l == 0 ? input.to(s.operand_type()) : at::empty({T, B, H}, low);
+    L.ys = at::empty({T + 1, B, H}, f32);
+    L.ys[0].copy_(h0[l]);
+    L.hs = s.bf16 ? L.ys.to(at::kBFloat16) : L.ys;  // (only its row 0 matters yet)
+    if (s.cell == Cell::LSTM) L.c0 = c0[l].contiguous();
+    L.gates = at::empty({T, B, s.cell == Cell::RNN ? 0 : R}, f32);
+    L.extra = at::empty({T, B, s.cell == Cell::RNN ? 0 : H}, f32);
+    L.xp = at::empty({B, R}, f32);
+    L.gh = at::empty({B, R}, f32);
+  }
+  wavefront(s.layers, s.steps, false, [&](int64_t l, int64_t t) { forward_cell(s, layers, l, t); });
+  return layers;
+}
+
+// What stack_forward's caller returns: the last layer's outputs, h_n and (LSTM) c_n.
+variable_list results(const Shape& s, const std::vector<Layer>& layers) {
+  const int64_t T = s.steps;
+  std::vector<at::Tensor> h_n, c_n;
+  for (const Layer& L : layers) {
+    h_n.push_back(L.ys[T]);
+    if (s.cell == Cell::LSTM) c_n.push_back(L.extra[T - 1]);
+  }
+  variable_list out{layers.back().ys.narrow(0, 1, T).clone(), at::stack(h_n)};
+  if (s.cell == Cell::LSTM) out.push_back(at::stack(c_n));
   return out;
 }
 
-struct GemmLayerFunction : public torch::autograd::Function<GemmLayerFunction> {
-  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& h0,
-                               const at::Tensor& c0, const at::Tensor& w_ih, const at::Tensor& w_hh,
-                               const at::Tensor& b_ih, const at::Tensor& b_hh, int64_t cell_index,
-                               bool bf16) {
+// Autograd keeps tensors by name; per-layer ones as "<name><layer>".
+void keep(AutogradContext* ctx, const std::string& name, const at::Tensor& t) {
+  if (t.defined()) ctx->saved_data[name] = t;
+}
+at::Tensor kept(AutogradContext* ctx, const std::string& name) {
+  const auto it = ctx->saved_data.find(name);
+  return it != ctx->saved_data.end() && it->second.isTensor() ? it->second.toTensor()
+                                                              : at::Tensor();
+}
+
+// One layer's backward buffers.
+struct LayerGrad {
+  at::Tensor dy;        // [T, B, H] gradient reaching h_t from above (the output's, on top)
+  at::Tensor dh, dc;    // [B, H] running gradient of h_t (and LSTM c_t) from step t+1
+  at::Tensor dgi, dgh;  // [T, B, G*H] f32 pre-activation gradients, input and recurrent side
+  at::Tensor dgi_low, dgh_low;  // the same as the products read them (themselves in f32)
+};
+
+void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector<LayerGrad>& grads,
+                   int64_t l, int64_t t) {
+  const Layer& L = layers[l];
+  LayerGrad& G = grads[l];
+  const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
+  const float* dy = f32_at(G.dy, t * B * H);
+  float* dh = G.dh.data_ptr<float>();
+  float* dgi = f32_at(G.dgi, t * B * R);
+  const Matrix w_hh{L.w_hh.data_ptr(), R, H, H, 1};
+  bool accumulate = false;  // whether dh already holds a part that bypasses W_hh (GRU)
+  switch (s.cell) {
+    case Cell::LSTM: {
+      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
+      lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                         c_prev, G.dc.data_ptr<float>(), dgi);
+      break;
+    }
+    case Cell::GRU:
+      gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                        f32_at(L.ys, t * B * H), dgi, f32_at(G.dgh, t * B * R), dh);
+      accumulate = true;
+      break;
+    case Cell::RNN:
+      rnn_step_backward(B * H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi);
+      break;
+  }
+  if (s.bf16) {
+    copy_operand(B * R, dgi, nullptr, G.dgi_low, t * B * R);
+    if (s.cell == Cell::GRU)
+      copy_operand(B * R, f32_at(G.dgh, t * B * R), nullptr, G.dgh_low, t * B * R);
+  }
+  matmul(Matrix{at_offset(G.dgh_low, t * B * R), B, R, R, 1}, w_hh, dh, nullptr, s.bf16,
+         accumulate);
+  if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
+    float* below = f32_at(grads[l - 1].dy, t * B * H);
+    matmul(Matrix{at_offset(G.dgi_low, t * B * R), B, R, R, 1},
+           Matrix{L.w_ih.data_ptr(), R, in, in, 1}, below, nullptr, s.bf16);
+    if (L.mask.defined()) masked_copy(B * H, below, f32_at(L.mask, t * B * H), below);
+  }
+}
+
+struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& h0,
+                               const at::Tensor& c0, at::TensorList params, int64_t cell_index,
+                               double dropout, bool train, bool bf16) {
     const Cell cell = static_cast<Cell>(cell_index);
-    const bool lstm = cell == Cell::LSTM;
-    const at::Tensor h = h0[0], c = lstm ? c0[0] : at::Tensor();
-    LayerForward f = layer_forward(cell, x, h, c, w_ih, w_hh, b_ih, b_hh, bf16);
-    const int64_t last = x.size(0) - 1;
-    ctx->save_for_backward({x, h0, c0, w_ih, w_hh, f.y});
+    const Shape s{cell, h0.size(0), input.size(0), input.size(1), input.size(2), h0.size(2), bf16};
+    const std::vector<Layer> layers = stack_forward(s, input, h0, c0, params, dropout, train);
     ctx->saved_data["cell"] = cell_index;
     ctx->saved_data["bf16"] = bf16;
-    if (f.gates.defined()) ctx->saved_data["gates"] = f.gates;
-    if (f.extra.defined()) ctx->saved_data["extra"] = f.extra;
-    const at::Tensor h_n = f.y[last].unsqueeze(0).clone();
-    if (lstm) return {f.y, h_n, f.extra[last].unsqueeze(0).clone()};
-    return {f.y, h_n};
-  }
-
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const Cell cell = static_cast<Cell>(ctx->saved_data["cell"].toInt());
-    const bool lstm = cell == Cell::LSTM, gru = cell == Cell::GRU;
-    const bool bf16 = ctx->saved_data["bf16"].toBool();
-    const variable_list saved = ctx->get_saved_variables();
-    const at::Tensor &x = saved[0], &h0 = saved[1], &c0 = saved[2], &w_ih = saved[3],
-                     &w_hh = saved[4], &y = saved[5];
-    const auto tensor = [&](const char* key) {
-      const c10::IValue& v = ctx->saved_data[key];
-      return v.isTensor() ? v.toTensor() : at::Tensor();
-    };
-    const at::Tensor gates = tensor("gates"), extra = tensor("extra");
-    const int64_t steps = x.size(0), batch = x.size(1), hidden = w_hh.size(1);
-    const int64_t rows = w_hh.size(0);
-    const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
-      return grads.size() > i && grads[i].defined() ? grads[i].contiguous()
-                                                    : at::zeros(sizes, x.options());
-    };
-    const at::Tensor dy = grad_or_zeros(0, y.sizes());
-    at::Tensor dh_next = grad_or_zeros(1, {1, batch, hidden})[0].clone();
-    at::Tensor dc = lstm ? grad_or_zeros(2, {1, batch, hidden})[0].clone() : at::Tensor();
-    at::Tensor dgi = at::empty({steps, batch, rows}, x.options());
-    at::Tensor dgh = gru ? at::empty_like(dgi) : dgi;
-    // What the recurrent products read: dgh itself, or its bf16 copy, filled step by step.
-    at::Tensor dgh_low = bf16 ? at::empty(dgh.sizes(), x.options().dtype(at::kBFloat16)) : dgh;
-    const auto recurrent_operand = [&](int64_t t) {
-      return bf16 ? dgh_low[t].copy_(dgh[t]) : dgh[t];
-    };
-    const at::Tensor w_hh_low = operand(w_hh, bf16);
-    for (int64_t t = steps - 1; t >= 0; --t) {
-      const at::Tensor h_prev = t == 0 ? h0[0] : y[t - 1];
-      const float* dyt = dy[t].data_ptr<float>();
-      switch (cell) {
-        case Cell::LSTM: {
-          const at::Tensor c_prev = t == 0 ? c0[0] : extra[t - 1];
-          lstm_step_backward(batch, hidden, dyt, dh_next.data_ptr<float>(),
-                             gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
-                             c_prev.data_ptr<float>(), dc.data_ptr<float>(),
-                             dgi[t].data_ptr<float>());
-          matmul(recurrent_operand(t), w_hh_low, dh_next);
-          break;
-        }
-        case Cell::GRU:
-          gru_step_backward(batch, hidden, dyt, dh_next.data_ptr<float>(),
-                            gates[t].data_ptr<float>(), extra[t].data_ptr<float>(),
-                            h_prev.data_ptr<float>(), dgi[t].data_ptr<float>(),
-                            dgh[t].data_ptr<float>(), dh_next.data_ptr<float>());
-          // dh_next now holds z * dh, the part that bypasses W_hh; add dgh W_hh to it.
-          matmul(recurrent_operand(t), w_hh_low, dh_next, at::Tensor(), /*accumulate=*/true);
-          break;
-        case Cell::RNN:
-          rnn_step_backward(batch * hidden, dyt, dh_next.data_ptr<float>(), y[t].data_ptr<float>(),
-                            dgi[t].data_ptr<float>());
-          matmul(recurrent_operand(t), w_hh_low, dh_next);
-          break;
+    for (int64_t l = 0; l < s.layers; ++l) {
+      const Layer& L = layers[l];
+      const std::string n = std::to_string(l);
+      for (const auto& [name, t] : {std::pair{"w_ih", L.w_ih},
+                                    {"w_hh", L.w_hh},
+                                    {"x", L.x},
+                                    {"mask", L.mask},
+                                    {"ys", L.ys},
+                                    {"hs", L.hs},
+                                    {"c0", L.c0},
+                                    {"gates", L.gates},
+                                    {"extra", L.extra}}) {
+        keep(ctx, name + n, t);
       }
     }
-    // The large products, over all steps at once.
-    // (Biases' gradients from the f32 gate gradients; for LSTM and RNN dgh_low is dgi's copy.)
-    const at::Tensor dgi2 = dgi.view({steps * batch, rows}), dgh2 = dgh.view({steps * batch, rows});
-    const at::Tensor dgi_low = gru ? operand(dgi2, bf16) : dgh_low.view({steps * batch, rows});
-    const at::Tensor dgh_low2 = dgh_low.view({steps * batch, rows});
-    const at::Tensor h_prevs =
-        at::cat({h0, y.narrow(0, 0, steps - 1)}, 0).view({steps * batch, hidden});
-    at::Tensor dx = at::empty({steps * batch, x.size(2)}, x.options());
-    at::Tensor dw_ih = at::empty(w_ih.sizes(), x.options()), dw_hh = at::empty_like(w_hh);
-    matmul(dgi_low, operand(w_ih, bf16), dx);
-    matmul(dgi_low.t(), operand(x.reshape({steps * batch, x.size(2)}), bf16), dw_ih);
-    matmul(dgh_low2.t(), operand(h_prevs, bf16), dw_hh);
-    at::Tensor db_ih = dgi2.sum(0), db_hh = dgh2.sum(0);
-    dx = dx.view(x.sizes());
-    at::Tensor dh0 = dh_next.unsqueeze(0);
-    at::Tensor dc0 = lstm ? dc.unsqueeze(0) : at::Tensor();
-    return {dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh, at::Tensor(), at::Tensor()};
+    return results(s, layers);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const Cell cell = static_cast<Cell>(ctx->saved_data["cell"].toInt());
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
+    std::vector<Layer> layers;
+    for (int64_t l = 0; kept(ctx, "ys" + std::to_string(l)).defined(); ++l) {
+      const std::string n = std::to_string(l);
+      Layer L;
+      L.w_ih = kept(ctx, "w_ih" + n);
+      L.w_hh = kept(ctx, "w_hh" + n);
+      L.x = kept(ctx, "x" + n);
+      L.mask = kept(ctx, "mask" + n);
+      L.ys = kept(ctx, "ys" + n);
+      L.hs = kept(ctx, "hs" + n);
+      L.c0 = kept(ctx, "c0" + n);
+      L.gates = kept(ctx, "gates" + n);
+      L.extra = kept(ctx, "extra" + n);
+      layers.push_back(std::move(L));
+    }
+    const at::Tensor& x0 = layers[0].x;
+    const Shape s{cell,       static_cast<int64_t>(layers.size()),
+                  x0.size(0), x0.size(1),
+                  x0.size(2), layers[0].ys.size(2),
+                  bf16};
+    const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
+    const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
+    const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
+      return grad_outputs.size() > i && grad_outputs[i].defined() ? grad_outputs[i].contiguous()
+                                                                  : at::zeros(sizes, f32);
+    };
+    const at::Tensor dy = grad_or_zeros(0, {T, B, H}), dh_n = grad_or_zeros(1, {s.layers, B, H});
+    const at::Tensor dc_n = cell == Cell::LSTM ? grad_or_zeros(2, {s.layers, B, H}) : at::Tensor();
+    std::vector<LayerGrad> grads(s.layers);
+    for (int64_t l = 0; l < s.layers; ++l) {
+      LayerGrad& G = grads[l];
+      G.dy = l + 1 == s.layers ? dy : at::empty({T, B, H}, f32);
+      G.dh = dh_n[l].clone();
+      if (cell == Cell::LSTM) G.dc = dc_n[l].clone();
+      G.dgi = at::empty({T, B, R}, f32);
+      G.dgh = cell == Cell::GRU ? at::empty({T, B, R}, f32) : G.dgi;
+      G.dgi_low = bf16 ? at::empty({T, B, R}, low) : G.dgi;
+      G.dgh_low = !bf16 ? G.dgh : cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi_low;
+    }
+    wavefront(s.layers, s.steps, true,
+              [&](int64_t l, int64_t t) { backward_cell(s, layers, grads, l, t); });
+
+    // The large products over all steps: each weight's gradient and the input's.
+    variable_list result(3 + 4 * s.layers + 4);
+    at::Tensor dx = at::empty({T, B, s.input}, f32);
+    std::vector<at::Tensor> dw_ih(s.layers), dw_hh(s.layers);
+    for (int64_t l = 0; l < s.layers; ++l) {
+      dw_ih[l] = at::empty({R, s.in(l)}, f32);
+      dw_hh[l] = at::empty({R, H}, f32);
+    }
+    const int64_t M = T * B;
+    run_tasks(2 * s.layers + 1, [&](int64_t i) {
+      if (i == 2 * s.layers) {  // dx = dgi W_ih (first layer)
+        matmul(Matrix{grads[0].dgi_low.data_ptr(), M, R, R, 1},
+               Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>(),
+               nullptr, bf16);
+        return;
+      }
+      const int64_t l = i / 2, in = s.in(l);
+      if (i % 2 == 0) {  // dW_ih = dgi^T x
+        matmul(Matrix{grads[l].dgi_low.data_ptr(), M, R, R, 1}.t(),
+               Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>(), nullptr,
+               bf16);
+      } else {  // dW_hh = dgh^T h_{t-1}
+        matmul(Matrix{grads[l].dgh_low.data_ptr(), M, R, R, 1}.t(),
+               Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>(), nullptr,
+               bf16);
+      }
+    });
+    result[0] = dx;
+    std::vector<at::Tensor> dh0, dc0;
+    for (int64_t l = 0; l < s.layers; ++l) {
+      dh0.push_back(grads[l].dh);
+      if (cell == Cell::LSTM) dc0.push_back(grads[l].dc);
+      result[3 + 4 * l] = dw_ih[l];
+      result[3 + 4 * l + 1] = dw_hh[l];
+      result[3 + 4 * l + 2] = grads[l].dgi.view({T * B, R}).sum(0);
+      result[3 + 4 * l + 3] = grads[l].dgh.view({T * B, R}).sum(0);
+    }
+    result[1] = at::stack(dh0);
+    if (cell == Cell::LSTM) result[2] = at::stack(dc0);
+    return result;  // (the last four: cell, dropout, train, bf16)
   }
 };
 
@@ -209,37 +391,21 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
   bool record = at::GradMode::is_enabled() &&
                 (input.requires_grad() || h0.requires_grad() || (lstm && c0.requires_grad()));
   for (const auto& p : params) record = record || (at::GradMode::is_enabled() && p.requires_grad());
-
-  std::vector<at::Tensor> h_n, c_n;
-  at::Tensor x = input.contiguous();
-  for (int64_t l = 0; l < num_layers; ++l) {
-    const at::Tensor h = h0.narrow(0, l, 1).contiguous();
-    const at::Tensor c = lstm ? c0.narrow(0, l, 1).contiguous() : at::Tensor();
-    const at::TensorList lp = params.slice(4 * l, 4);
-    at::Tensor y;
-    if (record) {
-      // Non-LSTM cells have no cell state; h stands in so that no input is undefined.
-      const variable_list out = GemmLayerFunction::apply(
-          x, h, lstm ? c : h, lp[0].contiguous(), lp[1].contiguous(), lp[2].contiguous(),
-          lp[3].contiguous(), static_cast<int64_t>(cell), bf16);
-      y = out[0];
-      h_n.push_back(out[1]);
-      if (lstm) c_n.push_back(out[2]);
-    } else {
-      at::NoGradGuard no_grad;
-      LayerForward f = layer_forward(cell, x, h[0], lstm ? c[0] : at::Tensor(), lp[0].contiguous(),
-                                     lp[1].contiguous(), lp[2], lp[3], bf16);
-      y = f.y;
-      const int64_t last = x.size(0) - 1;
-      h_n.push_back(f.y[last].unsqueeze(0).clone());
-      if (lstm) c_n.push_back(f.extra[last].unsqueeze(0).clone());
-    }
-    x = l + 1 < num_layers ? kernels::dropout(y, dropout, train) : y;
+  const at::Tensor x = input.contiguous();
+  variable_list out;
+  if (record) {
+    // Non-LSTM cells have no cell state; h0 stands in so that no input is undefined.
+    out = GemmStackFunction::apply(x, h0, lstm ? c0 : h0, params, static_cast<int64_t>(cell),
+                                   dropout, train, bf16);
+  } else {
+    at::NoGradGuard no_grad;
+    const Shape s{cell, num_layers, x.size(0), x.size(1), x.size(2), h0.size(2), bf16};
+    out = results(s, stack_forward(s, x, h0, c0, params, dropout, train));
   }
   RnnResult result;
-  result.output = x;
-  result.h_n = num_layers == 1 ? h_n[0] : at::cat(h_n, 0);
-  if (lstm) result.c_n = num_layers == 1 ? c_n[0] : at::cat(c_n, 0);
+  result.output = out[0];
+  result.h_n = out[1];
+  if (lstm) result.c_n = out[2];
   return result;
 }
 

@@ -28,6 +28,7 @@ namespace {
 using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
+using test_util::ThreadCount;
 
 constexpr double kTolerance = 3e-2;
 constexpr double kSurelyRounded = 1e-6;  // any bf16 run differs from f32 by more than this
@@ -69,6 +70,7 @@ class Bf16RnnTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Bf16RnnTest, ForwardAndAllGradientsAreCloseToF32) {
   const Case c = GetParam();
+  const ThreadCount threads(c.impl == RnnImpl::Gemm ? 2 : 1);  // gemm: its wavefront too
   at::manual_seed(42);
   const std::vector<at::Tensor> params = make_params(c, true);
   const auto [x, h0, c0, inputs] =
@@ -114,6 +116,7 @@ TEST_P(Bf16RnnTest, ForwardAndAllGradientsAreCloseToF32) {
 
 TEST_P(Bf16RnnTest, InferenceIsCloseToF32AndSeesWeightUpdates) {
   const Case c = GetParam();
+  const ThreadCount threads(c.impl == RnnImpl::Gemm ? 2 : 1);  // gemm: its wavefront too
   at::manual_seed(3);
   std::vector<at::Tensor> params = make_params(c, false);
   const at::Tensor x = at::randn({c.steps, c.batch, c.input});

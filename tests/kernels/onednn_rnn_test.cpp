@@ -18,6 +18,7 @@ namespace {
 using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
+using test_util::ThreadCount;
 
 struct Case {
   Cell cell;
@@ -25,6 +26,7 @@ struct Case {
   double dropout;
   bool train;
   RnnImpl impl = RnnImpl::OneDNN;  // OneDNN: onednn_rnn; Gemm: gemm_rnn
+  int threads = 1;                 // gemm_rnn runs its layers side by side on 2 (its wavefront)
 };
 
 std::string name(const Case& c) {
@@ -32,7 +34,7 @@ std::string name(const Case& c) {
          std::to_string(c.layers) + "_T" + std::to_string(c.steps) + "_B" +
          std::to_string(c.batch) + "_I" + std::to_string(c.input) + "_H" +
          std::to_string(c.hidden) + (c.train ? "_train" : "_eval") +
-         (c.dropout > 0 ? "_dropout" : "");
+         (c.dropout > 0 ? "_dropout" : "") + (c.threads > 1 ? "_2threads" : "");
 }
 
 // gtest prints parameters in test listings; without this it dumps the struct's raw bytes.
@@ -86,6 +88,7 @@ class OnednnRnnTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
   const Case c = GetParam();
+  const ThreadCount threads(c.threads);
   at::manual_seed(42);
   const std::vector<at::Tensor> params =
       random_rnn_params(c.cell, c.layers, c.input, c.hidden, /*requires_grad=*/true);
@@ -126,6 +129,7 @@ TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
 
 TEST_P(OnednnRnnTest, NoGradForwardMatchesATen) {
   const Case c = GetParam();
+  const ThreadCount threads(c.threads);
   at::manual_seed(3);
   const int64_t g = gate_count(c.cell);
   std::vector<at::Tensor> params;
@@ -170,10 +174,16 @@ std::vector<Case> cases() {
     out.push_back({cell, 4, 6, 4, 12, 32, 0.3, true});
   }
   out.push_back({Cell::GRU, 2, 10, 64, 64, 64, 0.0, true});  // course-like batch
+  // The course's own stack (4x256, batch 64, length 10): products big enough that oneDNN splits
+  // them across threads, where gemm_rnn's wavefront must give each its own primitive.
+  out.push_back({Cell::GRU, 4, 10, 64, 256, 256, 0.8, true});
   const size_t onednn = out.size();
-  for (size_t i = 0; i < onednn; ++i) {
-    out.push_back(out[i]);
-    out.back().impl = RnnImpl::Gemm;
+  for (int threads : {1, 2}) {
+    for (size_t i = 0; i < onednn; ++i) {
+      out.push_back(out[i]);
+      out.back().impl = RnnImpl::Gemm;
+      out.back().threads = threads;
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,6 +11,20 @@
 #include "s2s/cell.h"
 
 namespace s2s::kernels::test_util {
+
+// Sets torch's (and so OpenMP's) thread count for one test and restores it after.
+class ThreadCount {
+ public:
+  explicit ThreadCount(int threads) : before_(at::get_num_threads()) {
+    at::set_num_threads(threads);
+  }
+  ~ThreadCount() { at::set_num_threads(before_); }
+  ThreadCount(const ThreadCount&) = delete;
+  ThreadCount& operator=(const ThreadCount&) = delete;
+
+ private:
+  int before_;
+};
 
 // max|a - b| / max|b|: relative in the max norm, so near-zero entries do not dominate.
 inline double rel_error(const at::Tensor& a, const at::Tensor& b) {
