@@ -11,9 +11,10 @@ namespace s2s {
 enum class Cell { RNN, LSTM, GRU };
 
 // OneDNN: oneDNN's fused RNN primitives (src/kernels/onednn_rnn). Torch: stock LibTorch ops,
-// the reference. Gemm: layers composed from matrix products and our own gate loops
-// (src/kernels/gemm_rnn; f32 only).
-enum class RnnImpl { OneDNN, Torch, Gemm };
+// the reference. Gemm: layers composed from oneDNN matrix products and our own gate loops, the
+// layers side by side on several threads (src/kernels/gemm_rnn). Auto: whichever of OneDNN and
+// Gemm measured faster for the cell and precision (resolve_impl).
+enum class RnnImpl { OneDNN, Torch, Gemm, Auto };
 
 // "gru" -> Cell::GRU; throws s2s::Error naming the accepted values otherwise.
 Cell parse_cell(const std::string& name);
@@ -27,8 +28,12 @@ std::string to_string(RnnImpl impl);
 // The arithmetic of the fused oneDNN RNN kernels. F32: everything f32. BF16: the kernels round
 // inputs, states and weights to bfloat16 for the primitive's matmuls (f32 accumulation, f32
 // bias and LSTM cell state) and hand back f32 outputs and gradients; the parameters, the
-// optimizer and every other layer stay f32. Only RnnImpl::OneDNN has a bf16 path.
+// optimizer and every other layer stay f32. RnnImpl::OneDNN and RnnImpl::Gemm have a bf16 path.
 enum class Precision { F32, BF16 };
+
+// The implementation that runs: `impl` itself unless it is Auto, which picks by measurement
+// (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm for bf16 GRU, OneDNN otherwise.
+RnnImpl resolve_impl(RnnImpl impl, Cell cell, Precision precision);
 
 // "f32" | "bf16"; throws s2s::Error naming the accepted values otherwise.
 Precision parse_precision(const std::string& name);

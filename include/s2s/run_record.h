@@ -59,7 +59,7 @@ struct TrainConfig {
   // Dropout between stacked layers. The course used 0.8 over ~2000 epochs; 0.2 reaches the
   // same accuracy in a handful of epochs (the PyTorch reference does it in 7).
   double dropout = 0.2;
-  RnnImpl impl = RnnImpl::OneDNN;  // which code runs the RNNs
+  RnnImpl impl = RnnImpl::Auto;  // which code runs the RNNs
   // The RNN kernels' matmuls (onednn only); weights and optimizer stay f32.
   Precision precision = Precision::F32;
   // Luong global attention over the encoder outputs (None = the course's model).

@@ -247,13 +247,15 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
   add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
-             "RNN implementation: onednn (oneDNN's fused RNN primitives), torch (stock LibTorch, "
-             "the reference) or gemm (f32 layers composed from matrix products and s2s's own "
-             "gate loops; work in progress for issue 18: about as fast as onednn on one thread so "
-             "far, docs/PERFORMANCE.md) [onednn]");
+             "RNN implementation: auto (the faster of onednn and gemm for the cell and precision, "
+             "as measured: gemm for bf16 GRU, onednn otherwise), onednn (oneDNN's fused RNN "
+             "primitives), gemm (layers composed from oneDNN matrix products and s2s's own gate "
+             "loops, the layers side by side on several threads) or torch (stock LibTorch, the "
+             "reference, f32 only). All give the same numbers to rounding; speeds in "
+             "docs/PERFORMANCE.md [auto]");
   add_choice(
       cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
-      "RNN arithmetic, f32 or bf16 (onednn only; needs AVX-512). bf16 runs the recurrent "
+      "RNN arithmetic, f32 or bf16 (onednn and gemm; needs AVX-512). bf16 runs the recurrent "
       "matmuls on bfloat16 activations and weights while the master weights, the optimizer and "
       "every other layer stay f32 (validation decodes in bf16 too). Speed and accuracy "
       "measured: docs/PERFORMANCE.md (bf16) [f32]");

@@ -43,10 +43,20 @@ struct Shape {
   Cell cell;
   int64_t layers, steps, batch, input, hidden;
   bool bf16;
+  int64_t chunk;  // steps per wavefront cell (see chunk_steps)
   int64_t rows() const { return gate_count(cell) * hidden; }  // G*H
   int64_t in(int64_t layer) const { return layer == 0 ? input : hidden; }
+  int64_t chunks() const { return (steps + chunk - 1) / chunk; }
   at::ScalarType operand_type() const { return bf16 ? at::kBFloat16 : at::kFloat; }
 };
+
+// A wavefront cell is a chunk of steps of one layer: its input projections are one product.
+// On several threads, one step per cell gives the most cells to run side by side; on one
+// thread (or inside another parallel region) the layers run one after the other anyway, and
+// one product over all steps is the larger, faster one (and fewer calls).
+int64_t chunk_steps(int64_t steps) {
+  return at::get_num_threads() > 1 && !at::in_parallel_region() ? 1 : steps;
+}
 
 // Pointer to element `offset` of a contiguous tensor of either precision.
 void* at_offset(const at::Tensor& t, int64_t offset) {
@@ -94,6 +104,32 @@ void run_tasks(int64_t count, const F& task) {
   });
 }
 
+// out = a b, out contiguous f32.
+struct Product {
+  Matrix a, b;
+  float* out;
+};
+
+// Runs independent products, one thread each, dynamically scheduled. On several threads each is
+// split into two halves of its output rows first, so that the last ones to start do not leave a
+// thread idle for long (the products are of similar sizes).
+void run_products(const std::vector<Product>& products, bool bf16) {
+  const int64_t element = bf16 ? 2 : 4;
+  std::vector<Product> parts;
+  const int64_t halves = at::get_num_threads() > 1 ? 2 : 1;
+  for (const Product& p : products) {
+    const int64_t step = (p.a.rows + halves - 1) / halves;
+    for (int64_t begin = 0; begin < p.a.rows; begin += step) {
+      const int64_t rows = std::min(step, p.a.rows - begin);
+      const void* a = static_cast<const char*>(p.a.data) + begin * p.a.row_stride * element;
+      parts.push_back({Matrix{a, rows, p.a.cols, p.a.row_stride, p.a.col_stride}, p.b,
+                       p.out + begin * p.b.cols});
+    }
+  }
+  run_tasks(static_cast<int64_t>(parts.size()),
+            [&](int64_t i) { matmul(parts[i].a, parts[i].b, parts[i].out, nullptr, bf16); });
+}
+
 // One layer's forward buffers; what backward reads is kept in the autograd context.
 struct Layer {
   at::Tensor w_ih, w_hh;    // the products' weights, operand precision: [G*H, in], [G*H, H]
@@ -107,36 +143,41 @@ struct Layer {
   at::Tensor xp, gh;        // [B, G*H] scratch: the step's two projections
 };
 
-void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t t) {
+// Steps [c * chunk, ...) of layer l.
+void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t c) {
   Layer& L = layers[l];
   const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
+  const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
   if (l > 0) {
-    const float* mask = L.mask.defined() ? f32_at(L.mask, t * B * H) : nullptr;
-    copy_operand(B * H, f32_at(layers[l - 1].ys, (t + 1) * B * H), mask, L.x, t * B * H);
+    const float* mask = L.mask.defined() ? f32_at(L.mask, t0 * B * H) : nullptr;
+    copy_operand(n * B * H, f32_at(layers[l - 1].ys, (t0 + 1) * B * H), mask, L.x, t0 * B * H);
   }
-  matmul(Matrix{at_offset(L.x, t * B * in), B, in, in, 1},
+  matmul(Matrix{at_offset(L.x, t0 * B * in), n * B, in, in, 1},
          Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
          L.b_ih.data_ptr<float>(), s.bf16);
-  matmul(Matrix{at_offset(L.hs, t * B * H), B, H, H, 1}, Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(),
-         L.gh.data_ptr<float>(), L.b_hh.data_ptr<float>(), s.bf16);
-  const float* xp = L.xp.data_ptr<float>();
-  const float* gh = L.gh.data_ptr<float>();
-  float* h = f32_at(L.ys, (t + 1) * B * H);
-  switch (s.cell) {
-    case Cell::LSTM: {
-      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
-      lstm_step(B, H, xp, gh, c_prev, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H), h);
-      break;
+  for (int64_t t = t0; t < t0 + n; ++t) {
+    matmul(Matrix{at_offset(L.hs, t * B * H), B, H, H, 1},
+           Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), L.gh.data_ptr<float>(),
+           L.b_hh.data_ptr<float>(), s.bf16);
+    const float* xp = f32_at(L.xp, (t - t0) * B * R);
+    const float* gh = L.gh.data_ptr<float>();
+    float* h = f32_at(L.ys, (t + 1) * B * H);
+    switch (s.cell) {
+      case Cell::LSTM: {
+        const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
+        lstm_step(B, H, xp, gh, c_prev, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H), h);
+        break;
+      }
+      case Cell::GRU:
+        gru_step(B, H, xp, gh, f32_at(L.ys, t * B * H), f32_at(L.gates, t * B * R),
+                 f32_at(L.extra, t * B * H), h);
+        break;
+      case Cell::RNN:
+        rnn_step(B * H, xp, gh, h);
+        break;
     }
-    case Cell::GRU:
-      gru_step(B, H, xp, gh, f32_at(L.ys, t * B * H), f32_at(L.gates, t * B * R),
-               f32_at(L.extra, t * B * H), h);
-      break;
-    case Cell::RNN:
-      rnn_step(B * H, xp, gh, h);
-      break;
+    if (s.bf16) copy_operand(B * H, h, nullptr, L.hs, (t + 1) * B * H);
   }
-  if (s.bf16) copy_operand(B * H, h, nullptr, L.hs, (t + 1) * B * H);
 }
 
 // The forward pass of the stack: input [T,B,I] f32 contiguous, h0/c0 [L,B,H], params as at::gru.
@@ -161,10 +202,11 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
     if (s.cell == Cell::LSTM) L.c0 = c0[l].contiguous();
     L.gates = at::empty({T, B, s.cell == Cell::RNN ? 0 : R}, f32);
     L.extra = at::empty({T, B, s.cell == Cell::RNN ? 0 : H}, f32);
-    L.xp = at::empty({B, R}, f32);
+    L.xp = at::empty({s.chunk * B, R}, f32);
     L.gh = at::empty({B, R}, f32);
   }
-  wavefront(s.layers, s.steps, false, [&](int64_t l, int64_t t) { forward_cell(s, layers, l, t); });
+  wavefront(s.layers, s.chunks(), false,
+            [&](int64_t l, int64_t c) { forward_cell(s, layers, l, c); });
   return layers;
 }
 
@@ -199,44 +241,49 @@ struct LayerGrad {
   at::Tensor dgi_low, dgh_low;  // the same as the products read them (themselves in f32)
 };
 
+// Steps [c * chunk, ...) of layer l, last first.
 void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector<LayerGrad>& grads,
-                   int64_t l, int64_t t) {
+                   int64_t l, int64_t c) {
   const Layer& L = layers[l];
   LayerGrad& G = grads[l];
   const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
-  const float* dy = f32_at(G.dy, t * B * H);
+  const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
   float* dh = G.dh.data_ptr<float>();
-  float* dgi = f32_at(G.dgi, t * B * R);
   const Matrix w_hh{L.w_hh.data_ptr(), R, H, H, 1};
-  bool accumulate = false;  // whether dh already holds a part that bypasses W_hh (GRU)
-  switch (s.cell) {
-    case Cell::LSTM: {
-      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
-      lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                         c_prev, G.dc.data_ptr<float>(), dgi);
-      break;
+  for (int64_t t = t0 + n - 1; t >= t0; --t) {
+    const float* dy = f32_at(G.dy, t * B * H);
+    float* dgi = f32_at(G.dgi, t * B * R);
+    bool accumulate = false;  // whether dh already holds a part that bypasses W_hh (GRU)
+    switch (s.cell) {
+      case Cell::LSTM: {
+        const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
+        lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                           c_prev, G.dc.data_ptr<float>(), dgi);
+        break;
+      }
+      case Cell::GRU:
+        gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                          f32_at(L.ys, t * B * H), dgi, f32_at(G.dgh, t * B * R), dh);
+        accumulate = true;
+        break;
+      case Cell::RNN:
+        rnn_step_backward(B * H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi);
+        break;
     }
-    case Cell::GRU:
-      gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                        f32_at(L.ys, t * B * H), dgi, f32_at(G.dgh, t * B * R), dh);
-      accumulate = true;
-      break;
-    case Cell::RNN:
-      rnn_step_backward(B * H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi);
-      break;
+    if (s.bf16) {
+      copy_operand(B * R, dgi, nullptr, G.dgi_low, t * B * R);
+      if (s.cell == Cell::GRU) {
+        copy_operand(B * R, f32_at(G.dgh, t * B * R), nullptr, G.dgh_low, t * B * R);
+      }
+    }
+    matmul(Matrix{at_offset(G.dgh_low, t * B * R), B, R, R, 1}, w_hh, dh, nullptr, s.bf16,
+           accumulate);
   }
-  if (s.bf16) {
-    copy_operand(B * R, dgi, nullptr, G.dgi_low, t * B * R);
-    if (s.cell == Cell::GRU)
-      copy_operand(B * R, f32_at(G.dgh, t * B * R), nullptr, G.dgh_low, t * B * R);
-  }
-  matmul(Matrix{at_offset(G.dgh_low, t * B * R), B, R, R, 1}, w_hh, dh, nullptr, s.bf16,
-         accumulate);
   if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
-    float* below = f32_at(grads[l - 1].dy, t * B * H);
-    matmul(Matrix{at_offset(G.dgi_low, t * B * R), B, R, R, 1},
+    float* below = f32_at(grads[l - 1].dy, t0 * B * H);
+    matmul(Matrix{at_offset(G.dgi_low, t0 * B * R), n * B, R, R, 1},
            Matrix{L.w_ih.data_ptr(), R, in, in, 1}, below, nullptr, s.bf16);
-    if (L.mask.defined()) masked_copy(B * H, below, f32_at(L.mask, t * B * H), below);
+    if (L.mask.defined()) masked_copy(n * B * H, below, f32_at(L.mask, t0 * B * H), below);
   }
 }
 
@@ -245,7 +292,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
                                const at::Tensor& c0, at::TensorList params, int64_t cell_index,
                                double dropout, bool train, bool bf16) {
     const Cell cell = static_cast<Cell>(cell_index);
-    const Shape s{cell, h0.size(0), input.size(0), input.size(1), input.size(2), h0.size(2), bf16};
+    const Shape s{cell,          h0.size(0), input.size(0), input.size(1),
+                  input.size(2), h0.size(2), bf16,          chunk_steps(input.size(0))};
     const std::vector<Layer> layers = stack_forward(s, input, h0, c0, params, dropout, train);
     ctx->saved_data["cell"] = cell_index;
     ctx->saved_data["bf16"] = bf16;
@@ -289,7 +337,7 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     const Shape s{cell,       static_cast<int64_t>(layers.size()),
                   x0.size(0), x0.size(1),
                   x0.size(2), layers[0].ys.size(2),
-                  bf16};
+                  bf16,       chunk_steps(x0.size(0))};
     const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
@@ -309,8 +357,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       G.dgi_low = bf16 ? at::empty({T, B, R}, low) : G.dgi;
       G.dgh_low = !bf16 ? G.dgh : cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi_low;
     }
-    wavefront(s.layers, s.steps, true,
-              [&](int64_t l, int64_t t) { backward_cell(s, layers, grads, l, t); });
+    wavefront(s.layers, s.chunks(), true,
+              [&](int64_t l, int64_t c) { backward_cell(s, layers, grads, l, c); });
 
     // The large products over all steps: each weight's gradient and the input's.
     variable_list result(3 + 4 * s.layers + 4);
@@ -321,24 +369,21 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       dw_hh[l] = at::empty({R, H}, f32);
     }
     const int64_t M = T * B;
-    run_tasks(2 * s.layers + 1, [&](int64_t i) {
-      if (i == 2 * s.layers) {  // dx = dgi W_ih (first layer)
-        matmul(Matrix{grads[0].dgi_low.data_ptr(), M, R, R, 1},
-               Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>(),
-               nullptr, bf16);
-        return;
-      }
-      const int64_t l = i / 2, in = s.in(l);
-      if (i % 2 == 0) {  // dW_ih = dgi^T x
-        matmul(Matrix{grads[l].dgi_low.data_ptr(), M, R, R, 1}.t(),
-               Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>(), nullptr,
-               bf16);
-      } else {  // dW_hh = dgh^T h_{t-1}
-        matmul(Matrix{grads[l].dgh_low.data_ptr(), M, R, R, 1}.t(),
-               Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>(), nullptr,
-               bf16);
-      }
-    });
+    std::vector<Product> products;
+    for (int64_t l = 0; l < s.layers; ++l) {
+      const int64_t in = s.in(l);
+      // dW_ih = dgi^T x, dW_hh = dgh^T h_{t-1}
+      products.push_back({Matrix{grads[l].dgi_low.data_ptr(), M, R, R, 1}.t(),
+                          Matrix{layers[l].x.data_ptr(), M, in, in, 1},
+                          dw_ih[l].data_ptr<float>()});
+      products.push_back({Matrix{grads[l].dgh_low.data_ptr(), M, R, R, 1}.t(),
+                          Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()});
+    }
+    // dx = dgi W_ih, of the first layer
+    products.push_back({Matrix{grads[0].dgi_low.data_ptr(), M, R, R, 1},
+                        Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1},
+                        dx.data_ptr<float>()});
+    run_products(products, bf16);
     result[0] = dx;
     std::vector<at::Tensor> dh0, dc0;
     for (int64_t l = 0; l < s.layers; ++l) {
@@ -399,7 +444,8 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
                                    dropout, train, bf16);
   } else {
     at::NoGradGuard no_grad;
-    const Shape s{cell, num_layers, x.size(0), x.size(1), x.size(2), h0.size(2), bf16};
+    const Shape s{cell,      num_layers, x.size(0), x.size(1),
+                  x.size(2), h0.size(2), bf16,      chunk_steps(x.size(0))};
     out = results(s, stack_forward(s, x, h0, c0, params, dropout, train));
   }
   RnnResult result;

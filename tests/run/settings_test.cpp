@@ -64,7 +64,7 @@ TEST(TrainSettings, DescribeKindsFlagsAndChoices) {
   EXPECT_EQ(find_train_setting("attention")->choices,
             (std::vector<std::string>{"none", "dot", "general", "concat"}));
   EXPECT_EQ(find_train_setting("impl")->choices,
-            (std::vector<std::string>{"onednn", "torch", "gemm"}));
+            (std::vector<std::string>{"onednn", "torch", "gemm", "auto"}));
   EXPECT_EQ(find_train_setting("--grad-compression")->choices,
             (std::vector<std::string>{"none", "fp16"}));
   EXPECT_EQ(find_train_setting("grad_compression")->default_value, "none");
