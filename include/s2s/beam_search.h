@@ -36,7 +36,7 @@ struct Hypothesis {
 
 // src [S, B] time-major ids, src_lengths [B]: the positions of each column to read (its tokens
 // and <eos>). Returns, per column, min(n_best, possible) hypotheses, best score first. No
-// gradients; the model should be in eval() mode. With RnnImpl::OneDNN and several threads,
+// gradients; the model should be in eval() mode. With our own kernels and several threads,
 // slices of the batch are searched side by side, one thread each (the same results).
 std::vector<std::vector<Hypothesis>> beam_search(Seq2Seq& model, const at::Tensor& src,
                                                  const at::Tensor& src_lengths,

@@ -44,7 +44,8 @@ struct RnnState {
 // input [T, B, I]; h0 (and c0 for LSTM) [L, B, H], undefined means zeros; params is the flat
 // list [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]. Returns (output [T, B, H], h_n, c_n),
 // c_n undefined unless LSTM. RnnImpl::Auto runs resolve_impl's choice. Precision::BF16 needs
-// our own kernels, OneDNN or Gemm (s2s::Error with Torch); it applies to f32 inputs (double inputs run on stock ATen in double, as with F32).
+// our own kernels, OneDNN or Gemm (s2s::Error with Torch); it applies to f32 inputs (double inputs
+// run on stock ATen in double, as with F32).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
                                                        const at::Tensor& input,
                                                        const at::Tensor& h0, const at::Tensor& c0,

@@ -113,8 +113,8 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
 
   // Free-running greedy decoding, no gradients: [steps, B] ids. A sequence stops at its first
   // <eos> (later positions are <pad>); decoding ends when all have stopped or after max_len.
-  // With RnnImpl::OneDNN and several threads, slices of the batch decode in parallel, one
-  // thread each (the same tokens).
+  // With our own kernels (any impl but Torch) and several threads, slices of the batch decode in
+  // parallel, one thread each (the same tokens).
   at::Tensor greedy(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths = {});
 
   Seq2SeqOptions options;

@@ -234,10 +234,10 @@ std::vector<std::vector<Hypothesis>> beam_search(const std::vector<Seq2Seq>& mod
   const int64_t batch = src.size(1);
   const int64_t min_sentences = std::max<int64_t>(1, kMinRows / options.beam);
   const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / min_sentences);
-  const bool onednn = std::all_of(models.begin(), models.end(), [](const Seq2Seq& m) {
+  const bool fused = std::all_of(models.begin(), models.end(), [](const Seq2Seq& m) {
     return m->options.impl() != RnnImpl::Torch;
   });
-  if (!onednn || parts < 2 || at::in_parallel_region()) {
+  if (!fused || parts < 2 || at::in_parallel_region()) {
     return search_rows(models, src, src_lengths, options);
   }
   std::vector<std::vector<std::vector<Hypothesis>>> results(static_cast<size_t>(parts));

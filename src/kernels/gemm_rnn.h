@@ -1,10 +1,11 @@
 // RNN layers composed from matrix products and our own gate loops, the way CTranslate2 and
 // Marian build theirs, instead of oneDNN's RNN primitives (whose GRU and f32 LSTM training run
 // through a reference driver in oneDNN 2.6, issue 18). Per layer:
-//   forward:  the input projections of all steps as one large product, then per step one small
+//   forward:  the input projections as one product per chunk of steps, then per step one small
 //             product h_{t-1} W_hh^T with the gate nonlinearities applied right after it;
-//   backward: per step the gate gradients and one small product for d h_{t-1}, then the input
-//             gradient and both weight gradients as large products over all steps at once.
+//   backward: per step the gate gradients and one small product for d h_{t-1}, then the weight
+//             gradients (and the input's) as large products over all steps at once.
+// On several threads the layers run side by side as a wavefront (gemm_rnn.cpp says how).
 // Same entry point and equations as onednn_rnn (PyTorch's GRU, LSTM and tanh RNN, gate order
 // r,z,n and i,f,g,o); f32, or bf16 products with f32 accumulation (precision BF16: inputs,
 // outputs, parameters and gradients f32 either way, as onednn_rnn's).

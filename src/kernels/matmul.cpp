@@ -1,15 +1,13 @@
 #include "kernels/matmul.h"
 
-#include <ATen/ATen.h>
-
 #include <omp.h>
 
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 
 #include "kernels/rnn_primitives.h"
-#include "s2s/error.h"
 
 namespace s2s::kernels {
 namespace {
@@ -100,23 +98,6 @@ void matmul(const Matrix& a, const Matrix& b, float* out, const float* bias, boo
                                        {DNNL_ARG_DST, memory_of(e.out, out)}};
   if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory_of(e.bias, bias));
   e.primitive.execute(cpu_stream(), args);
-}
-
-void matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& out, const at::Tensor& bias,
-            bool accumulate) {
-  if (a.dim() != 2 || b.dim() != 2 || a.size(1) != b.size(0) || !out.is_contiguous() ||
-      out.size(0) != a.size(0) || out.size(1) != b.size(1)) {
-    throw Error("matmul: expected a [M,K], b [K,N] and a contiguous out [M,N]");
-  }
-  const bool bf16 = a.scalar_type() == at::kBFloat16;
-  if (a.scalar_type() != b.scalar_type() || (!bf16 && a.scalar_type() != at::kFloat) ||
-      out.scalar_type() != at::kFloat || (bias.defined() && bias.scalar_type() != at::kFloat)) {
-    throw Error("matmul: a and b must both be f32 or both bf16; out and bias f32");
-  }
-  matmul(Matrix{a.data_ptr(), a.size(0), a.size(1), a.stride(0), a.stride(1)},
-         Matrix{b.data_ptr(), b.size(0), b.size(1), b.stride(0), b.stride(1)},
-         out.data_ptr<float>(), bias.defined() ? bias.data_ptr<float>() : nullptr, bf16,
-         accumulate);
 }
 
 }  // namespace s2s::kernels

@@ -1,23 +1,18 @@
 // out = a @ b (+ bias) (+ out, when accumulating) on oneDNN's matmul primitive: the same JIT
 // kernels bench/'s ceiling measures, instead of the BLAS that ATen's f32 mm calls (OpenBLAS's
-// Haswell kernels here). a [M,K] and b [K,N] may be transposed views (any 2-D strides); out
-// [M,N] is contiguous f32; bias [N] f32 or undefined. a and b may both be bf16 instead (products
-// accumulate in f32 and out stays f32: the bf16 path of gemm_rnn). Primitives are cached per
-// shape, strides and options, so a training step's few dozen shapes are built once.
+// Haswell kernels here). Raw memory, no tensors, so that it can be called inside parallel
+// regions (gemm_rnn's wavefront). a [M,K] and b [K,N] may be transposed views (any 2-D
+// strides); both f32, or both bf16 (products accumulate in f32). out [M,N] is contiguous f32;
+// bias [N] f32 or nullptr. Primitives are cached per shape, strides and options, so a training
+// step's few dozen shapes are built once.
 #pragma once
-
-#include <ATen/core/Tensor.h>
 
 #include <cstdint>
 
 namespace s2s::kernels {
 
-void matmul(const at::Tensor& a, const at::Tensor& b, at::Tensor& out,
-            const at::Tensor& bias = at::Tensor(), bool accumulate = false);
-
-// The same on raw memory, for callers inside parallel regions that should make no tensors
-// (gemm_rnn's wavefront). Element (i, j) sits at data + i * row_stride + j * col_stride, counted
-// in elements of the matrix's type (f32, or bf16 when `bf16`).
+// Element (i, j) sits at data + i * row_stride + j * col_stride, counted in elements of the
+// matrix's type (f32, or bf16 when `bf16`).
 struct Matrix {
   const void* data;
   int64_t rows, cols, row_stride, col_stride;
