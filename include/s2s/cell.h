@@ -35,6 +35,10 @@ enum class Precision { F32, BF16 };
 // (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm for bf16 GRU, OneDNN otherwise.
 RnnImpl resolve_impl(RnnImpl impl, Cell cell, Precision precision);
 
+// The one error for bf16 with RnnImpl::Torch, from the configuration check and from run_rnn.
+inline constexpr const char* kBf16NeedsOwnKernels =
+    "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)";
+
 // "f32" | "bf16"; throws s2s::Error naming the accepted values otherwise.
 Precision parse_precision(const std::string& name);
 std::string to_string(Precision precision);

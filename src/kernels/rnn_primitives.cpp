@@ -185,8 +185,8 @@ RnnPrimitives build(const RnnShape& s, bool training) {
   return p;
 }
 
-// A few dozen shapes at most in practice (encoder/decoder x layers x batch sizes); a deque keeps
-// references stable, and the cap only guards against unbounded growth with changing shapes.
+// A few dozen shapes at most in practice (encoder/decoder x layers x batch sizes), so entries are
+// never evicted; a deque keeps the references handed out stable as it grows.
 const RnnPrimitives& cached(const RnnShape& s, bool training) {
   static std::mutex mutex;
   static std::deque<RnnPrimitives> cache[2];

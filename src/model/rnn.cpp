@@ -14,8 +14,6 @@
 namespace s2s {
 
 namespace {
-constexpr const char* kBf16NeedsOwnKernels =
-    "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)";
 using RnnOutputs = std::tuple<at::Tensor, at::Tensor, at::Tensor>;
 
 // Stock ATen: at::gru / at::lstm / at::rnn_tanh, without dropout.

@@ -126,8 +126,7 @@ void TrainConfig::validate() const {
 }
 
 void TrainConfig::validate_settings() const {
-  need(precision != Precision::BF16 || impl != RnnImpl::Torch,
-       "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)");
+  need(precision != Precision::BF16 || impl != RnnImpl::Torch, kBf16NeedsOwnKernels);
   need(attention != Attention::None || !input_feeding,
        "--input-feeding needs --attention (dot, general or concat)");
   need(bidirectional || bidirectional_merge == DirectionMerge::Sum,
