@@ -1,7 +1,8 @@
 // Compiled with -ffast-math (this file only, src/kernels/CMakeLists.txt): that is what lets gcc
 // call glibc's vector expf/tanhf (libmvec, at most 4 ulp) inside the `omp simd` loops. No loop
-// here reduces, so reassociation changes nothing; inputs are finite activations. target_clones
-// builds each function for AVX-512, AVX2 and the baseline, and the loader picks one.
+// here reduces across its vector lanes (add_rows sums down the rows, one column per lane, in row
+// order), so reassociation changes nothing; inputs are finite activations. target_clones builds
+// each function for AVX-512, AVX2 and the baseline, and the loader picks one.
 #include "kernels/gates.h"
 
 #include <cmath>
@@ -152,6 +153,14 @@ S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask,
     std::memcpy(&bits, &v, sizeof bits);
     bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even (v is finite)
     out[k] = static_cast<uint16_t>(bits >> 16);
+  }
+}
+
+S2S_CLONES void add_rows(int64_t rows, int64_t cols, const float* src, float* sums) {
+  for (int64_t b = 0; b < rows; ++b) {
+    const float* row = src + b * cols;
+#pragma omp simd
+    for (int64_t j = 0; j < cols; ++j) sums[j] += row[j];
   }
 }
 

@@ -39,6 +39,10 @@ void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const flo
 void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
                        float* dgi);
 
+// sums[j] += src[b][j] over the rows b of a row-major [rows, cols] array: a bias gradient built
+// one step at a time while the step's gate gradients are still in cache.
+void add_rows(int64_t rows, int64_t cols, const float* src, float* sums);
+
 // dst = src * mask (mask may be nullptr: a plain copy), what the next product reads: a layer's
 // input through inter-layer dropout, or a state or gradient rounded to bf16 (to nearest, ties to
 // even, as c10::BFloat16). dst may be src (f32).

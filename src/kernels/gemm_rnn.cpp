@@ -6,8 +6,9 @@
 //
 // Per cell, forward: its input (the layer below's h_t through the dropout mask, in the
 // products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
-// Backward, in reverse diagonal order: the gate derivatives, d h_{t-1} through W_hh, and the
-// gradient reaching the layer below through W_ih and the mask. After the wavefront, the weight
+// Backward, in reverse diagonal order: the gate derivatives (summed into the bias gradients while
+// they are in cache), d h_{t-1} through W_hh, and the gradient reaching the layer below through
+// W_ih and the mask. After the wavefront, the weight
 // gradients (and the input's) are large products over all steps, one per thread, scheduled
 // dynamically.
 //
@@ -198,7 +199,12 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
     L.x = l == 0 ? input.to(s.operand_type()) : at::empty({T, B, H}, low);
     L.ys = at::empty({T + 1, B, H}, f32);
     L.ys[0].copy_(h0[l]);
-    L.hs = s.bf16 ? L.ys.to(at::kBFloat16) : L.ys;  // (only its row 0 matters yet)
+    if (s.bf16) {
+      L.hs = at::empty({T + 1, B, H}, low);
+      L.hs[0].copy_(h0[l]);
+    } else {
+      L.hs = L.ys;
+    }
     if (s.cell == Cell::LSTM) L.c0 = c0[l].contiguous();
     L.gates = at::empty({T, B, s.cell == Cell::RNN ? 0 : R}, f32);
     L.extra = at::empty({T, B, s.cell == Cell::RNN ? 0 : H}, f32);
@@ -239,6 +245,7 @@ struct LayerGrad {
   at::Tensor dh, dc;    // [B, H] running gradient of h_t (and LSTM c_t) from step t+1
   at::Tensor dgi, dgh;  // [T, B, G*H] f32 pre-activation gradients, input and recurrent side
   at::Tensor dgi_low, dgh_low;  // the same as the products read them (themselves in f32)
+  at::Tensor db_ih, db_hh;      // [G*H] the biases' gradients, summed step by step (db_hh: GRU)
 };
 
 // Steps [c * chunk, ...) of layer l, last first.
@@ -270,6 +277,8 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
         rnn_step_backward(B * H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi);
         break;
     }
+    add_rows(B, R, dgi, G.db_ih.data_ptr<float>());
+    if (s.cell == Cell::GRU) add_rows(B, R, f32_at(G.dgh, t * B * R), G.db_hh.data_ptr<float>());
     if (s.bf16) {
       copy_operand(B * R, dgi, nullptr, G.dgi_low, t * B * R);
       if (s.cell == Cell::GRU) {
@@ -356,6 +365,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       G.dgh = cell == Cell::GRU ? at::empty({T, B, R}, f32) : G.dgi;
       G.dgi_low = bf16 ? at::empty({T, B, R}, low) : G.dgi;
       G.dgh_low = !bf16 ? G.dgh : cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi_low;
+      G.db_ih = at::zeros({R}, f32);
+      if (cell == Cell::GRU) G.db_hh = at::zeros({R}, f32);
     }
     wavefront(s.layers, s.chunks(), true,
               [&](int64_t l, int64_t c) { backward_cell(s, layers, grads, l, c); });
@@ -391,8 +402,10 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       if (cell == Cell::LSTM) dc0.push_back(grads[l].dc);
       result[3 + 4 * l] = dw_ih[l];
       result[3 + 4 * l + 1] = dw_hh[l];
-      result[3 + 4 * l + 2] = grads[l].dgi.view({T * B, R}).sum(0);
-      result[3 + 4 * l + 3] = grads[l].dgh.view({T * B, R}).sum(0);
+      // Outside the GRU both biases get the same gradient; each its own tensor, since autograd
+      // may keep a returned gradient as the parameter's .grad and add to it in place.
+      result[3 + 4 * l + 2] = grads[l].db_ih;
+      result[3 + 4 * l + 3] = cell == Cell::GRU ? grads[l].db_hh : grads[l].db_ih.clone();
     }
     result[1] = at::stack(dh0);
     if (cell == Cell::LSTM) result[2] = at::stack(dc0);
