@@ -4,8 +4,10 @@
 
 #include <map>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <utility>
 
 #include "kernels/rnn_primitives.h"
 
@@ -19,23 +21,18 @@ struct Key {
   int64_t a0, a1, b0, b1;  // strides
   bool bf16;               // a and b in bf16 (out and bias stay f32)
   bool bias, accumulate;
-  int threads;  // the threads the primitive splits its work for
-  int owner;    // the thread of a parallel region that runs it, or -1 (see key_for)
+  int threads;  // the threads the primitive splits its work for (see key_for)
   bool operator<(const Key& o) const {
-    return std::tie(m, k, n, a0, a1, b0, b1, bf16, bias, accumulate, threads, owner) <
-           std::tie(o.m, o.k, o.n, o.a0, o.a1, o.b0, o.b1, o.bf16, o.bias, o.accumulate, o.threads,
-                    o.owner);
+    return std::tie(m, k, n, a0, a1, b0, b1, bf16, bias, accumulate, threads) <
+           std::tie(o.m, o.k, o.n, o.a0, o.a1, o.b0, o.b1, o.bf16, o.bias, o.accumulate, o.threads);
   }
 };
 
 // oneDNN's matmul splits its work, when it is created, for omp_get_max_threads() threads: run
 // inside a parallel region (gemm_rnn's wavefront), where it gets one thread, it would do one
-// thread's share only. And one primitive must not run on two threads at once (measured: two
-// cells of the wavefront sharing one primitive corrupt each other's results). So inside a region
-// each thread of it gets its own primitives, created for one thread; outside, one primitive per
-// shape for the current thread count.
+// thread's share only. So inside a region a primitive is created for one thread; outside, for
+// the current thread count.
 Key key_for(const Matrix& a, const Matrix& b, bool bf16, bool bias, bool accumulate) {
-  const bool region = omp_in_parallel() != 0;
   return Key{a.rows,
              a.cols,
              b.cols,
@@ -46,28 +43,25 @@ Key key_for(const Matrix& a, const Matrix& b, bool bf16, bool bias, bool accumul
              bf16,
              bias,
              accumulate,
-             region ? 1 : omp_get_max_threads(),
-             region ? omp_get_thread_num() : -1};
+             omp_in_parallel() != 0 ? 1 : omp_get_max_threads()};
 }
 
+// One thread's primitive for a key, with its memory objects, whose data handles each call sets.
 struct Entry {
-  memory::desc a, b, out, bias;
   dnnl::matmul primitive;
+  memory a, b, out, bias;
+  std::unordered_map<int, memory> args;
 };
 
-const Entry& cached(const Key& key) {
-  static std::mutex mutex;
-  static std::map<Key, Entry> cache;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
+Entry build(const Key& key) {
   Entry e;
   const auto f32 = memory::data_type::f32;
   const auto in = key.bf16 ? memory::data_type::bf16 : f32;
-  e.a = memory::desc({key.m, key.k}, in, memory::dims{key.a0, key.a1});
-  e.b = memory::desc({key.k, key.n}, in, memory::dims{key.b0, key.b1});
-  e.out = memory::desc({key.m, key.n}, f32, memory::format_tag::ab);
-  if (key.bias) e.bias = memory::desc({1, key.n}, f32, memory::format_tag::ab);
+  const memory::desc a({key.m, key.k}, in, memory::dims{key.a0, key.a1});
+  const memory::desc b({key.k, key.n}, in, memory::dims{key.b0, key.b1});
+  const memory::desc out({key.m, key.n}, f32, memory::format_tag::ab);
+  const memory::desc bias =
+      key.bias ? memory::desc({1, key.n}, f32, memory::format_tag::ab) : memory::desc();
   dnnl::primitive_attr attr;
   if (key.accumulate) {
     dnnl::post_ops ops;
@@ -75,29 +69,59 @@ const Entry& cached(const Key& key) {
     attr.set_post_ops(ops);
   }
   const dnnl::matmul::desc desc =
-      key.bias ? dnnl::matmul::desc(e.a, e.b, e.bias, e.out) : dnnl::matmul::desc(e.a, e.b, e.out);
+      key.bias ? dnnl::matmul::desc(a, b, bias, out) : dnnl::matmul::desc(a, b, out);
   // omp_set_num_threads changes this thread's setting only; restored right after.
   const int before = omp_get_max_threads();
   omp_set_num_threads(key.threads);
   e.primitive = dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, cpu_engine()));
   omp_set_num_threads(before);
-  return cache.emplace(key, std::move(e)).first->second;
+  e.a = memory(a, cpu_engine(), nullptr);
+  e.b = memory(b, cpu_engine(), nullptr);
+  e.out = memory(out, cpu_engine(), nullptr);
+  e.args = {{DNNL_ARG_SRC, e.a}, {DNNL_ARG_WEIGHTS, e.b}, {DNNL_ARG_DST, e.out}};
+  if (key.bias) {
+    e.bias = memory(bias, cpu_engine(), nullptr);
+    e.args.emplace(DNNL_ARG_BIAS, e.bias);
+  }
+  return e;
+}
+
+// Entries per (key, thread): one primitive must not run on two threads at once (measured: two
+// cells of the wavefront sharing one corrupt each other's results), and an entry's memory
+// objects take each call's data. The shared map owns the entries (a thread_local owner would be
+// destroyed at thread exit, perhaps after oneDNN's globals) and is locked only to add one; each
+// thread finds its own through a thread-local index, without a lock, since a step makes
+// hundreds of calls from two threads at once.
+Entry& cached(const Key& key) {
+  thread_local std::map<Key, Entry*> mine;
+  const auto found = mine.find(key);
+  if (found != mine.end()) return *found->second;
+  static std::mutex mutex;
+  static std::map<std::pair<Key, std::thread::id>, Entry> all;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [it, added] = all.try_emplace({key, std::this_thread::get_id()});
+  if (added) {
+    try {
+      it->second = build(key);
+    } catch (...) {
+      all.erase(it);
+      throw;
+    }
+  }
+  mine.emplace(key, &it->second);
+  return it->second;
 }
 
 }  // namespace
 
 void matmul(const Matrix& a, const Matrix& b, float* out, const float* bias, bool bf16,
             bool accumulate) {
-  const Key key = key_for(a, b, bf16, bias != nullptr, accumulate);
-  const Entry& e = cached(key);
-  const auto memory_of = [](const memory::desc& md, const void* data) {
-    return memory(md, cpu_engine(), const_cast<void*>(data));
-  };
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory_of(e.a, a.data)},
-                                       {DNNL_ARG_WEIGHTS, memory_of(e.b, b.data)},
-                                       {DNNL_ARG_DST, memory_of(e.out, out)}};
-  if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, memory_of(e.bias, bias));
-  e.primitive.execute(cpu_stream(), args);
+  Entry& e = cached(key_for(a, b, bf16, bias != nullptr, accumulate));
+  e.a.set_data_handle(const_cast<void*>(a.data));
+  e.b.set_data_handle(const_cast<void*>(b.data));
+  e.out.set_data_handle(out);
+  if (bias != nullptr) e.bias.set_data_handle(const_cast<float*>(bias));
+  e.primitive.execute(cpu_stream(), e.args);
 }
 
 }  // namespace s2s::kernels

@@ -3,8 +3,8 @@
 // Haswell kernels here). Raw memory, no tensors, so that it can be called inside parallel
 // regions (gemm_rnn's wavefront). a [M,K] and b [K,N] may be transposed views (any 2-D
 // strides); both f32, or both bf16 (products accumulate in f32). out [M,N] is contiguous f32;
-// bias [N] f32 or nullptr. Primitives are cached per shape, strides and options, so a training
-// step's few dozen shapes are built once.
+// bias [N] f32 or nullptr. Primitives are cached per shape, strides, options and calling thread,
+// so a training step's few dozen shapes are built once per thread and found without a lock.
 #pragma once
 
 #include <cstdint>
