@@ -13,7 +13,7 @@ enum class Cell { RNN, LSTM, GRU };
 // OneDNN: oneDNN's fused RNN primitives (src/kernels/onednn_rnn). Torch: stock LibTorch ops,
 // the reference. Gemm: layers composed from oneDNN matrix products and our own gate loops, the
 // layers side by side on several threads (src/kernels/gemm_rnn). Auto: whichever of OneDNN and
-// Gemm measured faster for the cell and precision (resolve_impl).
+// Gemm measured faster for the cell, and for training or inference (resolve_impl).
 enum class RnnImpl { OneDNN, Torch, Gemm, Auto };
 
 // "gru" -> Cell::GRU; throws s2s::Error naming the accepted values otherwise.
@@ -32,8 +32,9 @@ std::string to_string(RnnImpl impl);
 enum class Precision { F32, BF16 };
 
 // The implementation that runs: `impl` itself unless it is Auto, which picks by measurement
-// (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm for bf16 GRU, OneDNN otherwise.
-RnnImpl resolve_impl(RnnImpl impl, Cell cell, Precision precision);
+// (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm to train a GRU, OneDNN otherwise (LSTM and
+// RNN training, and every forward pass without gradients: inference, validation, decoding).
+RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training);
 
 // The one error for bf16 with RnnImpl::Torch, from the configuration check and from run_rnn.
 inline constexpr const char* kBf16NeedsOwnKernels =

@@ -57,12 +57,15 @@ std::string to_string(RnnImpl impl) {
   return "?";
 }
 
-RnnImpl resolve_impl(RnnImpl impl, Cell cell, Precision precision) {
+RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training) {
   if (impl != RnnImpl::Auto) return impl;
-  // The course's step on 2 idle threads (bench/run): bf16 GRU 26 ms with gemm against 31-32
-  // with onednn, whose GRU training runs through a reference driver; f32 GRU and LSTM in either
-  // precision within the machine's noise of each other, so the older path stays.
-  return cell == Cell::GRU && precision == Precision::BF16 ? RnnImpl::Gemm : RnnImpl::OneDNN;
+  // Training the course's model (GRU 4x256, batch 64, length 10; best of 3, 2026-12-01), gemm
+  // against onednn: 36.5 vs 38.0 ms in f32 and 24.3 vs 32.7 in bf16 at 2 threads, 63.7 vs 66.2
+  // and 42.5 vs 56.6 at 1 (oneDNN trains GRUs through its reference driver). The LSTM is within
+  // noise either way (oneDNN has brgemm LSTM kernels), so the older path stays. Without
+  // gradients, oneDNN's inference primitives (weights converted once and cached) decode batch 1
+  // in 1.2 ms against gemm's 1.8.
+  return training && cell == Cell::GRU ? RnnImpl::Gemm : RnnImpl::OneDNN;
 }
 
 Precision parse_precision(const std::string& name) {

@@ -38,6 +38,22 @@ std::map<std::string, std::vector<int64_t>> reference_shapes(const std::string& 
   return shapes;
 }
 
+TEST(RnnImpl, AutoTrainsGruWithGemmAndRunsEverythingElseOnOneDnn) {
+  using s2s::Cell;
+  using s2s::RnnImpl;
+  for (const bool training : {false, true}) {
+    for (const Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
+      for (const RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Torch, RnnImpl::Gemm}) {
+        EXPECT_EQ(s2s::resolve_impl(impl, cell, training), impl);  // explicit choices stand
+      }
+    }
+  }
+  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::GRU, true), RnnImpl::Gemm);
+  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::GRU, false), RnnImpl::OneDNN);
+  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::LSTM, true), RnnImpl::OneDNN);
+  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::RNN, true), RnnImpl::OneDNN);
+}
+
 TEST(Seq2Seq, ParameterNamesAndShapesEqualTheReference) {
   for (const auto& [name, cell] :
        {std::pair{"gru", s2s::Cell::GRU}, std::pair{"lstm", s2s::Cell::LSTM},
