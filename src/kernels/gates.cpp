@@ -5,13 +5,19 @@
 // each function for AVX-512, AVX2 and the baseline, and the loader picks one.
 #include "kernels/gates.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace s2s::kernels {
 namespace {
 
+// x is clamped to +-80 first: exp(80) is still finite, and under -ffast-math the division may
+// become a reciprocal estimate refined by a Newton step, which turns 1 / inf into NaN (that
+// happened: training with a learning rate far too high went NaN with gemm alone). At +-80 the
+// sigmoid is already 0 or 1 to float precision.
 inline float sigmoid(float x) {
+  x = std::min(std::max(x, -80.0f), 80.0f);
   return 1.0f / (1.0f + std::exp(-x));
 }
 
