@@ -195,15 +195,21 @@ RnnResult inference_layer(Cell cell, Precision precision, const at::Tensor& x_f3
   return r;
 }
 
-void check_arguments(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
-                     at::TensorList params, int64_t num_layers) {
-  const auto fail = [](const std::string& what) { throw Error("onednn_rnn: " + what); };
+}  // namespace
+
+void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
+                         const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                         int64_t num_layers) {
+  const auto fail = [&](const std::string& what) {
+    throw Error(std::string(kernel) + ": " + what);
+  };
   if (num_layers < 1) fail("num_layers must be >= 1");
   if (static_cast<int64_t>(params.size()) != 4 * num_layers)
     fail("expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got " +
          std::to_string(params.size()) + " for " + std::to_string(num_layers) + " layers");
   if (input.dim() != 3 || input.scalar_type() != at::kFloat || !input.device().is_cpu())
     fail("input must be a [T, B, I] float CPU tensor");
+  if (input.size(0) < 1 || input.size(1) < 1) fail("input needs at least one step and one row");
   if (h0.dim() != 3 || h0.size(0) != num_layers || h0.size(1) != input.size(1))
     fail("h0 must be [num_layers, B, H]");
   if (cell == Cell::LSTM && (!c0.defined() || !c0.sizes().equals(h0.sizes())))
@@ -220,12 +226,10 @@ void check_arguments(Cell cell, const at::Tensor& input, const at::Tensor& h0, c
   }
 }
 
-}  // namespace
-
 RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
                      at::TensorList params, int64_t num_layers, double dropout, bool train,
                      Precision precision) {
-  check_arguments(cell, input, h0, c0, params, num_layers);
+  check_rnn_arguments("onednn_rnn", cell, input, h0, c0, params, num_layers);
   const bool lstm = cell == Cell::LSTM;
   bool record = at::GradMode::is_enabled() &&
                 (input.requires_grad() || h0.requires_grad() || (lstm && c0.requires_grad()));

@@ -18,6 +18,12 @@ struct RnnResult {
   at::Tensor c_n;     // [L, B, H] for LSTM, undefined otherwise
 };
 
+// Checks onednn_rnn's and gemm_rnn's arguments (described below); throws s2s::Error starting
+// with "<kernel>: " and naming what does not fit.
+void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
+                         const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                         int64_t num_layers);
+
 // input [T,B,I] f32; h0 [L,B,H]; c0 [L,B,H] (LSTM only, else undefined);
 // params = [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...] exactly as torch::nn::GRU etc.
 // (gate order r,z,n for GRU and i,f,g,o for LSTM). `train` enables inter-layer dropout, as in
