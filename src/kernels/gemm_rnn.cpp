@@ -8,9 +8,8 @@
 // products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
 // Backward, in reverse diagonal order: the gate derivatives (summed into the bias gradients while
 // they are in cache), d h_{t-1} through W_hh, and the gradient reaching the layer below through
-// W_ih and the mask. After the wavefront, the weight
-// gradients (and the input's) are large products over all steps, one per thread, scheduled
-// dynamically.
+// W_ih and the mask. After the wavefront, the weight gradients (and the input's) are large
+// products over all steps, one per thread, scheduled dynamically.
 //
 // Workspace kept for backward per layer: the input it read, h_0..h_T, the activated gates and
 // LSTM c_t or GRU W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it
@@ -44,7 +43,7 @@ struct Shape {
   Cell cell;
   int64_t layers, steps, batch, input, hidden;
   bool bf16;
-  int64_t chunk;  // steps per wavefront cell (see chunk_steps)
+  int64_t chunk;  // steps per wavefront cell (see shape_of)
   int64_t rows() const { return gate_count(cell) * hidden; }  // G*H
   int64_t in(int64_t layer) const { return layer == 0 ? input : hidden; }
   int64_t chunks() const { return (steps + chunk - 1) / chunk; }
@@ -55,8 +54,10 @@ struct Shape {
 // On several threads, one step per cell gives the most cells to run side by side; on one
 // thread (or inside another parallel region) the layers run one after the other anyway, and
 // one product over all steps is the larger, faster one (and fewer calls).
-int64_t chunk_steps(int64_t steps) {
-  return at::get_num_threads() > 1 && !at::in_parallel_region() ? 1 : steps;
+Shape shape_of(Cell cell, int64_t layers, int64_t steps, int64_t batch, int64_t input,
+               int64_t hidden, bool bf16) {
+  const bool side_by_side = at::get_num_threads() > 1 && !at::in_parallel_region();
+  return Shape{cell, layers, steps, batch, input, hidden, bf16, side_by_side ? 1 : steps};
 }
 
 // Pointer to element `offset` of a contiguous tensor of either precision.
@@ -301,8 +302,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
                                const at::Tensor& c0, at::TensorList params, int64_t cell_index,
                                double dropout, bool train, bool bf16) {
     const Cell cell = static_cast<Cell>(cell_index);
-    const Shape s{cell,          h0.size(0), input.size(0), input.size(1),
-                  input.size(2), h0.size(2), bf16,          chunk_steps(input.size(0))};
+    const Shape s =
+        shape_of(cell, h0.size(0), input.size(0), input.size(1), input.size(2), h0.size(2), bf16);
     const std::vector<Layer> layers = stack_forward(s, input, h0, c0, params, dropout, train);
     ctx->saved_data["cell"] = cell_index;
     ctx->saved_data["bf16"] = bf16;
@@ -343,10 +344,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       layers.push_back(std::move(L));
     }
     const at::Tensor& x0 = layers[0].x;
-    const Shape s{cell,       static_cast<int64_t>(layers.size()),
-                  x0.size(0), x0.size(1),
-                  x0.size(2), layers[0].ys.size(2),
-                  bf16,       chunk_steps(x0.size(0))};
+    const Shape s = shape_of(cell, static_cast<int64_t>(layers.size()), x0.size(0), x0.size(1),
+                             x0.size(2), layers[0].ys.size(2), bf16);
     const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
@@ -420,9 +419,7 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
                    Precision precision) {
   check_rnn_arguments("gemm_rnn", cell, input, h0, c0, params, num_layers);
   const bool lstm = cell == Cell::LSTM, bf16 = precision == Precision::BF16;
-  bool record = at::GradMode::is_enabled() &&
-                (input.requires_grad() || h0.requires_grad() || (lstm && c0.requires_grad()));
-  for (const auto& p : params) record = record || (at::GradMode::is_enabled() && p.requires_grad());
+  const bool record = records_gradients(input, h0, lstm ? c0 : at::Tensor(), params);
   const at::Tensor x = input.contiguous();
   variable_list out;
   if (record) {
@@ -431,8 +428,7 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
                                    dropout, train, bf16);
   } else {
     at::NoGradGuard no_grad;
-    const Shape s{cell,      num_layers, x.size(0), x.size(1),
-                  x.size(2), h0.size(2), bf16,      chunk_steps(x.size(0))};
+    const Shape s = shape_of(cell, num_layers, x.size(0), x.size(1), x.size(2), h0.size(2), bf16);
     out = results(s, stack_forward(s, x, h0, c0, params, dropout, train));
   }
   RnnResult result;

@@ -99,15 +99,9 @@ Entry& cached(const Key& key) {
   static std::mutex mutex;
   static std::map<std::pair<Key, std::thread::id>, Entry> all;
   std::lock_guard<std::mutex> lock(mutex);
-  auto [it, added] = all.try_emplace({key, std::this_thread::get_id()});
-  if (added) {
-    try {
-      it->second = build(key);
-    } catch (...) {
-      all.erase(it);
-      throw;
-    }
-  }
+  const std::pair<Key, std::thread::id> id{key, std::this_thread::get_id()};
+  auto it = all.find(id);
+  if (it == all.end()) it = all.emplace(id, build(key)).first;
   mine.emplace(key, &it->second);
   return it->second;
 }

@@ -2,6 +2,8 @@
 // (on every layer's output but the last), with kernels::dropout's masks like the torch path's.
 #include "kernels/onednn_rnn.h"
 
+#include <algorithm>
+
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -226,14 +228,19 @@ void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
   }
 }
 
+bool records_gradients(const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                       at::TensorList params) {
+  if (!at::GradMode::is_enabled()) return false;
+  const auto wants = [](const at::Tensor& t) { return t.defined() && t.requires_grad(); };
+  return wants(input) || wants(h0) || wants(c0) || std::any_of(params.begin(), params.end(), wants);
+}
+
 RnnResult onednn_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
                      at::TensorList params, int64_t num_layers, double dropout, bool train,
                      Precision precision) {
   check_rnn_arguments("onednn_rnn", cell, input, h0, c0, params, num_layers);
   const bool lstm = cell == Cell::LSTM;
-  bool record = at::GradMode::is_enabled() &&
-                (input.requires_grad() || h0.requires_grad() || (lstm && c0.requires_grad()));
-  for (const auto& p : params) record = record || (at::GradMode::is_enabled() && p.requires_grad());
+  const bool record = records_gradients(input, h0, lstm ? c0 : at::Tensor(), params);
 
   std::vector<at::Tensor> h_n, c_n;
   at::Tensor x = input.contiguous();

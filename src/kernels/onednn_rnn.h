@@ -24,6 +24,12 @@ void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
                          const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
                          int64_t num_layers);
 
+// Whether autograd records an RNN call: gradients are on and the input, a state or a parameter
+// requires them (an undefined state does not). The kernels keep a workspace for backward only
+// then, and resolve_impl picks the training implementation.
+bool records_gradients(const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                       at::TensorList params);
+
 // input [T,B,I] f32; h0 [L,B,H]; c0 [L,B,H] (LSTM only, else undefined);
 // params = [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...] exactly as torch::nn::GRU etc.
 // (gate order r,z,n for GRU and i,f,g,o for LSTM). `train` enables inter-layer dropout, as in

@@ -71,10 +71,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
   };
   const at::Tensor h = h0.defined() ? h0 : zeros();
   const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
-  bool training = at::GradMode::is_enabled() && input.requires_grad();
-  for (const auto& p : params)
-    training = training || (at::GradMode::is_enabled() && p.requires_grad());
-  impl = resolve_impl(impl, cell, training);
+  impl = resolve_impl(impl, cell, kernels::records_gradients(input, h, c, params));
   if (precision == Precision::BF16 && impl == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
   // checks) runs on stock ATen.
