@@ -1,8 +1,8 @@
 // Compiled with -ffast-math (this file only, src/kernels/CMakeLists.txt): that is what lets gcc
 // call glibc's vector expf/tanhf (libmvec, at most 4 ulp) inside the `omp simd` loops. No loop
-// here reduces across its vector lanes (add_rows sums down the rows, one column per lane, in row
-// order), so reassociation changes nothing; inputs are finite activations. target_clones builds
-// each function for AVX-512, AVX2 and the baseline, and the loader picks one.
+// here reduces across its vector lanes (the bias gradients sum down the rows, one column per
+// lane, in row order), so reassociation changes nothing; inputs are finite activations.
+// target_clones builds each function for AVX-512, AVX2 and the baseline, and the loader picks one.
 #include "kernels/gates.h"
 
 #include <algorithm>
@@ -82,13 +82,32 @@ S2S_CLONES void rnn_step(int64_t count, const float* xp, const float* gh, float*
   for (int64_t k = 0; k < count; ++k) h[k] = std::tanh(xp[k] + gh[k]);
 }
 
-S2S_CLONES void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy,
-                                   const float* dh_next, const float* gates, const float* c,
-                                   const float* c_prev, float* dc, float* dgi) {
+// The backward loops write their gate gradients in the precision the next products read (f32,
+// or bf16 rounded as masked_copy does) and add them to the bias gradients on the way, one pass
+// over each step's gradients instead of three (write, sum, round). Each body is written once,
+// as a template inlined into both precisions' clones.
+namespace {
+
+inline void put(float v, float* out) {
+  *out = v;
+}
+inline void put(float v, c10::BFloat16* out) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even (v is finite)
+  *reinterpret_cast<uint16_t*>(out) = static_cast<uint16_t>(bits >> 16);
+}
+
+template <class T>
+__attribute__((always_inline)) inline void lstm_backward_body(int64_t batch, int64_t hidden,
+                                                              const float* dy, const float* dh_next,
+                                                              const float* gates, const float* c,
+                                                              const float* c_prev, float* dc,
+                                                              T* dgi, float* db) {
   const int64_t g4 = 4 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     const float* a = gates + b * g4;
-    float* d = dgi + b * g4;
+    T* d = dgi + b * g4;
     const int64_t o0 = b * hidden;
 #pragma omp simd
     for (int64_t j = 0; j < hidden; ++j) {
@@ -97,23 +116,33 @@ S2S_CLONES void lstm_step_backward(int64_t batch, int64_t hidden, const float* d
       const float dh = dy[k] + dh_next[k];
       const float tc = std::tanh(c[k]);
       const float dcell = dc[k] + dh * o * (1.0f - tc * tc);
-      d[j] = dcell * g * i * (1.0f - i);
-      d[hidden + j] = dcell * c_prev[k] * f * (1.0f - f);
-      d[2 * hidden + j] = dcell * i * (1.0f - g * g);
-      d[3 * hidden + j] = dh * tc * o * (1.0f - o);
+      const float di = dcell * g * i * (1.0f - i), df = dcell * c_prev[k] * f * (1.0f - f);
+      const float dg = dcell * i * (1.0f - g * g), dout = dh * tc * o * (1.0f - o);
+      put(di, d + j);
+      put(df, d + hidden + j);
+      put(dg, d + 2 * hidden + j);
+      put(dout, d + 3 * hidden + j);
+      db[j] += di;
+      db[hidden + j] += df;
+      db[2 * hidden + j] += dg;
+      db[3 * hidden + j] += dout;
       dc[k] = dcell * f;
     }
   }
 }
 
-S2S_CLONES void gru_step_backward(int64_t batch, int64_t hidden, const float* dy,
-                                  const float* dh_next, const float* gates, const float* ghn,
-                                  const float* h_prev, float* dgi, float* dgh, float* direct) {
+template <class T>
+__attribute__((always_inline)) inline void gru_backward_body(int64_t batch, int64_t hidden,
+                                                             const float* dy, const float* dh_next,
+                                                             const float* gates, const float* ghn,
+                                                             const float* h_prev, T* dgi, T* dgh,
+                                                             float* direct, float* db_ih,
+                                                             float* db_hh) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     const float* a = gates + b * g3;
-    float* di = dgi + b * g3;
-    float* dr = dgh + b * g3;
+    T* di = dgi + b * g3;
+    T* dr = dgh + b * g3;
     const int64_t o0 = b * hidden;
 #pragma omp simd
     for (int64_t j = 0; j < hidden; ++j) {
@@ -123,22 +152,61 @@ S2S_CLONES void gru_step_backward(int64_t batch, int64_t hidden, const float* dy
       const float dn = dh * (1.0f - z) * (1.0f - n * n);
       const float dz = dh * (h_prev[k] - n) * z * (1.0f - z);
       const float drr = dn * ghn[k] * r * (1.0f - r);
-      di[j] = drr;
-      di[hidden + j] = dz;
-      di[2 * hidden + j] = dn;
-      dr[j] = drr;
-      dr[hidden + j] = dz;
-      dr[2 * hidden + j] = dn * r;
+      put(drr, di + j);
+      put(dz, di + hidden + j);
+      put(dn, di + 2 * hidden + j);
+      put(drr, dr + j);
+      put(dz, dr + hidden + j);
+      put(dn * r, dr + 2 * hidden + j);
+      db_ih[j] += drr;
+      db_ih[hidden + j] += dz;
+      db_ih[2 * hidden + j] += dn;
+      db_hh[j] += drr;
+      db_hh[hidden + j] += dz;
+      db_hh[2 * hidden + j] += dn * r;
       direct[k] = dh * z;
     }
   }
 }
 
-S2S_CLONES void rnn_step_backward(int64_t count, const float* dy, const float* dh_next,
-                                  const float* h, float* dgi) {
+template <class T>
+__attribute__((always_inline)) inline void rnn_backward_body(int64_t batch, int64_t hidden,
+                                                             const float* dy, const float* dh_next,
+                                                             const float* h, T* dgi, float* db) {
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t o0 = b * hidden;
 #pragma omp simd
-  for (int64_t k = 0; k < count; ++k) dgi[k] = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
+    for (int64_t j = 0; j < hidden; ++j) {
+      const int64_t k = o0 + j;
+      const float d = (dy[k] + dh_next[k]) * (1.0f - h[k] * h[k]);
+      put(d, dgi + k);
+      db[j] += d;
+    }
+  }
 }
+
+}  // namespace
+
+#define S2S_BACKWARD(T)                                                                         \
+  S2S_CLONES void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy,            \
+                                     const float* dh_next, const float* gates, const float* c,  \
+                                     const float* c_prev, float* dc, T* dgi, float* db) {       \
+    lstm_backward_body(batch, hidden, dy, dh_next, gates, c, c_prev, dc, dgi, db);              \
+  }                                                                                             \
+  S2S_CLONES void gru_step_backward(int64_t batch, int64_t hidden, const float* dy,             \
+                                    const float* dh_next, const float* gates, const float* ghn, \
+                                    const float* h_prev, T* dgi, T* dgh, float* direct,         \
+                                    float* db_ih, float* db_hh) {                               \
+    gru_backward_body(batch, hidden, dy, dh_next, gates, ghn, h_prev, dgi, dgh, direct, db_ih,  \
+                      db_hh);                                                                   \
+  }                                                                                             \
+  S2S_CLONES void rnn_step_backward(int64_t batch, int64_t hidden, const float* dy,             \
+                                    const float* dh_next, const float* h, T* dgi, float* db) {  \
+    rnn_backward_body(batch, hidden, dy, dh_next, h, dgi, db);                                  \
+  }
+S2S_BACKWARD(float)
+S2S_BACKWARD(c10::BFloat16)
+#undef S2S_BACKWARD
 
 S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask, float* dst) {
   if (mask == nullptr) {
@@ -151,23 +219,8 @@ S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask, 
 
 S2S_CLONES void masked_copy(int64_t count, const float* src, const float* mask,
                             c10::BFloat16* dst) {
-  auto* out = reinterpret_cast<uint16_t*>(dst);  // a BFloat16 is its 16 bits (member x)
 #pragma omp simd
-  for (int64_t k = 0; k < count; ++k) {
-    const float v = mask == nullptr ? src[k] : src[k] * mask[k];
-    uint32_t bits;
-    std::memcpy(&bits, &v, sizeof bits);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even (v is finite)
-    out[k] = static_cast<uint16_t>(bits >> 16);
-  }
-}
-
-S2S_CLONES void add_rows(int64_t rows, int64_t cols, const float* src, float* sums) {
-  for (int64_t b = 0; b < rows; ++b) {
-    const float* row = src + b * cols;
-#pragma omp simd
-    for (int64_t j = 0; j < cols; ++j) sums[j] += row[j];
-  }
+  for (int64_t k = 0; k < count; ++k) put(mask == nullptr ? src[k] : src[k] * mask[k], dst + k);
 }
 
 #undef S2S_CLONES

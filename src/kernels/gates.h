@@ -25,23 +25,31 @@ void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, c
 void rnn_step(int64_t count, const float* xp, const float* gh, float* h);
 
 // Backward of one step. dh = dy + dh_next is the gradient reaching h_t (from the layer above and
-// from step t+1). Writes the gates' pre-activation gradients dgi (input side); the recurrent
-// side's are the same except the GRU's candidate, which the reset gate scales (dgh). LSTM: dc
-// carries the cell gradient from step t+1 in and to step t-1 out. GRU: direct = z * dh, the
-// part of d h_{t-1} that bypasses W_hh (direct may be dh_next itself: each element is read
-// before it is written).
+// from step t+1). Writes the gates' pre-activation gradients dgi (input side) in the precision
+// the products read them, and adds them to the bias gradient db ([G*H], summed over the batch
+// rows, in row order) while they are in registers. The recurrent side's are the same as dgi
+// except the GRU's candidate, which the reset gate scales (dgh, summed into db_hh). LSTM: dc
+// carries the cell gradient from step t+1 in and to step t-1 out. GRU: direct = z * dh, the part
+// of d h_{t-1} that bypasses W_hh (direct may be dh_next itself: each element is read before it
+// is written). bf16 outputs are rounded as masked_copy rounds.
 void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
                         const float* gates, const float* c, const float* c_prev, float* dc,
-                        float* dgi);
+                        float* dgi, float* db);
+void lstm_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                        const float* gates, const float* c, const float* c_prev, float* dc,
+                        c10::BFloat16* dgi, float* db);
 void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
                        const float* gates, const float* ghn, const float* h_prev, float* dgi,
-                       float* dgh, float* direct);
-void rnn_step_backward(int64_t count, const float* dy, const float* dh_next, const float* h,
-                       float* dgi);
-
-// sums[j] += src[b][j] over the rows b of a row-major [rows, cols] array: a bias gradient built
-// one step at a time while the step's gate gradients are still in cache.
-void add_rows(int64_t rows, int64_t cols, const float* src, float* sums);
+                       float* dgh, float* direct, float* db_ih, float* db_hh);
+void gru_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                       const float* gates, const float* ghn, const float* h_prev,
+                       c10::BFloat16* dgi, c10::BFloat16* dgh, float* direct, float* db_ih,
+                       float* db_hh);
+// h: [batch, hidden], the step's output.
+void rnn_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                       const float* h, float* dgi, float* db);
+void rnn_step_backward(int64_t batch, int64_t hidden, const float* dy, const float* dh_next,
+                       const float* h, c10::BFloat16* dgi, float* db);
 
 // dst = src * mask (mask may be nullptr: a plain copy), what the next product reads: a layer's
 // input through inter-layer dropout, or a state or gradient rounded to bf16 (to nearest, ties to

@@ -7,15 +7,15 @@
 // Per cell, forward: its input (the layer below's h_t through the dropout mask, in the
 // products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
 // Backward, in reverse diagonal order: the gate derivatives (summed into the bias gradients while
-// they are in cache), d h_{t-1} through W_hh, and the gradient reaching the layer below through
+// they are in registers), d h_{t-1} through W_hh, and the gradient reaching the layer below through
 // W_ih and the mask. After the wavefront, the weight gradients (and the input's) are large
 // products over all steps, one per thread, scheduled dynamically.
 //
 // Workspace kept for backward per layer: the input it read, h_0..h_T, the activated gates and
 // LSTM c_t or GRU W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it
 // apart). In bf16 only the products' operands are rounded: weights and the first layer's input
-// once per call, states and gate gradients as they are written (masked_copy); products
-// accumulate in f32, and the gate loops, the workspace and every result stay f32, as in
+// once per call, states and gate gradients as they are written (masked_copy, the gate loops);
+// products accumulate in f32, and the gate loops, the workspace and every result stay f32, as in
 // onednn_rnn's bf16.
 #include "kernels/gemm_rnn.h"
 
@@ -242,12 +242,40 @@ at::Tensor kept(AutogradContext* ctx, const std::string& name) {
 
 // One layer's backward buffers.
 struct LayerGrad {
-  at::Tensor dy;        // [T, B, H] gradient reaching h_t from above (the output's, on top)
-  at::Tensor dh, dc;    // [B, H] running gradient of h_t (and LSTM c_t) from step t+1
-  at::Tensor dgi, dgh;  // [T, B, G*H] f32 pre-activation gradients, input and recurrent side
-  at::Tensor dgi_low, dgh_low;  // the same as the products read them (themselves in f32)
-  at::Tensor db_ih, db_hh;      // [G*H] the biases' gradients, summed step by step (db_hh: GRU)
+  at::Tensor dy;            // [T, B, H] gradient reaching h_t from above (the output's, on top)
+  at::Tensor dh, dc;        // [B, H] running gradient of h_t (and LSTM c_t) from step t+1
+  at::Tensor dgi, dgh;      // [T, B, G*H] pre-activation gradients, input and recurrent side,
+                            // in the products' precision (dgh is dgi outside the GRU)
+  at::Tensor db_ih, db_hh;  // [G*H] the biases' gradients, summed step by step (db_hh: GRU)
 };
+
+// Step t's gate gradients, written in the products' precision T; accumulate: whether dh
+// already holds a part of d h_{t-1} that bypasses W_hh (GRU).
+template <class T>
+bool gate_gradients(const Shape& s, const Layer& L, LayerGrad& G, int64_t t) {
+  const int64_t B = s.batch, H = s.hidden, R = s.rows();
+  const float* dy = f32_at(G.dy, t * B * H);
+  float* dh = G.dh.data_ptr<float>();
+  T* dgi = G.dgi.data_ptr<T>() + t * B * R;
+  float* db_ih = G.db_ih.data_ptr<float>();
+  switch (s.cell) {
+    case Cell::LSTM: {
+      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
+      lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                         c_prev, G.dc.data_ptr<float>(), dgi, db_ih);
+      return false;
+    }
+    case Cell::GRU:
+      gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
+                        f32_at(L.ys, t * B * H), dgi, G.dgh.data_ptr<T>() + t * B * R, dh, db_ih,
+                        G.db_hh.data_ptr<float>());
+      return true;
+    case Cell::RNN:
+      rnn_step_backward(B, H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi, db_ih);
+      return false;
+  }
+  return false;
+}
 
 // Steps [c * chunk, ...) of layer l, last first.
 void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector<LayerGrad>& grads,
@@ -256,42 +284,16 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   LayerGrad& G = grads[l];
   const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
   const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
-  float* dh = G.dh.data_ptr<float>();
   const Matrix w_hh{L.w_hh.data_ptr(), R, H, H, 1};
   for (int64_t t = t0 + n - 1; t >= t0; --t) {
-    const float* dy = f32_at(G.dy, t * B * H);
-    float* dgi = f32_at(G.dgi, t * B * R);
-    bool accumulate = false;  // whether dh already holds a part that bypasses W_hh (GRU)
-    switch (s.cell) {
-      case Cell::LSTM: {
-        const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
-        lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                           c_prev, G.dc.data_ptr<float>(), dgi);
-        break;
-      }
-      case Cell::GRU:
-        gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                          f32_at(L.ys, t * B * H), dgi, f32_at(G.dgh, t * B * R), dh);
-        accumulate = true;
-        break;
-      case Cell::RNN:
-        rnn_step_backward(B * H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi);
-        break;
-    }
-    add_rows(B, R, dgi, G.db_ih.data_ptr<float>());
-    if (s.cell == Cell::GRU) add_rows(B, R, f32_at(G.dgh, t * B * R), G.db_hh.data_ptr<float>());
-    if (s.bf16) {
-      copy_operand(B * R, dgi, nullptr, G.dgi_low, t * B * R);
-      if (s.cell == Cell::GRU) {
-        copy_operand(B * R, f32_at(G.dgh, t * B * R), nullptr, G.dgh_low, t * B * R);
-      }
-    }
-    matmul(Matrix{at_offset(G.dgh_low, t * B * R), B, R, R, 1}, w_hh, dh, nullptr, s.bf16,
-           accumulate);
+    const bool accumulate =
+        s.bf16 ? gate_gradients<c10::BFloat16>(s, L, G, t) : gate_gradients<float>(s, L, G, t);
+    matmul(Matrix{at_offset(G.dgh, t * B * R), B, R, R, 1}, w_hh, G.dh.data_ptr<float>(), nullptr,
+           s.bf16, accumulate);
   }
   if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
     float* below = f32_at(grads[l - 1].dy, t0 * B * H);
-    matmul(Matrix{at_offset(G.dgi_low, t0 * B * R), n * B, R, R, 1},
+    matmul(Matrix{at_offset(G.dgi, t0 * B * R), n * B, R, R, 1},
            Matrix{L.w_ih.data_ptr(), R, in, in, 1}, below, nullptr, s.bf16);
     if (L.mask.defined()) masked_copy(n * B * H, below, f32_at(L.mask, t0 * B * H), below);
   }
@@ -360,10 +362,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       G.dy = l + 1 == s.layers ? dy : at::empty({T, B, H}, f32);
       G.dh = dh_n[l].clone();
       if (cell == Cell::LSTM) G.dc = dc_n[l].clone();
-      G.dgi = at::empty({T, B, R}, f32);
-      G.dgh = cell == Cell::GRU ? at::empty({T, B, R}, f32) : G.dgi;
-      G.dgi_low = bf16 ? at::empty({T, B, R}, low) : G.dgi;
-      G.dgh_low = !bf16 ? G.dgh : cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi_low;
+      G.dgi = at::empty({T, B, R}, low);
+      G.dgh = cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi;
       G.db_ih = at::zeros({R}, f32);
       if (cell == Cell::GRU) G.db_hh = at::zeros({R}, f32);
     }
@@ -383,14 +383,14 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     for (int64_t l = 0; l < s.layers; ++l) {
       const int64_t in = s.in(l);
       // dW_ih = dgi^T x, dW_hh = dgh^T h_{t-1}
-      products.push_back({Matrix{grads[l].dgi_low.data_ptr(), M, R, R, 1}.t(),
+      products.push_back({Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
                           Matrix{layers[l].x.data_ptr(), M, in, in, 1},
                           dw_ih[l].data_ptr<float>()});
-      products.push_back({Matrix{grads[l].dgh_low.data_ptr(), M, R, R, 1}.t(),
+      products.push_back({Matrix{grads[l].dgh.data_ptr(), M, R, R, 1}.t(),
                           Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()});
     }
     // dx = dgi W_ih, of the first layer
-    products.push_back({Matrix{grads[0].dgi_low.data_ptr(), M, R, R, 1},
+    products.push_back({Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
                         Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1},
                         dx.data_ptr<float>()});
     run_products(products, bf16);
