@@ -5,19 +5,25 @@
 // target_clones builds each function for AVX-512, AVX2 and the baseline, and the loader picks one.
 #include "kernels/gates.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 namespace s2s::kernels {
+
+// Every helper the gate loops call must be inlined into them, or the loops stay scalar. gcc
+// inlines a function into a target_clones clone for another -march (the AVX-512 clone) only
+// when the function is always_inline: a plain `inline` sigmoid, or std::min, stayed a scalar
+// call there, and the AVX-512 clones ran their loops one element at a time.
+#define S2S_INLINE __attribute__((always_inline)) inline
+
 namespace {
 
 // x is clamped to +-80 first: exp(80) is still finite, and under -ffast-math the division may
 // become a reciprocal estimate refined by a Newton step, which turns 1 / inf into NaN (that
 // happened: training with a learning rate far too high went NaN with gemm alone). At +-80 the
 // sigmoid is already 0 or 1 to float precision.
-inline float sigmoid(float x) {
-  x = std::min(std::max(x, -80.0f), 80.0f);
+S2S_INLINE float sigmoid(float x) {
+  x = x < -80.0f ? -80.0f : x > 80.0f ? 80.0f : x;
   return 1.0f / (1.0f + std::exp(-x));
 }
 
@@ -88,10 +94,10 @@ S2S_CLONES void rnn_step(int64_t count, const float* xp, const float* gh, float*
 // as a template inlined into both precisions' clones.
 namespace {
 
-inline void put(float v, float* out) {
+S2S_INLINE void put(float v, float* out) {
   *out = v;
 }
-inline void put(float v, c10::BFloat16* out) {
+S2S_INLINE void put(float v, c10::BFloat16* out) {
   uint32_t bits;
   std::memcpy(&bits, &v, sizeof bits);
   bits += 0x7FFFu + ((bits >> 16) & 1u);  // round to nearest, ties to even (v is finite)
@@ -99,11 +105,9 @@ inline void put(float v, c10::BFloat16* out) {
 }
 
 template <class T>
-__attribute__((always_inline)) inline void lstm_backward_body(int64_t batch, int64_t hidden,
-                                                              const float* dy, const float* dh_next,
-                                                              const float* gates, const float* c,
-                                                              const float* c_prev, float* dc,
-                                                              T* dgi, float* db) {
+S2S_INLINE void lstm_backward_body(int64_t batch, int64_t hidden, const float* dy,
+                                   const float* dh_next, const float* gates, const float* c,
+                                   const float* c_prev, float* dc, T* dgi, float* db) {
   const int64_t g4 = 4 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     const float* a = gates + b * g4;
@@ -132,12 +136,10 @@ __attribute__((always_inline)) inline void lstm_backward_body(int64_t batch, int
 }
 
 template <class T>
-__attribute__((always_inline)) inline void gru_backward_body(int64_t batch, int64_t hidden,
-                                                             const float* dy, const float* dh_next,
-                                                             const float* gates, const float* ghn,
-                                                             const float* h_prev, T* dgi, T* dgh,
-                                                             float* direct, float* db_ih,
-                                                             float* db_hh) {
+S2S_INLINE void gru_backward_body(int64_t batch, int64_t hidden, const float* dy,
+                                  const float* dh_next, const float* gates, const float* ghn,
+                                  const float* h_prev, T* dgi, T* dgh, float* direct, float* db_ih,
+                                  float* db_hh) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     const float* a = gates + b * g3;
@@ -170,9 +172,8 @@ __attribute__((always_inline)) inline void gru_backward_body(int64_t batch, int6
 }
 
 template <class T>
-__attribute__((always_inline)) inline void rnn_backward_body(int64_t batch, int64_t hidden,
-                                                             const float* dy, const float* dh_next,
-                                                             const float* h, T* dgi, float* db) {
+S2S_INLINE void rnn_backward_body(int64_t batch, int64_t hidden, const float* dy,
+                                  const float* dh_next, const float* h, T* dgi, float* db) {
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t o0 = b * hidden;
 #pragma omp simd
