@@ -18,8 +18,15 @@ class FusedAdam : public torch::optim::Adam {
   using torch::optim::Adam::Adam;
   torch::Tensor step(LossClosure closure = nullptr) override;
 
+  // torch::nn::utils::clip_grad_norm_ (L2) over the gradients of this optimizer's parameters,
+  // with the scale (max_norm / (norm + 1e-6), at most 1) folded into the next step()'s update
+  // instead of a pass of its own over every gradient; the norm is one fused pass too. Returns
+  // the norm before clipping. The gradients themselves stay as they are until step().
+  double clip_grad_norm(double max_norm);
+
  private:
   bool fusable() const;
+  float grad_scale_ = 1.0f;  // from clip_grad_norm, for the next step() only
 };
 
 }  // namespace s2s

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <vector>
 
+#include "s2s/fused_adam.h"
 #include "train/scoring.h"
 
 namespace s2s {
@@ -25,6 +26,26 @@ void lap(Clock::time_point& start, double StepPhaseTimes::*field, StepPhaseTimes
   start = now;
 }
 
+// Gradients dropped rather than zeroed: the first backward then hands its gradient tensors to
+// the parameters (autograd's AccumulateGrad keeps them) instead of adding them to zeros, a fill
+// and an add over every parameter saved.
+void drop_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& p : group.params()) p.mutable_grad() = at::Tensor();
+  }
+}
+
+// Clipping by the global gradient norm: FusedAdam folds the scale into its update; any other
+// optimizer gets torch's clip_grad_norm_ (a norm per parameter, then a multiply of each).
+void clip_gradients(torch::optim::Optimizer& optimizer, const std::vector<at::Tensor>& params,
+                    double max_norm) {
+  if (auto* fused = dynamic_cast<FusedAdam*>(&optimizer)) {
+    fused->clip_grad_norm(max_norm);
+  } else {
+    torch::nn::utils::clip_grad_norm_(params, max_norm);
+  }
+}
+
 }  // namespace
 
 StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer, const Batch& batch,
@@ -36,7 +57,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
                       const std::vector<Batch>& batches, const StepOptions& options, Tally& tally,
                       StepPhaseTimes* times, const GradientSync& sync_gradients) {
   auto clock = Clock::now();
-  optimizer.zero_grad();
+  drop_gradients(optimizer);
   StepResult result;
   Tally step_tally;  // added to `tally` only once the step is taken
   const double share = 1.0 / static_cast<double>(batches.size());
@@ -79,7 +100,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
   // learn it and skip the step together.
   if (sync_gradients && !sync_gradients.after_backward(result.finite)) result.finite = false;
   if (!result.finite) return result;
-  if (options.clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), options.clip);
+  if (options.clip > 0) clip_gradients(optimizer, model->parameters(), options.clip);
   lap(clock, &StepPhaseTimes::backward_ms, times);
 
   optimizer.step();

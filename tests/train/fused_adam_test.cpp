@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include <torch/nn/utils/clip_grad.h>
+
 namespace s2s {
 namespace {
 
@@ -138,6 +140,40 @@ TEST(FusedAdam, DoubleParametersTakeTorchAdamsPath) {
   for (size_t i = 0; i < initial.size(); ++i)
     EXPECT_TRUE(torch::equal(fused_params[i], torch_params[i]));
   EXPECT_FALSE(torch::equal(fused_params[0], initial[0]));
+}
+
+// clip_grad_norm then step() against torch's clip_grad_norm_ then Adam: the same norm, and the
+// same parameters after steps where the clip scales the gradients (max norm far below theirs)
+// and where it leaves them alone (far above), in both step() paths (float: the fused loop with
+// the scale folded in; double: Adam's own after a multiply).
+TEST(FusedAdam, ClipGradNormMatchesTorchClipThenStep) {
+  for (const at::ScalarType type : {at::kFloat, at::kDouble}) {
+    for (const double max_norm : {0.5, 1e6}) {
+      const auto initial = make_params(type);
+      const auto ours_params = clone(initial), torch_params = clone(initial);
+      FusedAdam ours(ours_params, AdamOptions(1e-2));
+      torch::optim::Adam reference(torch_params, AdamOptions(1e-2));
+      torch::manual_seed(7);
+      for (int s = 0; s < 10; ++s) {
+        for (size_t i = 0; i < initial.size(); ++i) {
+          if (i == 3) continue;
+          const torch::Tensor g = torch::randn_like(initial[i]) * (1 + s % 3);
+          ours_params[i].mutable_grad() = g.clone();
+          torch_params[i].mutable_grad() = g.clone();
+        }
+        const double ours_norm = ours.clip_grad_norm(max_norm);
+        const double torch_norm = torch::nn::utils::clip_grad_norm_(torch_params, max_norm);
+        ASSERT_NEAR(ours_norm, torch_norm, 1e-5 * torch_norm) << "step " << s;
+        ours.step();
+        reference.step();
+      }
+      // The scale is the next step's only: without a new clip, the following ones are Adam's.
+      run_both(ours, ours_params, reference, torch_params, 3, 8);
+      EXPECT_LT(max_rel_diff(ours_params, torch_params), 1e-5)
+          << "max norm " << max_norm << ", " << c10::toString(type);
+      EXPECT_GT(max_rel_diff(ours_params, initial), 1e-3);
+    }
+  }
 }
 
 }  // namespace
