@@ -2,7 +2,9 @@
 // call glibc's vector expf/tanhf (libmvec, at most 4 ulp) inside the `omp simd` loops. No loop
 // here reduces across its vector lanes (the bias gradients sum down the rows, one column per
 // lane, in row order), so reassociation changes nothing; inputs are finite activations.
-// target_clones builds each function for AVX-512, AVX2 and the baseline, and the loader picks one.
+// target_clones builds each function for AVX-512 (x86-64-v4), AVX2 and the baseline, and the
+// loader picks one by the CPU's features. (It was "arch=skylake-avx512" once: a CPU model, which
+// the loader matches by name, so AMD's Zen 4 with all of AVX-512 ran the AVX2 clone.)
 #include "kernels/gates.h"
 
 #include <cmath>
@@ -11,7 +13,7 @@
 namespace s2s::kernels {
 
 // Every helper the gate loops call must be inlined into them, or the loops stay scalar. gcc
-// inlines a function into a target_clones clone for another -march (the AVX-512 clone) only
+// inlines a function into a target_clones clone for another arch (the AVX-512 clone) only
 // when the function is always_inline: a plain `inline` sigmoid, or std::min, stayed a scalar
 // call there, and the AVX-512 clones ran their loops one element at a time.
 #define S2S_INLINE __attribute__((always_inline)) inline
@@ -29,7 +31,7 @@ S2S_INLINE float sigmoid(float x) {
 
 }  // namespace
 
-#define S2S_CLONES __attribute__((target_clones("arch=skylake-avx512", "avx2", "default")))
+#define S2S_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 
 S2S_CLONES void lstm_step(int64_t batch, int64_t hidden, const float* xp, const float* gh,
                           const float* c_prev, float* gates, float* c, float* h) {
