@@ -1,8 +1,9 @@
 // The whole stack is one autograd function, so that its layers can run as a wavefront: the cell
 // (layer l, step t) needs only (l-1, t) and (l, t-1), so the cells of one anti-diagonal
 // l + t = d are independent and run side by side, one thread each, every product on that
-// thread alone. A step's products are too small to split across threads well (a 64x256x768
-// product runs 1.1x faster on two threads than on one); two whole cells at once run 2x faster.
+// thread alone, each cell as soon as its two inputs are done (see wavefront). A step's products are
+// too small to split across threads well (a 64x256x768 product runs 1.1x faster on two threads than
+// on one); two whole cells at once run 2x faster.
 //
 // Per cell, forward: its input (the layer below's h_t through the dropout mask, in the
 // products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
@@ -21,6 +22,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <immintrin.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
@@ -78,23 +80,48 @@ void copy_operand(int64_t count, const float* src, const float* mask, const at::
   }
 }
 
-// Runs cell(l, t) for every cell of the stack, anti-diagonal by anti-diagonal (last first when
-// `reverse`), the cells of a diagonal in parallel. A diagonal with one cell runs outside any
-// parallel region, so its products use all threads.
+// Runs cell(l, c) for every cell of the stack, each once the two cells it reads from are done:
+// (l-1, c) and (l, c-1), or with `reverse` (l+1, c) and (l, c+1). Threads claim cells from one
+// counter in anti-diagonal order, so a cell's inputs were claimed before it, and wait for them
+// by spinning (a cell takes tens of microseconds). No barrier between diagonals: a thread that
+// finishes early starts the next diagonal's first ready cell instead of idling until its
+// partner's cell is done (with 2 threads, 4 layers and 10 steps: the work of 20 cells' time
+// against 22 with a barrier per diagonal, and no fork/join per diagonal).
 template <class F>
-void wavefront(int64_t layers, int64_t steps, bool reverse, const F& cell) {
-  const int64_t diagonals = layers + steps - 1;
+void wavefront(int64_t layers, int64_t chunks, bool reverse, const F& cell) {
+  std::vector<std::pair<int64_t, int64_t>> order;  // (l, c), claim order
+  const int64_t diagonals = layers + chunks - 1;
   for (int64_t i = 0; i < diagonals; ++i) {
     const int64_t d = reverse ? diagonals - 1 - i : i;
-    const int64_t first = std::max<int64_t>(0, d - steps + 1), last = std::min(layers - 1, d);
-    if (first == last) {
-      cell(first, d - first);
-      continue;
-    }
-    at::parallel_for(first, last + 1, 1, [&](int64_t begin, int64_t end) {
-      for (int64_t l = begin; l < end; ++l) cell(l, d - l);
-    });
+    const int64_t first = std::max<int64_t>(0, d - chunks + 1), last = std::min(layers - 1, d);
+    for (int64_t l = first; l <= last; ++l) order.emplace_back(l, d - l);
   }
+  std::vector<std::atomic<bool>> done(static_cast<size_t>(layers * chunks));
+  for (auto& flag : done) flag.store(false, std::memory_order_relaxed);
+  const int64_t before = reverse ? 1 : -1;  // the inputs' direction, in layers and in chunks
+  const auto ready = [&](int64_t l, int64_t c) {
+    return l < 0 || l >= layers || c < 0 || c >= chunks ||
+           done[static_cast<size_t>(l * chunks + c)].load(std::memory_order_acquire);
+  };
+  std::atomic<int64_t> next{0};
+  std::atomic<bool> failed{false};  // a thread that threw: the others stop waiting for its cell
+  const auto count = static_cast<int64_t>(order.size());
+  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
+    for (int64_t i = next++; i < count; i = next++) {
+      const auto [l, c] = order[static_cast<size_t>(i)];
+      while (!ready(l + before, c) || !ready(l, c + before)) {
+        if (failed.load(std::memory_order_relaxed)) return;
+        _mm_pause();
+      }
+      try {
+        cell(l, c);
+      } catch (...) {
+        failed = true;
+        throw;
+      }
+      done[static_cast<size_t>(l * chunks + c)].store(true, std::memory_order_release);
+    }
+  });
 }
 
 // Runs task(0..count-1), each on one thread, handed out dynamically (the tasks differ in size).
