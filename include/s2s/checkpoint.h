@@ -30,6 +30,9 @@ struct CheckpointMeta {
 // Saves model, vocabulary, meta, torch's global RNG state and (if given) the optimizer's state.
 void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab,
                      const CheckpointMeta& meta, torch::optim::Optimizer* optimizer = nullptr);
+// The same checkpoint under several names, in order, its bytes written once (write_file_atomic).
+void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, const Vocab& vocab,
+                     const CheckpointMeta& meta, torch::optim::Optimizer* optimizer = nullptr);
 
 struct LoadedCheckpoint {
   Seq2Seq model{nullptr};  // built from the configuration, weights loaded, in eval() mode

@@ -7,11 +7,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace s2s {
 
 // Writes `contents` to `path` atomically. Throws s2s::Error naming the path on failure.
 void write_file_atomic(const std::string& path, std::string_view contents);
+// The same contents to each of `paths` (all in one directory), in order, each atomically as
+// above, written to disk once: the names share one file (hard links), or where the file system
+// has no hard links, the earlier ones get copies. Safe because no file is ever changed in place,
+// only replaced. A failure leaves the paths not yet reached as they were.
+void write_file_atomic(const std::vector<std::string>& paths, std::string_view contents);
 
 // The whole file. Throws s2s::Error ("path: cannot open: No such file or directory").
 std::string read_file(const std::string& path);

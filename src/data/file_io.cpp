@@ -31,7 +31,10 @@ std::string directory_of(const std::string& path) {
 
 }  // namespace
 
-void write_file_atomic(const std::string& path, std::string_view contents) {
+namespace {
+
+// contents into a new temporary file beside `path`, flushed to disk; returns its name.
+std::string write_temp(const std::string& path, std::string_view contents) {
   std::string temp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(&temp[0]);
   if (fd < 0) fail(path, "cannot create a temporary file beside it", errno);
@@ -56,17 +59,64 @@ void write_file_atomic(const std::string& path, std::string_view contents) {
     ::unlink(temp.c_str());
     fail(path, "cannot write", err);
   }
+  return temp;
+}
+
+// Replaces `path` by `temp` (consumed).
+void replace(const std::string& temp, const std::string& path) {
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
     fail(path, "cannot replace", err);
   }
-  // Make the rename itself durable.
+}
+
+// Makes the renames in `path`'s directory durable.
+void sync_directory_of(const std::string& path) {
   const int dir = ::open(directory_of(path).c_str(), O_RDONLY | O_DIRECTORY);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+// A second name for the file `temp`, beside `path`, or "" where the file system has no hard
+// links (or refuses this one).
+std::string link_beside(const std::string& temp, const std::string& path) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::string name = fmt::format("{}.tmp.link.{}.{}", path, ::getpid(), attempt);
+    if (::link(temp.c_str(), name.c_str()) == 0) return name;
+    if (errno != EEXIST) return "";
+  }
+  return "";
+}
+
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::string_view contents) {
+  replace(write_temp(path, contents), path);
+  sync_directory_of(path);
+}
+
+void write_file_atomic(const std::vector<std::string>& paths, std::string_view contents) {
+  if (paths.empty()) return;
+  const std::string& last = paths.back();
+  const std::string temp = write_temp(last, contents);
+  for (size_t i = 0; i + 1 < paths.size(); ++i) {
+    const std::string second = link_beside(temp, paths[i]);
+    try {
+      if (second.empty()) {
+        write_file_atomic(paths[i], contents);
+      } else {
+        replace(second, paths[i]);
+      }
+    } catch (...) {
+      ::unlink(temp.c_str());
+      throw;
+    }
+  }
+  replace(temp, last);
+  sync_directory_of(last);
 }
 
 std::string read_file(const std::string& path) {

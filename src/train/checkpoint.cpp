@@ -67,6 +67,11 @@ Seq2SeqOptions model_options_from_config(const std::string& config_json, int64_t
 
 void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab,
                      const CheckpointMeta& meta, torch::optim::Optimizer* optimizer) {
+  save_checkpoint(std::vector<std::string>{path}, model, vocab, meta, optimizer);
+}
+
+void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, const Vocab& vocab,
+                     const CheckpointMeta& meta, torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write("kind", c10::IValue(std::string(kKind)));
   archive.write("format_version", c10::IValue(kRecordsVersion));
@@ -99,7 +104,7 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab
                                           {static_cast<int64_t>(payload.size())}, at::kByte));
   std::ostringstream bytes;
   envelope.save_to(bytes);
-  write_file_atomic(path, bytes.str());
+  write_file_atomic(paths, bytes.str());
 }
 
 namespace {

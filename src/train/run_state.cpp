@@ -78,19 +78,19 @@ std::string Checkpointer::best_path() const {
 }
 
 void Checkpointer::save_last(const RunState& state) {
-  save(last_path(), state);
+  save({last_path()}, state);
 }
 
-void Checkpointer::save_best(const RunState& state) {
-  save(best_path(), state);
+void Checkpointer::save_best_and_last(const RunState& state) {
+  save({best_path(), last_path()}, state);
 }
 
-void Checkpointer::save(const std::string& path, const RunState& state) {
+void Checkpointer::save(const std::vector<std::string>& paths, const RunState& state) {
   CheckpointMeta meta;
   meta.epoch = state.epoch;
   meta.config_json = config_.to_json();
   meta.state_json = state.to_json();
-  save_checkpoint(path, model_, vocab_, meta, &optimizer_);
+  save_checkpoint(paths, model_, vocab_, meta, &optimizer_);
 }
 
 }  // namespace s2s

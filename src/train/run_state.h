@@ -54,10 +54,12 @@ class Checkpointer {
   std::string last_path() const;
   std::string best_path() const;
   void save_last(const RunState& state);
-  void save_best(const RunState& state);
+  // A new best epoch's end: best.pt, then last.pt (the commit point), one checkpoint written
+  // once under both names.
+  void save_best_and_last(const RunState& state);
 
  private:
-  void save(const std::string& path, const RunState& state);
+  void save(const std::vector<std::string>& paths, const RunState& state);
   const TrainConfig& config_;
   Seq2Seq& model_;
   const Vocab& vocab_;

@@ -340,10 +340,14 @@ class Trainer {
     // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
     // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
     // never see an epoch that a failed checkpoint write (a full disk) lost.
-    if (verdict.best && writes_) checkpoints_.save_best(state_);
-    // Both of rank 0's writes before the barrier: a rank that dies now fails the barrier, and
-    // metrics.jsonl must not then miss the epoch that last.pt already holds.
-    save_last(/*then_barrier=*/false);
+    // A new best is written once under both names (save_best_and_last). Both of rank 0's writes
+    // before the barrier: a rank that dies now fails the barrier, and metrics.jsonl must not
+    // then miss the epoch that last.pt already holds.
+    if (writes_ && verdict.best) {
+      checkpoints_.save_best_and_last(state_);
+    } else if (writes_) {
+      checkpoints_.save_last(state_);
+    }
     epochs_.add(m);
     parallel_.barrier();
     progress_.epoch(m, verdict.best);
@@ -383,14 +387,14 @@ class Trainer {
   // Rank 0 writes the run's files; the others wait until it has (a checkpoint on disk is then
   // the state of every rank). Each rank's training tally covers its own shard: a checkpoint in
   // the middle of an epoch holds their sum, which rank 0 alone continues from on --resume.
-  void save_last(bool then_barrier = true) {
+  void save_last() {
     RunState saved = state_;
     if (parallel_.distributed() && state_.step > 0) {  // every rank is at the same step
       bool stop = false;
       saved.partial = parallel_.sum(state_.partial, stop);
     }
     if (writes_) checkpoints_.save_last(saved);
-    if (then_barrier) parallel_.barrier();
+    parallel_.barrier();
   }
 
   bool stop_requested(int64_t steps_done) const {

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "s2s/error.h"
 #include "s2s/file_io.h"
@@ -46,6 +47,40 @@ TEST(WriteFileAtomic, AFailedWriteLeavesNoTempFileAndSaysWhy) {
   }
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
   EXPECT_TRUE(fs::is_directory(dir.file("taken/inside")));
+}
+
+// Several names, one write: each name holds the contents, they share one file (the bytes went to
+// disk once), and replacing one name later leaves the others as they were.
+TEST(WriteFileAtomic, SeveralNamesShareOneWriteAndStayApart) {
+  TempDir dir;
+  const std::string best = dir.file("best.pt"), last = dir.file("last.pt");
+  write_file_atomic(best, "older best\n");
+  write_file_atomic(std::vector<std::string>{best, last}, "epoch 3\n");
+  EXPECT_EQ(read_file(best), "epoch 3\n");
+  EXPECT_EQ(read_file(last), "epoch 3\n");
+  EXPECT_TRUE(fs::equivalent(best, last)) << "written twice instead of once";
+  write_file_atomic(last, "epoch 4\n");
+  EXPECT_EQ(read_file(best), "epoch 3\n");
+  EXPECT_EQ(read_file(last), "epoch 4\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
+}
+
+// A failure on an earlier name throws naming it, leaves the later names untouched and no temp
+// file behind.
+TEST(WriteFileAtomic, SeveralNamesFailingEarlyLeaveTheLaterOnesAlone) {
+  TempDir dir;
+  const std::string taken = dir.file("taken"), last = dir.file("last.pt");
+  fs::create_directory(taken);
+  fs::create_directory(dir.file("taken/inside"));
+  write_file_atomic(last, "before\n");
+  try {
+    write_file_atomic(std::vector<std::string>{taken, last}, "after\n");
+    FAIL() << "writing over a directory succeeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(taken + ": cannot replace: ", 0), 0u) << e.what();
+  }
+  EXPECT_EQ(read_file(last), "before\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
 }
 
 }  // namespace
