@@ -57,7 +57,7 @@ StepResult train_step(Seq2Seq& model, torch::optim::Optimizer& optimizer,
                       const std::vector<Batch>& batches, const StepOptions& options, Tally& tally,
                       StepPhaseTimes* times, const GradientSync& sync_gradients) {
   auto clock = Clock::now();
-  drop_gradients(optimizer);
+  drop_gradients(optimizer);  // optimizer.zero_grad(set_to_none=True), as PyTorch 2 defaults to
   StepResult result;
   Tally step_tally;  // added to `tally` only once the step is taken
   const double share = 1.0 / static_cast<double>(batches.size());
