@@ -9,6 +9,7 @@
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
+#include <functional>
 #include <memory>
 #include <tuple>
 #include <vector>
@@ -117,6 +118,14 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // parallel, one thread each (the same tokens).
   at::Tensor greedy(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths = {});
 
+  // Validation's two passes over one batch with the source encoded once (a quarter of their
+  // work): forward's log-probabilities with teacher forcing [T, B, V], and greedy's decoding
+  // [steps, B]. No gradients. The encoding is the whole batch's here, the slices' in greedy:
+  // the same per sentence up to float rounding.
+  std::pair<at::Tensor, at::Tensor> score_and_greedy(const at::Tensor& src,
+                                                     const at::Tensor& tgt_in, int64_t max_len,
+                                                     const at::Tensor& src_lengths = {});
+
   Seq2SeqOptions options;
   torch::nn::Embedding enc_emb{nullptr};
   RnnStack enc{nullptr};
@@ -128,8 +137,9 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
  private:
   // What the decoder needs from a (padded) source batch.
   struct Encoded {
-    RnnState rnn;            // its initial state
-    AttentionMemory memory;  // attention models: outputs and mask
+    RnnState rnn;                                      // its initial state
+    AttentionMemory memory;                            // attention models: outputs and mask
+    Encoded rows(int64_t first, int64_t count) const;  // batch rows [first, first + count)
   };
   // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
   // state.
@@ -144,8 +154,14 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // (and, with input feeding, `attentional`).
   at::Tensor step_logits(RnnState& rnn, const AttentionMemory& memory, at::Tensor& attentional,
                          const at::Tensor& tokens);
+  // forward's whole-target path: teacher forcing, no input feeding.
+  at::Tensor teacher_forced(const Encoded& e, const at::Tensor& tgt_in);
   bool fused_decoding() const;  // decoding through kernels::DecodeStep
-  at::Tensor greedy_rows(const at::Tensor& src, int64_t max_len, const at::Tensor& src_lengths);
+  // Greedy decoding of `batch` rows: decode(first, rows) for slices of the batch side by side
+  // where that pays (see the .cpp), joined in order.
+  at::Tensor greedy_slices(int64_t batch, int64_t max_len,
+                           const std::function<at::Tensor(int64_t first, int64_t rows)>& decode);
+  at::Tensor greedy_rows(const Encoded& encoded, int64_t batch, int64_t max_len);
 };
 
 TORCH_MODULE(Seq2Seq);

@@ -165,13 +165,7 @@ at::Tensor Seq2SeqImpl::step_logits(RnnState& rnn, const AttentionMemory& memory
 at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
                                 double teacher_forcing, const at::Tensor& src_lengths) {
   Encoded e = encode_source(src, src_lengths);
-  if (teacher_forcing >= 1.0 && !options.input_feeding()) {
-    // The whole target in one decoder call (one fused primitive with OneDNN), then attention
-    // for all steps as batched matrix products.
-    auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
-    if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
-    return at::log_softmax(out->forward(y), -1);
-  }
+  if (teacher_forcing >= 1.0 && !options.input_feeding()) return teacher_forced(e, tgt_in);
   // Step by step: input feeding needs h̃_{t-1} before step t; scheduled sampling feeds back the
   // argmax when the coin says so.
   at::Tensor attentional;
@@ -192,12 +186,59 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
   return at::cat(steps, 0);
 }
 
+at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_in) {
+  // The whole target in one decoder call (one fused primitive with OneDNN), then attention for
+  // all steps as batched matrix products.
+  auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
+  if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
+  return at::log_softmax(out->forward(y), -1);
+}
+
 bool Seq2SeqImpl::fused_decoding() const {
   return options.impl() != RnnImpl::Torch && dec_emb->weight.scalar_type() == at::kFloat;
 }
 
 at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
                                const at::Tensor& src_lengths) {
+  // Each slice encodes its own columns on its thread, as it decodes them.
+  return greedy_slices(src.size(1), max_len, [&](int64_t first, int64_t rows) {
+    const at::Tensor lengths =
+        src_lengths.defined() ? src_lengths.narrow(0, first, rows) : src_lengths;
+    return greedy_rows(encode_source(src.narrow(1, first, rows), lengths), rows, max_len);
+  });
+}
+
+std::pair<at::Tensor, at::Tensor> Seq2SeqImpl::score_and_greedy(const at::Tensor& src,
+                                                                const at::Tensor& tgt_in,
+                                                                int64_t max_len,
+                                                                const at::Tensor& src_lengths) {
+  at::NoGradGuard no_grad;
+  if (options.input_feeding()) {  // forward runs step by step then: nothing to share
+    return {forward(src, tgt_in, 1.0, src_lengths), greedy(src, max_len, src_lengths)};
+  }
+  const Encoded e = encode_source(src, src_lengths);
+  at::Tensor logp = teacher_forced(e, tgt_in);
+  at::Tensor pred = greedy_slices(src.size(1), max_len, [&](int64_t first, int64_t rows) {
+    return greedy_rows(e.rows(first, rows), rows, max_len);
+  });
+  return {logp, pred};
+}
+
+Seq2SeqImpl::Encoded Seq2SeqImpl::Encoded::rows(int64_t first, int64_t count) const {
+  Encoded part;
+  part.rnn.h = rnn.h.narrow(1, first, count);
+  if (rnn.c.defined()) part.rnn.c = rnn.c.narrow(1, first, count);
+  if (memory.values.defined()) {
+    part.memory.values = memory.values.narrow(0, first, count);
+    part.memory.keys = memory.keys.narrow(0, first, count);
+    part.memory.mask = memory.mask.narrow(0, first, count);
+  }
+  return part;
+}
+
+at::Tensor Seq2SeqImpl::greedy_slices(
+    int64_t batch, int64_t max_len,
+    const std::function<at::Tensor(int64_t first, int64_t rows)>& decode) {
   // With several threads, the fused path decodes slices of the batch side by side, one thread
   // each: a token's GEMMs (B x H by H x 3H per layer) are too small to split well across
   // threads, and a slice per thread needs no barrier inside them. Every op inside runs on its
@@ -205,19 +246,17 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
   // threads: 10.3 -> 8.0 ms (bf16). kMinRows keeps small batches in one pass; it is a floor, not
   // a tuned value.
   constexpr int64_t kMinRows = 8;
-  const int64_t batch = src.size(1);
   const int64_t parts = std::min<int64_t>(at::get_num_threads(), batch / kMinRows);
   if (!fused_decoding() || parts < 2 || at::in_parallel_region()) {
-    return greedy_rows(src, max_len, src_lengths);
+    at::NoGradGuard no_grad;
+    return decode(0, batch);
   }
   std::vector<at::Tensor> results(parts);
   at::parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
     at::NoGradGuard no_grad;  // grad mode is per thread
     for (int64_t k = begin; k < end; ++k) {
       const int64_t first = batch * k / parts, last = batch * (k + 1) / parts;
-      const at::Tensor lengths =
-          src_lengths.defined() ? src_lengths.narrow(0, first, last - first) : src_lengths;
-      results[k] = greedy_rows(src.narrow(1, first, last - first), max_len, lengths);
+      results[k] = decode(first, last - first);
     }
   });
   // A slice stops when its own rows have all ended; pad it to the longest, as one batch would.
@@ -231,15 +270,13 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
   return at::cat(results, 1);
 }
 
-at::Tensor Seq2SeqImpl::greedy_rows(const at::Tensor& src, int64_t max_len,
-                                    const at::Tensor& src_lengths) {
+at::Tensor Seq2SeqImpl::greedy_rows(const Encoded& encoded, int64_t batch, int64_t max_len) {
   at::NoGradGuard no_grad;
-  Encoded state = encode_source(src, src_lengths);
-  const int64_t batch = src.size(1);
-  const auto long_opts = src.options().dtype(at::kLong);
+  Encoded state = encoded;
+  const auto long_opts = dec_emb->weight.options().dtype(at::kLong);
   at::Tensor result = at::full({max_len, batch}, kPadId, long_opts);
   at::Tensor tok = at::full({batch}, kSosId, long_opts);
-  at::Tensor done = at::zeros({batch}, src.options().dtype(at::kBool));
+  at::Tensor done = at::zeros({batch}, long_opts.dtype(at::kBool));
   const auto finish = [&](int64_t t) {
     result[t].copy_(tok).masked_fill_(done, kPadId);
     done.logical_or_(tok == kEosId);

@@ -260,4 +260,45 @@ TEST(Seq2Seq, GreedyDecodesTheSameTokensWithBatchSlicesOnTwoThreads) {
   }
 }
 
+// Validation's shared encoding: score_and_greedy gives forward's teacher-forced log-probabilities
+// and greedy's tokens, for every kind of model, with sources of several lengths, on one thread
+// and on two (where greedy decodes slices).
+TEST(Seq2Seq, ScoreAndGreedyEqualsForwardAndGreedy) {
+  const int threads = at::get_num_threads();
+  const std::vector<s2s::Seq2SeqOptions> kinds{
+      s2s::Seq2SeqOptions(11).hidden(32).layers(2),
+      s2s::Seq2SeqOptions(11).cell(s2s::Cell::LSTM).hidden(32).layers(2),
+      s2s::Seq2SeqOptions(11).hidden(32).layers(2).attention(s2s::Attention::General),
+      s2s::Seq2SeqOptions(11)
+          .hidden(32)
+          .layers(1)
+          .attention(s2s::Attention::Dot)
+          .input_feeding(true)};
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    torch::manual_seed(5);
+    s2s::Seq2Seq model(kinds[k]);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t batch = 37;
+    at::Tensor src = torch::randint(3, 11, {9, batch}, torch::kLong);
+    const at::Tensor lengths = torch::randint(2, 10, {batch}, torch::kLong);
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t n = lengths[b].item<int64_t>();
+      src.index_put_({n - 1, b}, s2s::kEosId);
+      if (n < 9) src.narrow(0, n, 9 - n).select(1, b).fill_(s2s::kPadId);
+    }
+    const at::Tensor tgt_in = torch::randint(3, 11, {6, batch}, torch::kLong);
+    for (const int n : {1, 2}) {
+      at::set_num_threads(n);
+      const auto [logp, pred] = model->score_and_greedy(src, tgt_in, 12, lengths);
+      const at::Tensor expected_logp = model->forward(src, tgt_in, 1.0, lengths);
+      const at::Tensor expected_pred = model->greedy(src, 12, lengths);
+      EXPECT_TRUE(torch::allclose(logp, expected_logp, 1e-5, 1e-5)) << "model " << k;
+      ASSERT_TRUE(pred.sizes().equals(expected_pred.sizes())) << "model " << k;
+      EXPECT_TRUE(torch::equal(pred, expected_pred)) << "model " << k << ", " << n << " threads";
+    }
+    at::set_num_threads(threads);
+  }
+}
+
 }  // namespace
