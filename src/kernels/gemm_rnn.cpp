@@ -9,8 +9,8 @@
 // products' precision), then x_t W_ih^T + b_ih and h_{t-1} W_hh^T + b_hh, then the gate loop.
 // Backward, in reverse diagonal order: the gate derivatives (summed into the bias gradients while
 // they are in registers), d h_{t-1} through W_hh, and the gradient reaching the layer below through
-// W_ih and the mask. After the wavefront, the weight gradients (and the input's) are large
-// products over all steps, one per thread, scheduled dynamically.
+// W_ih and the mask. A layer's weight gradients (and the first layer's, the input's) are large
+// products over all steps, each on one thread as soon as the layer's cells are done.
 //
 // Workspace kept for backward per layer: the input it read, h_0..h_T, the activated gates and
 // LSTM c_t or GRU W_hn h_{t-1} + b_hn (the reset gate multiplies it, so backward needs it
@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -87,14 +88,37 @@ void copy_operand(int64_t count, const float* src, const float* mask, const at::
 // finishes early starts the next diagonal's first ready cell instead of idling until its
 // partner's cell is done (with 2 threads, 4 layers and 10 steps: the work of 20 cells' time
 // against 22 with a barrier per diagonal, and no fork/join per diagonal).
+// Work that may start once all of one layer's cells are done (backward: that layer's weight
+// gradients), run by the wavefront's threads as they free up: in the last diagonals, which have
+// fewer cells than threads, instead of after them.
+struct AfterLayer {
+  int64_t layer;
+  std::function<void()> run;
+};
+
 template <class F>
-void wavefront(int64_t layers, int64_t chunks, bool reverse, const F& cell) {
-  std::vector<std::pair<int64_t, int64_t>> order;  // (l, c), claim order
-  const int64_t diagonals = layers + chunks - 1;
-  for (int64_t i = 0; i < diagonals; ++i) {
-    const int64_t d = reverse ? diagonals - 1 - i : i;
-    const int64_t first = std::max<int64_t>(0, d - chunks + 1), last = std::min(layers - 1, d);
-    for (int64_t l = first; l <= last; ++l) order.emplace_back(l, d - l);
+void wavefront(int64_t layers, int64_t chunks, bool reverse, const F& cell,
+               const std::vector<AfterLayer>& after = {}) {
+  struct Item {
+    int64_t l, c;            // the cell, or for a task the layer's last cell
+    const AfterLayer* task;  // nullptr: the cell itself
+  };
+  std::vector<Item> order;  // claim order
+  const int64_t diagonals = layers + chunks - 1, last_chunk = reverse ? 0 : chunks - 1;
+  for (int64_t i = 0; i <= diagonals; ++i) {
+    if (i < diagonals) {
+      const int64_t d = reverse ? diagonals - 1 - i : i;
+      const int64_t first = std::max<int64_t>(0, d - chunks + 1), last = std::min(layers - 1, d);
+      for (int64_t l = first; l <= last; ++l) order.push_back({l, d - l, nullptr});
+    }
+    // A layer's tasks one diagonal after its last cell's, so that it is likely done by the
+    // time a thread claims them.
+    for (const AfterLayer& task : after) {
+      const int64_t d = task.layer + last_chunk;  // the diagonal of the layer's last cell
+      if ((reverse ? diagonals - 1 - d : d) + 1 == i) {
+        order.push_back({task.layer, last_chunk, &task});
+      }
+    }
   }
   std::vector<std::atomic<bool>> done(static_cast<size_t>(layers * chunks));
   for (auto& flag : done) flag.store(false, std::memory_order_relaxed);
@@ -108,28 +132,27 @@ void wavefront(int64_t layers, int64_t chunks, bool reverse, const F& cell) {
   const auto count = static_cast<int64_t>(order.size());
   at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
     for (int64_t i = next++; i < count; i = next++) {
-      const auto [l, c] = order[static_cast<size_t>(i)];
-      while (!ready(l + before, c) || !ready(l, c + before)) {
+      const Item item = order[static_cast<size_t>(i)];
+      const auto inputs_done = [&] {
+        return item.task ? ready(item.l, item.c)
+                         : ready(item.l + before, item.c) && ready(item.l, item.c + before);
+      };
+      while (!inputs_done()) {
         if (failed.load(std::memory_order_relaxed)) return;
         _mm_pause();
       }
       try {
-        cell(l, c);
+        if (item.task) {
+          item.task->run();
+          continue;
+        }
+        cell(item.l, item.c);
       } catch (...) {
         failed = true;
         throw;
       }
-      done[static_cast<size_t>(l * chunks + c)].store(true, std::memory_order_release);
+      done[static_cast<size_t>(item.l * chunks + item.c)].store(true, std::memory_order_release);
     }
-  });
-}
-
-// Runs task(0..count-1), each on one thread, handed out dynamically (the tasks differ in size).
-template <class F>
-void run_tasks(int64_t count, const F& task) {
-  std::atomic<int64_t> next{0};
-  at::parallel_for(0, at::get_num_threads(), 1, [&](int64_t, int64_t) {
-    for (int64_t i = next++; i < count; i = next++) task(i);
   });
 }
 
@@ -139,24 +162,19 @@ struct Product {
   float* out;
 };
 
-// Runs independent products, one thread each, dynamically scheduled. On several threads each is
-// split into two halves of its output rows first, so that the last ones to start do not leave a
-// thread idle for long (the products are of similar sizes).
-void run_products(const std::vector<Product>& products, bool bf16) {
+// A product as tasks for a wavefront's threads, after `layer`: on several threads split into two
+// halves of its output rows, so that the last ones to start do not leave a thread idle for long.
+void add_product(std::vector<AfterLayer>& tasks, int64_t layer, const Product& p, bool bf16) {
   const int64_t element = bf16 ? 2 : 4;
-  std::vector<Product> parts;
   const int64_t halves = at::get_num_threads() > 1 ? 2 : 1;
-  for (const Product& p : products) {
-    const int64_t step = (p.a.rows + halves - 1) / halves;
-    for (int64_t begin = 0; begin < p.a.rows; begin += step) {
-      const int64_t rows = std::min(step, p.a.rows - begin);
-      const void* a = static_cast<const char*>(p.a.data) + begin * p.a.row_stride * element;
-      parts.push_back({Matrix{a, rows, p.a.cols, p.a.row_stride, p.a.col_stride}, p.b,
-                       p.out + begin * p.b.cols});
-    }
+  const int64_t step = (p.a.rows + halves - 1) / halves;
+  for (int64_t begin = 0; begin < p.a.rows; begin += step) {
+    const int64_t rows = std::min(step, p.a.rows - begin);
+    const void* a = static_cast<const char*>(p.a.data) + begin * p.a.row_stride * element;
+    const Product part{Matrix{a, rows, p.a.cols, p.a.row_stride, p.a.col_stride}, p.b,
+                       p.out + begin * p.b.cols};
+    tasks.push_back({layer, [part, bf16] { matmul(part.a, part.b, part.out, nullptr, bf16); }});
   }
-  run_tasks(static_cast<int64_t>(parts.size()),
-            [&](int64_t i) { matmul(parts[i].a, parts[i].b, parts[i].out, nullptr, bf16); });
 }
 
 // One layer's forward buffers; what backward reads is kept in the autograd context.
@@ -394,10 +412,8 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       G.db_ih = at::zeros({R}, f32);
       if (cell == Cell::GRU) G.db_hh = at::zeros({R}, f32);
     }
-    wavefront(s.layers, s.chunks(), true,
-              [&](int64_t l, int64_t c) { backward_cell(s, layers, grads, l, c); });
-
-    // The large products over all steps: each weight's gradient and the input's.
+    // The large products over all steps, each weight's gradient and the input's, as tasks
+    // that start once their layer is done.
     variable_list result(3 + 4 * s.layers + 4);
     at::Tensor dx = at::empty({T, B, s.input}, f32);
     std::vector<at::Tensor> dw_ih(s.layers), dw_hh(s.layers);
@@ -406,21 +422,27 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       dw_hh[l] = at::empty({R, H}, f32);
     }
     const int64_t M = T * B;
-    std::vector<Product> products;
-    for (int64_t l = 0; l < s.layers; ++l) {
+    std::vector<AfterLayer> products;
+    for (int64_t l = s.layers - 1; l >= 0; --l) {
       const int64_t in = s.in(l);
       // dW_ih = dgi^T x, dW_hh = dgh^T h_{t-1}
-      products.push_back({Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
-                          Matrix{layers[l].x.data_ptr(), M, in, in, 1},
-                          dw_ih[l].data_ptr<float>()});
-      products.push_back({Matrix{grads[l].dgh.data_ptr(), M, R, R, 1}.t(),
-                          Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()});
+      add_product(products, l,
+                  {Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
+                   Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>()},
+                  bf16);
+      add_product(products, l,
+                  {Matrix{grads[l].dgh.data_ptr(), M, R, R, 1}.t(),
+                   Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()},
+                  bf16);
     }
     // dx = dgi W_ih, of the first layer
-    products.push_back({Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
-                        Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1},
-                        dx.data_ptr<float>()});
-    run_products(products, bf16);
+    add_product(products, 0,
+                {Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
+                 Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>()},
+                bf16);
+    wavefront(
+        s.layers, s.chunks(), true,
+        [&](int64_t l, int64_t c) { backward_cell(s, layers, grads, l, c); }, products);
     result[0] = dx;
     std::vector<at::Tensor> dh0, dc0;
     for (int64_t l = 0; l < s.layers; ++l) {
