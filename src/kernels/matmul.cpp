@@ -17,14 +17,15 @@ namespace {
 using dnnl::memory;
 
 struct Key {
-  int64_t m, k, n;
-  int64_t a0, a1, b0, b1;  // strides
-  bool bf16;               // a and b in bf16 (out and bias stay f32)
+  int64_t batch, m, k, n;
+  int64_t a_batch, a0, a1, b_batch, b0, b1;  // strides
+  bool bf16;                                 // a and b in bf16 (out and bias stay f32)
   bool bias, accumulate;
   int threads;  // the threads the primitive splits its work for (see key_for)
   bool operator<(const Key& o) const {
-    return std::tie(m, k, n, a0, a1, b0, b1, bf16, bias, accumulate, threads) <
-           std::tie(o.m, o.k, o.n, o.a0, o.a1, o.b0, o.b1, o.bf16, o.bias, o.accumulate, o.threads);
+    return std::tie(batch, m, k, n, a_batch, a0, a1, b_batch, b0, b1, bf16, bias, accumulate,
+                    threads) < std::tie(o.batch, o.m, o.k, o.n, o.a_batch, o.a0, o.a1, o.b_batch,
+                                        o.b0, o.b1, o.bf16, o.bias, o.accumulate, o.threads);
   }
 };
 
@@ -33,11 +34,14 @@ struct Key {
 // thread's share only. So inside a region a primitive is created for one thread; outside, for
 // the current thread count.
 Key key_for(const Matrix& a, const Matrix& b, bool bf16, bool bias, bool accumulate) {
-  return Key{a.rows,
+  return Key{a.batch,
+             a.rows,
              a.cols,
              b.cols,
+             a.batch > 1 ? a.batch_stride : 0,
              a.row_stride,
              a.col_stride,
+             b.batch > 1 ? b.batch_stride : 0,
              b.row_stride,
              b.col_stride,
              bf16,
@@ -57,11 +61,19 @@ Entry build(const Key& key) {
   Entry e;
   const auto f32 = memory::data_type::f32;
   const auto in = key.bf16 ? memory::data_type::bf16 : f32;
-  const memory::desc a({key.m, key.k}, in, memory::dims{key.a0, key.a1});
-  const memory::desc b({key.k, key.n}, in, memory::dims{key.b0, key.b1});
-  const memory::desc out({key.m, key.n}, f32, memory::format_tag::ab);
-  const memory::desc bias =
-      key.bias ? memory::desc({1, key.n}, f32, memory::format_tag::ab) : memory::desc();
+  const bool batched = key.batch > 1;
+  const memory::desc a =
+      batched ? memory::desc({key.batch, key.m, key.k}, in, {key.a_batch, key.a0, key.a1})
+              : memory::desc({key.m, key.k}, in, memory::dims{key.a0, key.a1});
+  const memory::desc b =
+      batched ? memory::desc({key.batch, key.k, key.n}, in, {key.b_batch, key.b0, key.b1})
+              : memory::desc({key.k, key.n}, in, memory::dims{key.b0, key.b1});
+  const memory::desc out =
+      batched ? memory::desc({key.batch, key.m, key.n}, f32, memory::format_tag::abc)
+              : memory::desc({key.m, key.n}, f32, memory::format_tag::ab);
+  const memory::desc bias = !key.bias ? memory::desc()
+                            : batched ? memory::desc({1, 1, key.n}, f32, memory::format_tag::abc)
+                                      : memory::desc({1, key.n}, f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
   if (key.accumulate) {
     dnnl::post_ops ops;

@@ -12,11 +12,13 @@
 namespace s2s::kernels {
 
 // Element (i, j) sits at data + i * row_stride + j * col_stride, counted in elements of the
-// matrix's type (f32, or bf16 when `bf16`).
+// matrix's type (f32, or bf16 when `bf16`). a and b have the same batch; bias is per column.
+// A batch of `batch` matrices starts every batch_stride elements (out's: rows * cols apart).
 struct Matrix {
   const void* data;
   int64_t rows, cols, row_stride, col_stride;
-  Matrix t() const { return {data, cols, rows, col_stride, row_stride}; }
+  int64_t batch = 1, batch_stride = 0;
+  Matrix t() const { return {data, cols, rows, col_stride, row_stride, batch, batch_stride}; }
 };
 void matmul(const Matrix& a, const Matrix& b, float* out, const float* bias, bool bf16,
             bool accumulate = false);

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "kernels/dense.h"
 #include "s2s/error.h"
 #include "s2s/vocab.h"
 
@@ -54,10 +55,10 @@ AttentionMemory LuongAttentionImpl::prepare(const at::Tensor& memory, const at::
   m.mask = mask;
   switch (options.score()) {
     case Attention::General:
-      m.keys = linear_in->forward(m.values);
+      m.keys = kernels::linear(m.values, linear_in->weight, linear_in->bias);
       break;
     case Attention::Concat:
-      m.keys = linear_context->forward(m.values);
+      m.keys = kernels::linear(m.values, linear_context->weight, linear_context->bias);
       break;
     default:
       m.keys = m.values;
@@ -71,20 +72,22 @@ at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionM
   at::Tensor scores;                           // [B, T, S]
   if (options.score() == Attention::Concat) {
     // v_aᵀ tanh(W_q h_t + W_k h̄_s) for every (t, s) pair at once: [B, T, S, H] -> [B, T, S].
-    const at::Tensor q_proj = linear_query->forward(q).unsqueeze(2);
+    const at::Tensor q_proj =
+        kernels::linear(q, linear_query->weight, linear_query->bias).unsqueeze(2);
     const at::Tensor joint = at::tanh(q_proj + memory.keys.unsqueeze(1));
     scores = v->forward(joint).squeeze(-1);
   } else {
-    scores = at::bmm(q, memory.keys.transpose(1, 2));
+    scores = kernels::bmm(q, memory.keys.transpose(1, 2));
   }
   // -inf before the softmax: masked positions get exactly zero weight and zero gradient. Every
   // source has at least its <eos>, so no row is all -inf.
   scores = scores.masked_fill(memory.mask.logical_not().unsqueeze(1),
                               -std::numeric_limits<double>::infinity());
   const at::Tensor a = at::softmax(scores, -1);
-  const at::Tensor context = at::bmm(a, memory.values);  // [B, T, H]
+  const at::Tensor context = kernels::bmm(a, memory.values);  // [B, T, H]
   if (weights) *weights = a;
-  return at::tanh(linear_out->forward(at::cat({context, q}, -1))).transpose(0, 1);
+  return at::tanh(kernels::linear(at::cat({context, q}, -1), linear_out->weight, linear_out->bias))
+      .transpose(0, 1);
 }
 
 // The shapes registered in LuongAttentionImpl::reset.

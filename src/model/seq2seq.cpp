@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/decode_step.h"
+#include "kernels/dense.h"
 #include "s2s/error.h"
 
 namespace s2s {
@@ -159,7 +160,7 @@ at::Tensor Seq2SeqImpl::step_logits(RnnState& rnn, const AttentionMemory& memory
     y = attn->forward(y, memory);
     if (options.input_feeding()) attentional = y[0];
   }
-  return out->forward(y);
+  return kernels::linear(y, out->weight, out->bias);
 }
 
 at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
@@ -191,7 +192,7 @@ at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_i
   // all steps as batched matrix products.
   auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
   if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
-  return at::log_softmax(out->forward(y), -1);
+  return at::log_softmax(kernels::linear(y, out->weight, out->bias), -1);
 }
 
 bool Seq2SeqImpl::fused_decoding() const {
