@@ -4,7 +4,7 @@
 // lane, in row order), so reassociation changes nothing; inputs are finite activations.
 // target_clones builds each function for AVX-512 (x86-64-v4), AVX2 and the baseline, and the
 // loader picks one by the CPU's features. (It was "arch=skylake-avx512" once: a CPU model, which
-// the loader matches by name, so AMD's Zen 4 with all of AVX-512 ran the AVX2 clone.)
+// the loader matches by name, so AMD's Zen 5 with all of AVX-512 ran the AVX2 clone.)
 #include "kernels/gates.h"
 
 #include <cmath>
