@@ -246,14 +246,13 @@ void add_train(CLI::App& app, Context& ctx) {
   accepting_auto_threads(add(cmd, *f, "--threads", &TrainConfig::threads, kThreadsHelp));
   add(cmd, *f, "--patience", &TrainConfig::patience,
       "Stop when valid loss has not improved for N epochs, 0 = never [0]");
-  add_choice(
-      cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
-      "RNN implementation: auto (the faster of onednn and gemm, as measured: gemm to "
-      "train a GRU, onednn for the LSTM and RNN and for validation), onednn (oneDNN's fused RNN "
-      "primitives), gemm (layers composed from oneDNN matrix products and s2s's own gate "
-      "loops, the layers side by side on several threads) or torch (stock LibTorch, the "
-      "reference, f32 only). All give the same numbers to rounding; speeds in "
-      "docs/PERFORMANCE.md [auto]");
+  add_choice(cmd, *f, "--rnn-impl,--impl", &TrainConfig::impl, parse_rnn_impl,
+             "RNN implementation: auto (the faster of onednn and gemm, as measured: gemm to "
+             "train every cell, onednn for validation), onednn (oneDNN's fused RNN "
+             "primitives), gemm (layers composed from oneDNN matrix products and s2s's own gate "
+             "loops, the layers side by side on several threads) or torch (stock LibTorch, the "
+             "reference, f32 only). All give the same numbers to rounding; speeds in "
+             "docs/PERFORMANCE.md [auto]");
   add_choice(
       cmd, *f, "--precision", &TrainConfig::precision, parse_precision,
       "RNN arithmetic, f32 or bf16 (onednn and gemm; needs AVX-512). bf16 runs the recurrent "

@@ -59,13 +59,14 @@ std::string to_string(RnnImpl impl) {
 
 RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training) {
   if (impl != RnnImpl::Auto) return impl;
-  // Training the course's model (GRU 4x256, batch 64, length 10; best of 3, 2026-12-01), gemm
-  // against onednn: 36.5 vs 38.0 ms in f32 and 24.3 vs 32.7 in bf16 at 2 threads, 63.7 vs 66.2
-  // and 42.5 vs 56.6 at 1 (oneDNN trains GRUs through its reference driver). The LSTM is within
-  // noise either way (oneDNN has brgemm LSTM kernels), so the older path stays. Without
-  // gradients, oneDNN's inference primitives (weights converted once and cached) decode batch 1
-  // in 1.2 ms against gemm's 1.8.
-  return training && cell == Cell::GRU ? RnnImpl::Gemm : RnnImpl::OneDNN;
+  // Training, gemm against onednn (2026-12-01 06:45 UTC, three runs each, ms per step): the
+  // course's GRU 4x256 at batch 64, 2 threads, 34.3 vs 37.7 in f32 and 20.4 vs 31.3 in bf16
+  // (bench/run; oneDNN trains GRUs through its reference driver); an LSTM of that shape, bf16,
+  // 29.0-29.5 vs 31.7-33.6; G2P's LSTM (2x128, batch 128, 1 thread) 14.6-15.1 vs 16.7-18.0 in
+  // bf16 and 23.9-24.5 vs 25.7-26.4 in f32; the tanh RNN 8.0-8.2 vs 10.8 (bf16) and 12.0-12.2 vs
+  // 14.6-14.9 (f32). Without gradients, oneDNN's inference primitives (weights converted once
+  // and cached) decode batch 1 in 0.8-1.3 ms against gemm's 1.6-2.0.
+  return training ? RnnImpl::Gemm : RnnImpl::OneDNN;
 }
 
 Precision parse_precision(const std::string& name) {

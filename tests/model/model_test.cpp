@@ -38,7 +38,7 @@ std::map<std::string, std::vector<int64_t>> reference_shapes(const std::string& 
   return shapes;
 }
 
-TEST(RnnImpl, AutoTrainsGruWithGemmAndRunsEverythingElseOnOneDnn) {
+TEST(RnnImpl, AutoTrainsWithGemmAndRunsInferenceOnOneDnn) {
   using s2s::Cell;
   using s2s::RnnImpl;
   for (const bool training : {false, true}) {
@@ -48,10 +48,11 @@ TEST(RnnImpl, AutoTrainsGruWithGemmAndRunsEverythingElseOnOneDnn) {
       }
     }
   }
-  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::GRU, true), RnnImpl::Gemm);
-  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::GRU, false), RnnImpl::OneDNN);
-  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::LSTM, true), RnnImpl::OneDNN);
-  EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, Cell::RNN, true), RnnImpl::OneDNN);
+  for (const Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
+    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, true), RnnImpl::Gemm) << s2s::to_string(cell);
+    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, false), RnnImpl::OneDNN)
+        << s2s::to_string(cell);
+  }
 }
 
 TEST(Seq2Seq, ParameterNamesAndShapesEqualTheReference) {
