@@ -81,13 +81,6 @@ void copy_operand(int64_t count, const float* src, const float* mask, const at::
   }
 }
 
-// Runs cell(l, c) for every cell of the stack, each once the two cells it reads from are done:
-// (l-1, c) and (l, c-1), or with `reverse` (l+1, c) and (l, c+1). Threads claim cells from one
-// counter in anti-diagonal order, so a cell's inputs were claimed before it, and wait for them
-// by spinning (a cell takes tens of microseconds). No barrier between diagonals: a thread that
-// finishes early starts the next diagonal's first ready cell instead of idling until its
-// partner's cell is done (with 2 threads, 4 layers and 10 steps: the work of 20 cells' time
-// against 22 with a barrier per diagonal, and no fork/join per diagonal).
 // Work that may start once all of one layer's cells are done (backward: that layer's weight
 // gradients), run by the wavefront's threads as they free up: in the last diagonals, which have
 // fewer cells than threads, instead of after them.
@@ -96,6 +89,14 @@ struct AfterLayer {
   std::function<void()> run;
 };
 
+// Runs cell(l, c) for every cell of the stack, each once the two cells it reads from are done:
+// (l-1, c) and (l, c-1), or with `reverse` (l+1, c) and (l, c+1). Threads claim cells from one
+// counter in anti-diagonal order, so a cell's inputs were claimed before it, and wait for them
+// by spinning (a cell takes tens of microseconds). No barrier between diagonals: a thread that
+// finishes early starts the next diagonal's first ready cell instead of idling until its
+// partner's cell is done (with 2 threads, 4 layers and 10 steps: the work of 20 cells' time
+// against 22 with a barrier per diagonal, and no fork/join per diagonal). `after`'s tasks join
+// the claim order one diagonal after their layer's last cell.
 template <class F>
 void wavefront(int64_t layers, int64_t chunks, bool reverse, const F& cell,
                const std::vector<AfterLayer>& after = {}) {
