@@ -29,10 +29,6 @@ std::string directory_of(const std::string& path) {
   throw Error(fmt::format("{}: {}: {}", path, what, std::strerror(err)));
 }
 
-}  // namespace
-
-namespace {
-
 // contents into a new temporary file beside `path`, flushed to disk; returns its name.
 std::string write_temp(const std::string& path, std::string_view contents) {
   std::string temp = path + ".tmp.XXXXXX";
