@@ -90,8 +90,7 @@ std::string link_beside(const std::string& temp, const std::string& path) {
 }  // namespace
 
 void write_file_atomic(const std::string& path, std::string_view contents) {
-  replace(write_temp(path, contents), path);
-  sync_directory_of(path);
+  write_file_atomic(std::vector<std::string>{path}, contents);
 }
 
 void write_file_atomic(const std::vector<std::string>& paths, std::string_view contents) {

@@ -209,8 +209,8 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
                        state.exp_avg().data_ptr<float>(), state.exp_avg_sq().data_ptr<float>(),
                        options.amsgrad() ? state.max_exp_avg_sq().data_ptr<float>() : nullptr,
                        p.numel(), coefficients(options, state.step(), grad_scale)});
-      // Writes through data_ptr are invisible to autograd's version counter; in-place tensor ops
-      // bump it, and the oneDNN weight cache relies on it to drop stale converted weights.
+      // The update below writes through data_ptr, invisible to autograd's version counter; in-place
+      // ops bump it, and the oneDNN weight cache relies on it to drop stale converted weights.
       p.unsafeGetTensorImpl()->bump_version();
     }
   }

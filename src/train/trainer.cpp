@@ -343,10 +343,12 @@ class Trainer {
     // A new best is written once under both names (save_best_and_last). Both of rank 0's writes
     // before the barrier: a rank that dies now fails the barrier, and metrics.jsonl must not
     // then miss the epoch that last.pt already holds.
-    if (writes_ && verdict.best) {
-      checkpoints_.save_best_and_last(state_);
-    } else if (writes_) {
-      checkpoints_.save_last(state_);
+    if (writes_) {
+      if (verdict.best) {
+        checkpoints_.save_best_and_last(state_);
+      } else {
+        checkpoints_.save_last(state_);
+      }
     }
     epochs_.add(m);
     parallel_.barrier();
