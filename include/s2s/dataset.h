@@ -85,7 +85,8 @@ struct LoaderOptions {
   bool drop_last = false;
   // Length bucketing: the (shuffled) rows are cut into pools of batch_size * bucket_pool rows,
   // each pool is sorted by (source, target) length and cut into batches, and the batch order
-  // is shuffled. Batches hold similar lengths, so there is less padding.
+  // is shuffled. Batches hold similar lengths, so there is less padding. A dataset whose rows
+  // all have one (source, target) length has no padding to save: its plan stays the plain one.
   bool bucket_by_length = false;
   int64_t bucket_pool = 50;
 };
@@ -152,6 +153,7 @@ class DataLoader {
  private:
   std::shared_ptr<const PairDataset> dataset_;
   LoaderOptions options_;
+  bool bucket_ = false;  // bucket_by_length, and the rows' lengths differ
 };
 
 }  // namespace s2s

@@ -205,6 +205,15 @@ void add_train(CLI::App& app, Context& ctx) {
       fmt::format("Dropout between stacked layers [{}]", d.dropout));
   add(cmd, *f, "--epochs", &TrainConfig::epochs, fmt::format("Epochs [{}]", d.epochs));
   add(cmd, *f, "--batch", &TrainConfig::batch, fmt::format("Batch size [{}]", d.batch));
+  add(cmd, *f, "--bucket-pool", &TrainConfig::bucket_pool,
+      fmt::format("Length bucketing: cut each epoch's shuffled rows into pools of N batches, "
+                  "sort each pool by length and cut it into batches (then shuffled), so a "
+                  "batch holds rows of about one length and the RNNs skip most padding: on the "
+                  "CMU dictionary 49% of random batches' token slots are padding, 7% with "
+                  "pools of 50 (epochs ~1.5x faster, docs/results/g2p). Larger N: less "
+                  "padding, batches less random. 0 = off; data of one length is never "
+                  "reordered [{}]",
+                  d.bucket_pool));
   add(cmd, *f, "--lr", &TrainConfig::lr, fmt::format("Adam learning rate [{}]", d.lr));
   f->lr_schedule = add_choice(
       cmd, *f, "--lr-schedule", &TrainConfig::lr_schedule, parse_lr_schedule,

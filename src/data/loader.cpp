@@ -19,6 +19,13 @@ DataLoader::DataLoader(std::shared_ptr<const PairDataset> dataset, LoaderOptions
   if (options_.bucket_by_length && options_.bucket_pool < 1) {
     throw Error(fmt::format("bucket pool must be >= 1 batch, got {}", options_.bucket_pool));
   }
+  if (options_.bucket_by_length) {
+    const size_t rows = dataset_->rows();
+    for (size_t row = 1; row < rows && !bucket_; ++row) {
+      bucket_ = dataset_->source_length(row) != dataset_->source_length(0) ||
+                dataset_->target_length(row) != dataset_->target_length(0);
+    }
+  }
 }
 
 int64_t DataLoader::num_batches() const {
@@ -34,7 +41,7 @@ std::vector<std::vector<int64_t>> DataLoader::plan(int64_t epoch) const {
   std::iota(order.begin(), order.end(), int64_t{0});
   data::Rng rng(options_.seed, static_cast<uint64_t>(epoch));
   if (options_.shuffle) data::shuffle(order.data(), order.size(), rng);
-  if (options_.bucket_by_length) {
+  if (bucket_) {
     const int64_t pool = b * options_.bucket_pool;
     auto key = [&](int64_t row) {
       return std::make_pair(dataset_->source_length(static_cast<size_t>(row)),
@@ -54,7 +61,7 @@ std::vector<std::vector<int64_t>> DataLoader::plan(int64_t epoch) const {
     batches.emplace_back(order.begin() + start, order.begin() + end);
   }
   // Sorted pools give batches in length order; shuffle which batch comes first.
-  if (options_.bucket_by_length && options_.shuffle) {
+  if (bucket_ && options_.shuffle) {
     data::shuffle(batches.data(), batches.size(), rng);
   }
   return batches;

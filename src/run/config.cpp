@@ -90,6 +90,8 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
   if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
   if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
+  // ...and took plain shuffled batches.
+  if (!j.contains("bucket_pool")) c.bucket_pool = 0;
   for (const auto& [key, value] : j.items()) {
     try {
 #define S2S_READ(name)           \
@@ -138,6 +140,7 @@ void TrainConfig::validate_settings() const {
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");
   need(epochs >= 1, "--epochs must be at least 1");
   need(batch >= 1, "--batch must be at least 1");
+  need(bucket_pool >= 0, "--bucket-pool must be >= 0 (0: no length bucketing)");
   need(accumulate >= 1, "--accumulate must be at least 1");
   need(ranks >= 1, "ranks must be at least 1");
   need(valid_batch >= 1, "valid_batch must be at least 1");

@@ -36,6 +36,7 @@ const std::vector<std::string>& run_defining_settings() {
                                              "train",
                                              "valid",
                                              "batch",
+                                             "bucket_pool",
                                              "seed"};
   return keys;
 }

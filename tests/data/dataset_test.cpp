@@ -197,6 +197,29 @@ TEST(DataLoader, LengthBucketingCutsPaddingAndKeepsEveryRow) {
   EXPECT_NE(buckets.plan(1), buckets.plan(2));
 }
 
+TEST(DataLoader, LengthBucketingLeavesRowsOfOneLengthInThePlainOrder) {
+  // The course's split: every row is 10 digits and 10 digits, so there is no padding to save,
+  // and its runs keep the batches they had before the trainer bucketed by default.
+  TaskOptions t;
+  auto corpus =
+      std::make_shared<const Corpus>(make_corpus(generate_task("zero-shift", 3000, t, 1)));
+  auto ds = std::make_shared<const PairDataset>(corpus, Vocab::from_corpus(*corpus));
+  LoaderOptions o;
+  o.seed = 5;
+  LoaderOptions bucketed = o;
+  bucketed.bucket_by_length = true;
+  bucketed.bucket_pool = 4;
+  for (int64_t epoch = 0; epoch < 3; ++epoch) {
+    EXPECT_EQ(DataLoader(ds, bucketed).plan(epoch), DataLoader(ds, o).plan(epoch));
+  }
+  // One row of another length, and the same options reorder the rows.
+  auto pairs = generate_task("zero-shift", 3000, t, 1);
+  pairs[17].source.push_back(pairs[17].source.front());
+  auto mixed = std::make_shared<const Corpus>(make_corpus(pairs));
+  auto mixed_ds = std::make_shared<const PairDataset>(mixed, Vocab::from_corpus(*mixed));
+  EXPECT_NE(DataLoader(mixed_ds, bucketed).plan(0), DataLoader(mixed_ds, o).plan(0));
+}
+
 // How long building a batch takes is measured in bench/data_batches.cpp, not asserted here.
 TEST(DataLoader, EveryEpochYieldsEveryBatchOfTheCourseSplit) {
   TaskOptions o;

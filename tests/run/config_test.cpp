@@ -55,6 +55,9 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_EQ(old.cell, Cell::GRU);
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
   EXPECT_EQ(old.label_smoothing, 0.0);  // before --label-smoothing: plain NLL
+  EXPECT_EQ(old.bucket_pool, 0);        // before --bucket-pool: plain shuffled batches
+  EXPECT_EQ(TrainConfig{}.bucket_pool, 50);
+  EXPECT_EQ(TrainConfig::from_json(R"({"bucket_pool": 8})", "x").bucket_pool, 8);
   EXPECT_EQ(TrainConfig::from_json(R"({"label_smoothing": 0.1})", "x").label_smoothing, 0.1);
   // An explicit schedule is kept; today's default is warmup-cosine with one warm-up epoch.
   EXPECT_EQ(TrainConfig::from_json(R"({"lr_schedule": "plateau"})", "x").lr_schedule,
@@ -101,8 +104,9 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   TrainConfig bf16_torch = c;
   bf16_torch.precision = Precision::BF16;
   bf16_torch.impl = RnnImpl::Torch;
-  EXPECT_EQ(message(bf16_torch),
-            "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)");
+  EXPECT_EQ(
+      message(bf16_torch),
+      "--precision bf16 needs --rnn-impl onednn or gemm (the stock torch RNNs run in f32 only)");
   TrainConfig warm = c;
   warm.warmup_epochs = -1;
   EXPECT_EQ(message(warm), "--warmup-epochs must be >= 0");
@@ -117,6 +121,9 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   EXPECT_EQ(message(smoothing), "--label-smoothing must be in [0, 1)");
   smoothing.label_smoothing = -0.1;
   EXPECT_EQ(message(smoothing), "--label-smoothing must be in [0, 1)");
+  TrainConfig pool = c;
+  pool.bucket_pool = -1;
+  EXPECT_EQ(message(pool), "--bucket-pool must be >= 0 (0: no length bucketing)");
 }
 
 TEST(LrSchedule, ParsesEveryNameItPrints) {
