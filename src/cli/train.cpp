@@ -208,11 +208,11 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--bucket-pool", &TrainConfig::bucket_pool,
       fmt::format("Length bucketing: cut each epoch's shuffled rows into pools of N batches, "
                   "sort each pool by length and cut it into batches (then shuffled), so a "
-                  "batch holds rows of about one length and the RNNs skip most padding: on the "
-                  "CMU dictionary 49% of random batches' token slots are padding, 7% with "
-                  "pools of 50 (epochs ~1.5x faster, docs/results/g2p). Larger N: less "
-                  "padding, batches less random. 0 = off; data of one length is never "
-                  "reordered [{}]",
+                  "batch holds rows of about one length and the RNNs skip most padding. On the "
+                  "CMU dictionary at batch 128, pools of 50 cut the padding from 48% of the "
+                  "token slots to 7%, scripts/g2p's epochs ran 1.1x faster, and its hour ended "
+                  "at a worse WER (23.68% against 23.23%: batches less random). 0 = off; data "
+                  "of one length is never reordered [{}]",
                   d.bucket_pool));
   add(cmd, *f, "--lr", &TrainConfig::lr, fmt::format("Adam learning rate [{}]", d.lr));
   f->lr_schedule = add_choice(

@@ -90,8 +90,6 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
   if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
   if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
-  // ...and took plain shuffled batches.
-  if (!j.contains("bucket_pool")) c.bucket_pool = 0;
   for (const auto& [key, value] : j.items()) {
     try {
 #define S2S_READ(name)           \

@@ -136,6 +136,9 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
   LoaderOptions valid_opts;
   valid_opts.batch_size = config.valid_batch;
   valid_opts.shuffle = false;
+  // Sorted by length, whatever --bucket-pool: validation sums over its rows, so only the
+  // padding changes.
+  valid_opts.bucket_by_length = true;
   auto valid_corpus = std::make_shared<const Corpus>(read_pairs_csv(config.valid));
   s.valid_loader = std::make_unique<DataLoader>(
       make_dataset(valid_corpus, config.valid, s.vocab, progress), valid_opts);

@@ -199,7 +199,7 @@ TEST(DataLoader, LengthBucketingCutsPaddingAndKeepsEveryRow) {
 
 TEST(DataLoader, LengthBucketingLeavesRowsOfOneLengthInThePlainOrder) {
   // The course's split: every row is 10 digits and 10 digits, so there is no padding to save,
-  // and its runs keep the batches they had before the trainer bucketed by default.
+  // and a run with --bucket-pool keeps the batches it would have had without.
   TaskOptions t;
   auto corpus =
       std::make_shared<const Corpus>(make_corpus(generate_task("zero-shift", 3000, t, 1)));

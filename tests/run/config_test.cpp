@@ -56,7 +56,7 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
   EXPECT_EQ(old.label_smoothing, 0.0);  // before --label-smoothing: plain NLL
   EXPECT_EQ(old.bucket_pool, 0);        // before --bucket-pool: plain shuffled batches
-  EXPECT_EQ(TrainConfig{}.bucket_pool, 50);
+  EXPECT_EQ(TrainConfig{}.bucket_pool, 0);
   EXPECT_EQ(TrainConfig::from_json(R"({"bucket_pool": 8})", "x").bucket_pool, 8);
   EXPECT_EQ(TrainConfig::from_json(R"({"label_smoothing": 0.1})", "x").label_smoothing, 0.1);
   // An explicit schedule is kept; today's default is warmup-cosine with one warm-up epoch.

@@ -100,6 +100,7 @@ TEST(SafeResume, EveryRunDefiningSettingIsNamedWithBothValues) {
       {[&](auto& c) { c.valid = dir + "/other/valid.csv"; },
        "--valid " + dir + "/other/valid.csv differs from the run's " + dir + "/valid.csv"},
       {[](auto& c) { c.batch = 16; }, "--batch 16 differs from the run's 32"},
+      {[](auto& c) { c.bucket_pool = 50; }, "--bucket-pool 50 differs from the run's 0"},
       {[](auto& c) { c.seed = 9; }, "--seed 9 differs from the run's 1"},
   };
   for (const auto& [change, message] : cases) {
