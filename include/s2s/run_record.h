@@ -159,11 +159,10 @@ void set_setting(TrainConfig& config, const std::string& key, const std::string&
 // hidden: also the embedding width, attention, input_feeding, bidirectional) and the data and
 // the order it is seen in (train: also the vocabulary; valid: best.pt and early stopping compare
 // its numbers across epochs; batch, bucket_pool and seed: which rows each step of an epoch
-// takes). A resumed
-// run must keep them. Every other setting may change on resume and is recorded in config.json
-// and the checkpoints: epochs, patience, the learning rate and its schedule, dropout, teacher
-// forcing, clip, threads, log_every, valid_batch, and rnn-impl and precision (the weights are
-// f32 in PyTorch's layout whichever code runs them).
+// takes). A resumed run must keep them. Every other setting may change on resume and is
+// recorded in config.json and the checkpoints: epochs, patience, the learning rate and its
+// schedule, dropout, teacher forcing, clip, threads, log_every, valid_batch, and rnn-impl and
+// precision (the weights are f32 in PyTorch's layout whichever code runs them).
 const std::vector<std::string>& run_defining_settings();
 
 // A run-defining setting that differs between a run and the configuration meant to continue it.

@@ -130,7 +130,7 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
   train_opts.shuffle = true;
   train_opts.seed = static_cast<uint64_t>(config.seed);
   train_opts.bucket_by_length = config.bucket_pool > 0;
-  if (train_opts.bucket_by_length) train_opts.bucket_pool = config.bucket_pool;
+  train_opts.bucket_pool = config.bucket_pool;
   s.train_loader = std::make_unique<DataLoader>(
       make_dataset(train_corpus, config.train, s.vocab, progress), train_opts);
   LoaderOptions valid_opts;
