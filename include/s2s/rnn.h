@@ -52,6 +52,17 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
                                                        at::TensorList params, int64_t num_layers,
                                                        double dropout, bool train);
 
+// run_rnn with input = at::embedding(embedding, tokens) (tokens [T, B] ids, embedding [V, I]).
+// When Gemm runs it (training, by default) and the vocabulary is no larger than the batch's
+// T x B tokens, the first layer's input projection is computed once per vocabulary entry,
+// embedding W_ih_l0^T + b_ih_l0, and each step gathers its rows (kernels::gemm_rnn_tokens): the
+// same function, with the first layer's input products (3 of its 6 in training) on V rows
+// instead of T x B. Otherwise run_rnn on the embedding.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
+    RnnImpl impl, Precision precision, Cell cell, const at::Tensor& tokens,
+    const at::Tensor& embedding, const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+    int64_t num_layers, double dropout, bool train);
+
 class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
  public:
   explicit RnnStackImpl(const RnnStackOptions& options);
@@ -63,6 +74,11 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
   // input [T, B, input_size]; state from the encoder (or empty for zeros).
   // Returns the top layer's output [T, B, hidden * directions] and the final state.
   std::tuple<at::Tensor, RnnState> forward(const at::Tensor& input, const RnnState& state = {});
+  // forward(at::embedding(embedding, tokens), state), through run_rnn_tokens: tokens [T, B] ids,
+  // embedding [V, input_size] (the model's embedding weight, which gets its gradient).
+  std::tuple<at::Tensor, RnnState> forward_tokens(const at::Tensor& tokens,
+                                                  const at::Tensor& embedding,
+                                                  const RnnState& state = {});
 
   // [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]: the order at::gru expects.
   const std::vector<at::Tensor>& flat_weights() const { return flat_weights_; }
@@ -73,8 +89,11 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
   // Layer by layer, each direction one run_rnn call (one fused primitive with OneDNN); the
   // backward direction runs on the time-reversed input, padding included, as PyTorch does
   // without packed sequences.
+  // With tokens defined, the first layer reads embedding[tokens] (run_rnn_tokens), not input.
   std::tuple<at::Tensor, RnnState> forward_bidirectional(const at::Tensor& input,
-                                                         const RnnState& state);
+                                                         const RnnState& state,
+                                                         const at::Tensor& tokens = {},
+                                                         const at::Tensor& embedding = {});
 
   std::vector<at::Tensor> flat_weights_;
 };

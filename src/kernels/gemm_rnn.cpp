@@ -46,6 +46,9 @@ struct Shape {
   Cell cell;
   int64_t layers, steps, batch, input, hidden;
   bool bf16;
+  // The first layer reads rows of a table of its input projections (gemm_rnn_tokens): input is
+  // the table's width, G*H, and that layer has no input product.
+  bool tokens;
   int64_t chunk;  // steps per wavefront cell (see shape_of)
   int64_t rows() const { return gate_count(cell) * hidden; }  // G*H
   int64_t in(int64_t layer) const { return layer == 0 ? input : hidden; }
@@ -58,9 +61,9 @@ struct Shape {
 // thread (or inside another parallel region) the layers run one after the other anyway, and
 // one product over all steps is the larger, faster one (and fewer calls).
 Shape shape_of(Cell cell, int64_t layers, int64_t steps, int64_t batch, int64_t input,
-               int64_t hidden, bool bf16) {
+               int64_t hidden, bool bf16, bool tokens) {
   const bool side_by_side = at::get_num_threads() > 1 && !at::in_parallel_region();
-  return Shape{cell, layers, steps, batch, input, hidden, bf16, side_by_side ? 1 : steps};
+  return Shape{cell, layers, steps, batch, input, hidden, bf16, tokens, side_by_side ? 1 : steps};
 }
 
 // Pointer to element `offset` of a contiguous tensor of either precision.
@@ -78,6 +81,26 @@ void copy_operand(int64_t count, const float* src, const float* mask, const at::
     masked_copy(count, src, mask, static_cast<c10::BFloat16*>(at_offset(dst, offset)));
   } else {
     masked_copy(count, src, mask, f32_at(dst, offset));
+  }
+}
+
+// dst row i = table row index[i], rows of `width` floats.
+void gather_rows(int64_t rows, const int64_t* index, const float* table, int64_t width,
+                 float* dst) {
+  for (int64_t i = 0; i < rows; ++i) {
+    std::copy_n(table + index[i] * width, width, dst + i * width);
+  }
+}
+
+// dst row index[i] += src row i, columns [begin, end) of rows `width` wide: a table's gradient.
+// Rows of one index add up, so threads split the columns, never the rows.
+template <class T>
+void scatter_add_rows(int64_t rows, const int64_t* index, const T* src, int64_t width,
+                      int64_t begin, int64_t end, float* dst) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* d = dst + index[i] * width;
+    const T* r = src + i * width;
+    for (int64_t j = begin; j < end; ++j) d[j] += static_cast<float>(r[j]);
   }
 }
 
@@ -178,11 +201,36 @@ void add_product(std::vector<AfterLayer>& tasks, int64_t layer, const Product& p
   }
 }
 
+// The first layer's table gradient as tasks for a wavefront's threads, after layer 0: each step's
+// gate gradients dgi [T*B, G*H] (operand precision) summed into its token's row of table_grad
+// [V, G*H] (zeros); on several threads one task per half of the columns.
+void add_table_gradient(std::vector<AfterLayer>& tasks, const at::Tensor& tokens,
+                        const at::Tensor& dgi, const at::Tensor& table_grad) {
+  const int64_t rows = tokens.numel(), width = table_grad.size(1);
+  const int64_t halves = at::get_num_threads() > 1 ? 2 : 1;
+  const int64_t step = (width + halves - 1) / halves;
+  for (int64_t begin = 0; begin < width; begin += step) {
+    const int64_t end = std::min(width, begin + step);
+    tasks.push_back({0, [=] {
+                       const int64_t* ids = tokens.data_ptr<int64_t>();
+                       float* out = table_grad.data_ptr<float>();
+                       if (dgi.scalar_type() == at::kBFloat16) {
+                         scatter_add_rows(rows, ids, dgi.data_ptr<c10::BFloat16>(), width, begin,
+                                          end, out);
+                       } else {
+                         scatter_add_rows(rows, ids, dgi.data_ptr<float>(), width, begin, end, out);
+                       }
+                     }});
+  }
+}
+
 // One layer's forward buffers; what backward reads is kept in the autograd context.
 struct Layer {
   at::Tensor w_ih, w_hh;    // the products' weights, operand precision: [G*H, in], [G*H, H]
   at::Tensor b_ih, b_hh;    // [G*H] f32
-  at::Tensor x;             // [T, B, in] the input the products read (operand precision)
+  at::Tensor x;             // [T, B, in] the input the products read (operand precision), or
+                            // with tokens the first layer's table [V, G*H] f32
+  at::Tensor tokens;        // [T, B] int64: the table's row per step and column (first layer)
   at::Tensor mask;          // [T, B, H] dropout applied to x (layers above the first), or none
   at::Tensor ys;            // [T+1, B, H] f32: h_0, h_1, ..., h_T
   at::Tensor hs;            // [T+1, B, H] the same as the products read it (ys itself in f32)
@@ -200,9 +248,14 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
     const float* mask = L.mask.defined() ? f32_at(L.mask, t0 * B * H) : nullptr;
     copy_operand(n * B * H, f32_at(layers[l - 1].ys, (t0 + 1) * B * H), mask, L.x, t0 * B * H);
   }
-  matmul(Matrix{at_offset(L.x, t0 * B * in), n * B, in, in, 1},
-         Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
-         L.b_ih.data_ptr<float>(), s.bf16);
+  if (L.tokens.defined()) {
+    gather_rows(n * B, L.tokens.data_ptr<int64_t>() + t0 * B, L.x.data_ptr<float>(), R,
+                L.xp.data_ptr<float>());
+  } else {
+    matmul(Matrix{at_offset(L.x, t0 * B * in), n * B, in, in, 1},
+           Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
+           L.b_ih.data_ptr<float>(), s.bf16);
+  }
   for (int64_t t = t0; t < t0 + n; ++t) {
     matmul(Matrix{at_offset(L.hs, t * B * H), B, H, H, 1},
            Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), L.gh.data_ptr<float>(),
@@ -228,22 +281,29 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
   }
 }
 
-// The forward pass of the stack: input [T,B,I] f32 contiguous, h0/c0 [L,B,H], params as at::gru.
-std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const at::Tensor& h0,
-                                 const at::Tensor& c0, at::TensorList params, double dropout,
-                                 bool train) {
+// The forward pass of the stack: input [T,B,I] f32 contiguous (or with tokens [T,B] the first
+// layer's table [V, G*H]), h0/c0 [L,B,H], params as at::gru.
+std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const at::Tensor& tokens,
+                                 const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                                 double dropout, bool train) {
   const at::TensorOptions f32 = input.options(), low = f32.dtype(s.operand_type());
   const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
   std::vector<Layer> layers(s.layers);
   for (int64_t l = 0; l < s.layers; ++l) {
     Layer& L = layers[l];
-    L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
+    const bool table = l == 0 && s.tokens;  // no input product: its weights are not read
+    if (!table) L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
     L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
     L.b_ih = params[4 * l + 2].contiguous();
     L.b_hh = params[4 * l + 3].contiguous();
     // The masks in layer order, one draw each, as kernels::dropout after each layer would.
     if (l > 0 && train && dropout > 0.0) L.mask = dropout_mask({T, B, H}, dropout);
-    L.x = l == 0 ? input.to(s.operand_type()) : at::empty({T, B, H}, low);
+    if (table) {
+      L.x = input;
+      L.tokens = tokens;
+    } else {
+      L.x = l == 0 ? input.to(s.operand_type()) : at::empty({T, B, H}, low);
+    }
     L.ys = at::empty({T + 1, B, H}, f32);
     L.ys[0].copy_(h0[l]);
     if (s.bf16) {
@@ -345,16 +405,33 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   }
 }
 
+// gemm_rnn_tokens' token ids, through autograd as a plain value: no gradient, and gemm_rnn
+// passes none without an undefined variable.
+struct TokenIds {
+  at::Tensor ids;  // [T, B] int64, or undefined: the input is [T, B, I] itself
+};
+
+// The shape of a call: input [T,B,I], or with tokens [T,B] the first layer's table [V, G*H].
+Shape call_shape(Cell cell, const at::Tensor& input, const at::Tensor& tokens, int64_t layers,
+                 int64_t hidden, bool bf16) {
+  if (tokens.defined()) {
+    return shape_of(cell, layers, tokens.size(0), tokens.size(1), input.size(1), hidden, bf16,
+                    true);
+  }
+  return shape_of(cell, layers, input.size(0), input.size(1), input.size(2), hidden, bf16, false);
+}
+
 struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& h0,
                                const at::Tensor& c0, at::TensorList params, int64_t cell_index,
-                               double dropout, bool train, bool bf16) {
+                               double dropout, bool train, bool bf16, const TokenIds& tokens) {
     const Cell cell = static_cast<Cell>(cell_index);
-    const Shape s =
-        shape_of(cell, h0.size(0), input.size(0), input.size(1), input.size(2), h0.size(2), bf16);
-    const std::vector<Layer> layers = stack_forward(s, input, h0, c0, params, dropout, train);
+    const Shape s = call_shape(cell, input, tokens.ids, h0.size(0), h0.size(2), bf16);
+    const std::vector<Layer> layers =
+        stack_forward(s, input, tokens.ids, h0, c0, params, dropout, train);
     ctx->saved_data["cell"] = cell_index;
     ctx->saved_data["bf16"] = bf16;
+    keep(ctx, "tokens", tokens.ids);
     for (int64_t l = 0; l < s.layers; ++l) {
       const Layer& L = layers[l];
       const std::string n = std::to_string(l);
@@ -391,9 +468,9 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       L.extra = kept(ctx, "extra" + n);
       layers.push_back(std::move(L));
     }
-    const at::Tensor& x0 = layers[0].x;
-    const Shape s = shape_of(cell, static_cast<int64_t>(layers.size()), x0.size(0), x0.size(1),
-                             x0.size(2), layers[0].ys.size(2), bf16);
+    const at::Tensor tokens = kept(ctx, "tokens");
+    const Shape s = call_shape(cell, layers[0].x, tokens, static_cast<int64_t>(layers.size()),
+                               layers[0].ys.size(2), bf16);
     const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
@@ -415,32 +492,39 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     }
     // The large products over all steps, each weight's gradient and the input's, as tasks
     // that start once their layer is done.
-    variable_list result(3 + 4 * s.layers + 4);
-    at::Tensor dx = at::empty({T, B, s.input}, f32);
+    variable_list result(3 + 4 * s.layers + 5);
+    // The input's gradient: [T, B, I], or with tokens the table's [V, G*H].
+    at::Tensor dx = s.tokens ? at::zeros_like(layers[0].x) : at::empty({T, B, s.input}, f32);
     std::vector<at::Tensor> dw_ih(s.layers), dw_hh(s.layers);
     for (int64_t l = 0; l < s.layers; ++l) {
-      dw_ih[l] = at::empty({R, s.in(l)}, f32);
+      if (l > 0 || !s.tokens) dw_ih[l] = at::empty({R, s.in(l)}, f32);
       dw_hh[l] = at::empty({R, H}, f32);
     }
     const int64_t M = T * B;
     std::vector<AfterLayer> products;
     for (int64_t l = s.layers - 1; l >= 0; --l) {
       const int64_t in = s.in(l);
-      // dW_ih = dgi^T x, dW_hh = dgh^T h_{t-1}
-      add_product(products, l,
-                  {Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
-                   Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>()},
-                  bf16);
+      // dW_ih = dgi^T x (not for a table: its gradient is dx's), dW_hh = dgh^T h_{t-1}
+      if (l > 0 || !s.tokens) {
+        add_product(products, l,
+                    {Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
+                     Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>()},
+                    bf16);
+      }
       add_product(products, l,
                   {Matrix{grads[l].dgh.data_ptr(), M, R, R, 1}.t(),
                    Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()},
                   bf16);
     }
-    // dx = dgi W_ih, of the first layer
-    add_product(products, 0,
-                {Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
-                 Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>()},
-                bf16);
+    if (s.tokens) {
+      add_table_gradient(products, tokens, grads[0].dgi, dx);
+    } else {
+      // dx = dgi W_ih, of the first layer
+      add_product(products, 0,
+                  {Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
+                   Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>()},
+                  bf16);
+    }
     wavefront(
         s.layers, s.chunks(), true,
         [&](int64_t l, int64_t c) { backward_cell(s, layers, grads, l, c); }, products);
@@ -449,25 +533,27 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     for (int64_t l = 0; l < s.layers; ++l) {
       dh0.push_back(grads[l].dh);
       if (cell == Cell::LSTM) dc0.push_back(grads[l].dc);
-      result[3 + 4 * l] = dw_ih[l];
+      // A table stands for the first layer's W_ih and b_ih: they get their gradients through it.
+      const bool table = l == 0 && s.tokens;
+      if (!table) result[3 + 4 * l] = dw_ih[l];
       result[3 + 4 * l + 1] = dw_hh[l];
       // Outside the GRU both biases get the same gradient; each its own tensor, since autograd
       // may keep a returned gradient as the parameter's .grad and add to it in place.
-      result[3 + 4 * l + 2] = grads[l].db_ih;
-      result[3 + 4 * l + 3] = cell == Cell::GRU ? grads[l].db_hh : grads[l].db_ih.clone();
+      if (!table) result[3 + 4 * l + 2] = grads[l].db_ih;
+      result[3 + 4 * l + 3] = cell == Cell::GRU ? grads[l].db_hh
+                              : table           ? grads[l].db_ih
+                                                : grads[l].db_ih.clone();
     }
     result[1] = at::stack(dh0);
     if (cell == Cell::LSTM) result[2] = at::stack(dc0);
-    return result;  // (the last four: cell, dropout, train, bf16)
+    return result;  // (the last five: cell, dropout, train, bf16, tokens)
   }
 };
 
-}  // namespace
-
-RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
-                   at::TensorList params, int64_t num_layers, double dropout, bool train,
-                   Precision precision) {
-  check_rnn_arguments("gemm_rnn", cell, input, h0, c0, params, num_layers);
+// Both entry points: input [T,B,I] with tokens undefined, or the table [V, G*H] and tokens [T,B].
+RnnResult run_stack(Cell cell, const at::Tensor& input, const at::Tensor& tokens,
+                    const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                    int64_t num_layers, double dropout, bool train, Precision precision) {
   const bool lstm = cell == Cell::LSTM, bf16 = precision == Precision::BF16;
   const bool record = records_gradients(input, h0, lstm ? c0 : at::Tensor(), params);
   const at::Tensor x = input.contiguous();
@@ -475,17 +561,53 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
   if (record) {
     // Non-LSTM cells have no cell state; h0 stands in so that no input is undefined.
     out = GemmStackFunction::apply(x, h0, lstm ? c0 : h0, params, static_cast<int64_t>(cell),
-                                   dropout, train, bf16);
+                                   dropout, train, bf16, TokenIds{tokens});
   } else {
     at::NoGradGuard no_grad;
-    const Shape s = shape_of(cell, num_layers, x.size(0), x.size(1), x.size(2), h0.size(2), bf16);
-    out = results(s, stack_forward(s, x, h0, c0, params, dropout, train));
+    const Shape s = call_shape(cell, x, tokens, num_layers, h0.size(2), bf16);
+    out = results(s, stack_forward(s, x, tokens, h0, c0, params, dropout, train));
   }
   RnnResult result;
   result.output = out[0];
   result.h_n = out[1];
   if (lstm) result.c_n = out[2];
   return result;
+}
+
+}  // namespace
+
+RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
+                   at::TensorList params, int64_t num_layers, double dropout, bool train,
+                   Precision precision) {
+  check_rnn_arguments("gemm_rnn", cell, input, h0, c0, params, num_layers);
+  return run_stack(cell, input, at::Tensor(), h0, c0, params, num_layers, dropout, train,
+                   precision);
+}
+
+RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor& table,
+                          const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                          int64_t num_layers, double dropout, bool train, Precision precision) {
+  const char* kernel = "gemm_rnn_tokens";
+  const auto fail = [&](const std::string& what) {
+    throw Error(std::string(kernel) + ": " + what);
+  };
+  if (tokens.dim() != 2 || !at::isIntegralType(tokens.scalar_type(), /*includeBool=*/false) ||
+      !tokens.device().is_cpu())
+    fail("tokens must be a [T, B] integer CPU tensor");
+  if (params.size() < 2 || params[1].dim() != 2)
+    fail("expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh)");
+  const int64_t rows = params[1].size(0);  // G*H
+  if (table.dim() != 2 || table.scalar_type() != at::kFloat || !table.device().is_cpu() ||
+      table.size(1) != rows || table.size(0) < 1)
+    fail("table must be a [V, " + std::to_string(rows) + "] float CPU tensor");
+  // The first layer's W_ih is not read; check the rest as for an input of W_ih's width.
+  check_rnn_shapes(kernel, cell, tokens.size(0), tokens.size(1), params[0].size(-1), h0, c0, params,
+                   num_layers);
+  const at::Tensor ids = tokens.to(at::kLong).contiguous();
+  const int64_t vocab = table.size(0);
+  if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab)
+    fail("a token id is outside the table's 0.." + std::to_string(vocab - 1));
+  return run_stack(cell, table, ids, h0, c0, params, num_layers, dropout, train, precision);
 }
 
 }  // namespace s2s::kernels

@@ -29,4 +29,17 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
                    at::TensorList params, int64_t num_layers, double dropout, bool train,
                    Precision precision = Precision::F32);
 
+// gemm_rnn with input = embedding[tokens], given the first layer's input projection per
+// vocabulary entry instead: table [V, G*H] = embedding W_ih_l0^T + b_ih_l0, tokens [T, B] ids
+// into it. Each step gathers its rows of the table where gemm_rnn multiplies, and backward sums
+// the first layer's gate gradients into the table's rows where gemm_rnn runs two products (the
+// input's gradient and W_ih_l0's): the first layer's three input products, done by the caller
+// on V rows (the table and its backward) instead of T x B here. params as gemm_rnn's; W_ih_l0
+// and b_ih_l0 are neither read nor given gradients here (they reach them through the table).
+// The table stays f32 in bf16. Throws s2s::Error on bad shapes or a token outside the table.
+RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor& table,
+                          const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+                          int64_t num_layers, double dropout, bool train,
+                          Precision precision = Precision::F32);
+
 }  // namespace s2s::kernels

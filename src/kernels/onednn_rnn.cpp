@@ -202,6 +202,15 @@ RnnResult inference_layer(Cell cell, Precision precision, const at::Tensor& x_f3
 void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
                          const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
                          int64_t num_layers) {
+  if (input.dim() != 3 || input.scalar_type() != at::kFloat || !input.device().is_cpu())
+    throw Error(std::string(kernel) + ": input must be a [T, B, I] float CPU tensor");
+  check_rnn_shapes(kernel, cell, input.size(0), input.size(1), input.size(2), h0, c0, params,
+                   num_layers);
+}
+
+void check_rnn_shapes(const char* kernel, Cell cell, int64_t steps, int64_t batch,
+                      int64_t input_size, const at::Tensor& h0, const at::Tensor& c0,
+                      at::TensorList params, int64_t num_layers) {
   const auto fail = [&](const std::string& what) {
     throw Error(std::string(kernel) + ": " + what);
   };
@@ -209,16 +218,14 @@ void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
   if (static_cast<int64_t>(params.size()) != 4 * num_layers)
     fail("expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh), got " +
          std::to_string(params.size()) + " for " + std::to_string(num_layers) + " layers");
-  if (input.dim() != 3 || input.scalar_type() != at::kFloat || !input.device().is_cpu())
-    fail("input must be a [T, B, I] float CPU tensor");
-  if (input.size(0) < 1 || input.size(1) < 1) fail("input needs at least one step and one row");
-  if (h0.dim() != 3 || h0.size(0) != num_layers || h0.size(1) != input.size(1))
+  if (steps < 1 || batch < 1) fail("input needs at least one step and one row");
+  if (h0.dim() != 3 || h0.size(0) != num_layers || h0.size(1) != batch)
     fail("h0 must be [num_layers, B, H]");
   if (cell == Cell::LSTM && (!c0.defined() || !c0.sizes().equals(h0.sizes())))
     fail("LSTM needs c0 shaped like h0");
   const int64_t hidden = h0.size(2), gates = gate_count(cell);
   for (int64_t l = 0; l < num_layers; ++l) {
-    const int64_t in = l == 0 ? input.size(2) : hidden;
+    const int64_t in = l == 0 ? input_size : hidden;
     if (!params[4 * l].sizes().equals({gates * hidden, in}) ||
         !params[4 * l + 1].sizes().equals({gates * hidden, hidden}) ||
         !params[4 * l + 2].sizes().equals({gates * hidden}) ||

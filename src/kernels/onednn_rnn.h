@@ -23,6 +23,11 @@ struct RnnResult {
 void check_rnn_arguments(const char* kernel, Cell cell, const at::Tensor& input,
                          const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
                          int64_t num_layers);
+// The same checks but the input tensor's own: a first layer's input of steps x batch x
+// input_size (gemm_rnn_tokens, whose input is token ids).
+void check_rnn_shapes(const char* kernel, Cell cell, int64_t steps, int64_t batch,
+                      int64_t input_size, const at::Tensor& h0, const at::Tensor& c0,
+                      at::TensorList params, int64_t num_layers);
 
 // Whether autograd records an RNN call: gradients are on and the input, a state or a parameter
 // requires them (an undefined state does not). The kernels keep a workspace for backward only

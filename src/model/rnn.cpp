@@ -58,6 +58,17 @@ RnnOutputs stock_rnn_with_dropout(Cell cell, const at::Tensor& input, const at::
   return {x, at::cat(h_n, 0), lstm ? at::cat(c_n, 0) : at::Tensor()};
 }
 
+// h0 and (LSTM) c0, zeros [L, B, H] where undefined.
+std::pair<at::Tensor, at::Tensor> initial_state(Cell cell, const at::Tensor& h0,
+                                                const at::Tensor& c0, int64_t num_layers,
+                                                int64_t batch, int64_t hidden,
+                                                const at::TensorOptions& options) {
+  const auto zeros = [&] { return at::zeros({num_layers, batch, hidden}, options); };
+  const at::Tensor h = h0.defined() ? h0 : zeros();
+  const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
+  return {h, c};
+}
+
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
@@ -65,12 +76,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,
                                                        double dropout, bool train) {
-  const int64_t hidden = params[1].size(1);
-  const auto zeros = [&] {
-    return at::zeros({num_layers, input.size(1), hidden}, input.options());
-  };
-  const at::Tensor h = h0.defined() ? h0 : zeros();
-  const at::Tensor c = cell == Cell::LSTM ? (c0.defined() ? c0 : zeros()) : at::Tensor();
+  const auto [h, c] =
+      initial_state(cell, h0, c0, num_layers, input.size(1), params[1].size(1), input.options());
   impl = resolve_impl(impl, cell, kernels::records_gradients(input, h, c, params));
   if (precision == Precision::BF16 && impl == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
@@ -87,6 +94,27 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
     return stock_rnn_with_dropout(cell, input, h, c, params, num_layers, dropout);
   }
   return stock_rnn(cell, input, h, c, params, num_layers);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
+    RnnImpl impl, Precision precision, Cell cell, const at::Tensor& tokens,
+    const at::Tensor& embedding, const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
+    int64_t num_layers, double dropout, bool train) {
+  const auto [h, c] = initial_state(cell, h0, c0, num_layers, tokens.size(1), params[1].size(1),
+                                    embedding.options());
+  const bool record = kernels::records_gradients(embedding, h, c, params);
+  // The table costs the input products of V rows (forward, and backward's two), the gather and
+  // the scatter T x B rows of copies: a win while V is at most the batch's T x B tokens.
+  const bool table = resolve_impl(impl, cell, record) == RnnImpl::Gemm &&
+                     embedding.scalar_type() == at::kFloat && embedding.size(0) <= tokens.numel();
+  if (!table) {
+    return run_rnn(impl, precision, cell, at::embedding(embedding, tokens), h, c, params,
+                   num_layers, dropout, train);
+  }
+  const at::Tensor projections = at::addmm(params[2], embedding, params[0].t());
+  auto r = kernels::gemm_rnn_tokens(cell, tokens, projections, h, c, params, num_layers, dropout,
+                                    train, precision);
+  return {r.output, r.h_n, r.c_n};
 }
 
 RnnStackImpl::RnnStackImpl(const RnnStackOptions& options_) : options(options_) {
@@ -137,8 +165,26 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
   return {y, RnnState{h, c}};
 }
 
+std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_tokens(const at::Tensor& tokens,
+                                                              const at::Tensor& embedding,
+                                                              const RnnState& state) {
+  if (embedding.dim() != 2 || embedding.size(1) != options.input_size()) {
+    throw Error("an RNN of input size " + std::to_string(options.input_size()) +
+                " needs a [vocabulary, " + std::to_string(options.input_size()) + "] embedding");
+  }
+  if (tokens.dim() != 2) throw Error("RNN tokens must be [T, B] ids");
+  if (options.bidirectional()) return forward_bidirectional({}, state, tokens, embedding);
+  const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
+  auto [y, h, c] =
+      run_rnn_tokens(options.impl(), options.precision(), options.cell(), tokens, embedding,
+                     state.h, state.c, flat_weights_, options.num_layers(), dropout, is_training());
+  return {y, RnnState{h, c}};
+}
+
 std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::Tensor& input,
-                                                                     const RnnState& state) {
+                                                                     const RnnState& state,
+                                                                     const at::Tensor& tokens,
+                                                                     const at::Tensor& embedding) {
   const bool lstm = options.cell() == Cell::LSTM;
   const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
   const auto row = [](const at::Tensor& t, int64_t i) {
@@ -151,10 +197,14 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::T
     for (int64_t d = 0; d < 2; ++d) {
       const int64_t k = 2 * l + d;
       const at::TensorList params = at::TensorList(flat_weights_).slice(4 * k, 4);
-      const at::Tensor in = d == 1 ? x.flip(0) : x;
+      const at::Tensor h0 = row(state.h, k), c0 = lstm ? row(state.c, k) : at::Tensor();
       auto [out, h, c] =
-          run_rnn(options.impl(), options.precision(), options.cell(), in, row(state.h, k),
-                  lstm ? row(state.c, k) : at::Tensor(), params, 1, 0.0, is_training());
+          l == 0 && tokens.defined()
+              ? run_rnn_tokens(options.impl(), options.precision(), options.cell(),
+                               d == 1 ? tokens.flip(0) : tokens, embedding, h0, c0, params, 1, 0.0,
+                               is_training())
+              : run_rnn(options.impl(), options.precision(), options.cell(), d == 1 ? x.flip(0) : x,
+                        h0, c0, params, 1, 0.0, is_training());
       y[d] = d == 1 ? out.flip(0) : out;
       h_n.push_back(h);
       if (lstm) c_n.push_back(c);

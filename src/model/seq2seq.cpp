@@ -65,7 +65,7 @@ void Seq2SeqImpl::reset() {
 }
 
 std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_all(const at::Tensor& src) {
-  auto [y, state] = enc->forward(enc_emb->forward(src));
+  auto [y, state] = enc->forward_tokens(src, enc_emb->weight);
   if (!options.bidirectional()) return {y, state};
   const int64_t h = options.hidden(), layers = options.layers();
   if (options.bidirectional_merge() == DirectionMerge::Concat) {
@@ -190,7 +190,7 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
 at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_in) {
   // The whole target in one decoder call (one fused primitive with OneDNN), then attention for
   // all steps as batched matrix products.
-  auto y = std::get<0>(dec->forward(dec_emb->forward(tgt_in), e.rnn));
+  auto y = std::get<0>(dec->forward_tokens(tgt_in, dec_emb->weight, e.rnn));
   if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
   return at::log_softmax(kernels::linear(y, out->weight, out->bias), -1);
 }
