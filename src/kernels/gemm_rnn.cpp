@@ -405,8 +405,8 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   }
 }
 
-// gemm_rnn_tokens' token ids, through autograd as a plain value: no gradient, and gemm_rnn
-// passes none without an undefined variable.
+// gemm_rnn_tokens' token ids, handed through autograd as a plain value rather than a variable:
+// they have no gradient, and gemm_rnn's (none) then need no placeholder tensor.
 struct TokenIds {
   at::Tensor ids;  // [T, B] int64, or undefined: the input is [T, B, I] itself
 };

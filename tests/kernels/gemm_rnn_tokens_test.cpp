@@ -18,6 +18,7 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::gradient_labels;
 using test_util::random_rnn_params;
 using test_util::rel_error;
 using test_util::ThreadCount;
@@ -89,11 +90,7 @@ TEST_P(GemmRnnTokensTest, MatchesGemmRnnOnTheEmbeddingWithEveryGradient) {
   }
   const auto grads_want = torch::autograd::grad({loss_want}, inputs);
   const auto grads_got = torch::autograd::grad({loss_got}, inputs);
-  std::vector<std::string> labels{"embedding", "h0"};
-  if (c0.defined()) labels.push_back("c0");
-  for (int64_t layer = 0; layer < c.layers; ++layer)
-    for (const char* kind : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"})
-      labels.push_back(kind + std::to_string(layer));
+  const std::vector<std::string> labels = gradient_labels("embedding", c0.defined(), c.layers);
   for (size_t i = 0; i < inputs.size(); ++i) {
     ASSERT_TRUE(grads_got[i].defined()) << labels[i];
     EXPECT_LT(rel_error(grads_got[i], grads_want[i]), tolerance) << labels[i];

@@ -15,6 +15,7 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::gradient_labels;
 using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
@@ -113,14 +114,7 @@ TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
   }
   const auto grads_want = torch::autograd::grad({loss_want}, inputs);
   const auto grads_got = torch::autograd::grad({loss_got}, inputs);
-  const std::vector<std::string> labels = [&] {
-    std::vector<std::string> l{"input", "h0"};
-    if (c0.defined()) l.push_back("c0");
-    const char* kinds[] = {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"};
-    for (int64_t layer = 0; layer < c.layers; ++layer)
-      for (const char* kind : kinds) l.push_back(kind + std::to_string(layer));
-    return l;
-  }();
+  const std::vector<std::string> labels = gradient_labels("input", c0.defined(), c.layers);
   for (size_t i = 0; i < inputs.size(); ++i) {
     ASSERT_TRUE(grads_got[i].defined()) << labels[i];
     EXPECT_LT(rel_error(grads_got[i], grads_want[i]), 1e-4) << labels[i];

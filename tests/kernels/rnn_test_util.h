@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "s2s/cell.h"
@@ -65,6 +66,18 @@ inline RnnInputs random_rnn_inputs(Cell cell, int64_t layers, int64_t steps, int
   if (in.c0.defined()) in.all.push_back(in.c0);
   in.all.insert(in.all.end(), params.begin(), params.end());
   return in;
+}
+
+// Names for the gradients of a list like RnnInputs::all: `input` (what the first layer reads),
+// h0, c0 (LSTM), then weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l1, ...
+inline std::vector<std::string> gradient_labels(const std::string& input, bool lstm,
+                                                int64_t layers) {
+  std::vector<std::string> labels{input, "h0"};
+  if (lstm) labels.push_back("c0");
+  for (int64_t layer = 0; layer < layers; ++layer)
+    for (const char* kind : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"})
+      labels.push_back(kind + std::to_string(layer));
+  return labels;
 }
 
 }  // namespace s2s::kernels::test_util
