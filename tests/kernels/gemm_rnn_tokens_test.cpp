@@ -139,20 +139,24 @@ TEST(GemmRnnTokensArguments, NamesATableOfTheWrongWidth) {
 }
 
 // RnnStack::forward_tokens against forward(embedding[tokens]): the same outputs, final states and
-// gradients, whichever way run_rnn_tokens takes (the table with gemm in training, the embedding
-// otherwise), one direction or two.
+// gradients, whichever way run_rnn_tokens takes (the table with gemm in training and a vocabulary
+// of at most the 21 tokens, the embedding otherwise: onednn, or 40 entries), one direction or two.
 TEST(RnnStackTokens, ForwardTokensEqualsForwardOnTheEmbedding) {
   for (const bool bidirectional : {false, true}) {
-    for (const RnnImpl impl : {RnnImpl::Gemm, RnnImpl::OneDNN, RnnImpl::Auto}) {
-      const std::string what = std::string(bidirectional ? "bidirectional " : "") + to_string(impl);
+    for (const auto& [impl, vocab] : {std::pair{RnnImpl::Gemm, 4},
+                                      {RnnImpl::Gemm, 40},
+                                      {RnnImpl::OneDNN, 4},
+                                      {RnnImpl::Auto, 4}}) {
+      const std::string what = std::string(bidirectional ? "bidirectional " : "") +
+                               to_string(impl) + " vocabulary " + std::to_string(vocab);
       at::manual_seed(3);
       RnnStack rnn(RnnStackOptions(Cell::LSTM, 8, 6)
                        .num_layers(2)
                        .dropout(0.25)
                        .impl(impl)
                        .bidirectional(bidirectional));
-      const at::Tensor embedding = at::randn({4, 8}).requires_grad_();
-      const at::Tensor tokens = at::randint(4, {7, 3}, at::kLong);
+      const at::Tensor embedding = at::randn({vocab, 8}).requires_grad_();
+      const at::Tensor tokens = at::randint(vocab, {7, 3}, at::kLong);
       at::manual_seed(11);
       auto [y_want, s_want] = rnn->forward(at::embedding(embedding, tokens));
       at::manual_seed(11);
