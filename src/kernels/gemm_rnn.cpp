@@ -594,15 +594,14 @@ RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor&
   if (tokens.dim() != 2 || !at::isIntegralType(tokens.scalar_type(), /*includeBool=*/false) ||
       !tokens.device().is_cpu())
     fail("tokens must be a [T, B] integer CPU tensor");
-  if (params.size() < 2 || params[1].dim() != 2)
-    fail("expected 4 parameters per layer (w_ih, w_hh, b_ih, b_hh)");
-  const int64_t rows = params[1].size(0);  // G*H
+  // The first layer's W_ih is not read; check the rest as for an input of W_ih's width.
+  const int64_t input_size = params.empty() ? 0 : params[0].size(-1);
+  check_rnn_shapes(kernel, cell, tokens.size(0), tokens.size(1), input_size, h0, c0, params,
+                   num_layers);
+  const int64_t rows = gate_count(cell) * h0.size(2);  // G*H
   if (table.dim() != 2 || table.scalar_type() != at::kFloat || !table.device().is_cpu() ||
       table.size(1) != rows || table.size(0) < 1)
     fail("table must be a [V, " + std::to_string(rows) + "] float CPU tensor");
-  // The first layer's W_ih is not read; check the rest as for an input of W_ih's width.
-  check_rnn_shapes(kernel, cell, tokens.size(0), tokens.size(1), params[0].size(-1), h0, c0, params,
-                   num_layers);
   const at::Tensor ids = tokens.to(at::kLong).contiguous();
   const int64_t vocab = table.size(0);
   if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab)
