@@ -46,22 +46,29 @@ struct RnnState {
 // c_n undefined unless LSTM. RnnImpl::Auto runs resolve_impl's choice. Precision::BF16 needs
 // our own kernels, OneDNN or Gemm (s2s::Error with Torch); it applies to f32 inputs (double inputs
 // run on stock ATen in double, as with F32).
+// lengths [B] (1..T), if given, make the input a packed sequence (kernels::gemm_rnn): column b
+// runs its first lengths[b] steps, outputs zero past them, h_n/c_n its states after its last.
+// Only Gemm on f32 runs them (s2s::Error kPackedNeedsGemm otherwise; RnnStack::runs_packed).
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
                                                        const at::Tensor& input,
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,
-                                                       double dropout, bool train);
+                                                       double dropout, bool train,
+                                                       const at::Tensor& lengths = {});
+
+inline constexpr const char* kPackedNeedsGemm =
+    "packed sequences (lengths) run on the gemm kernels only, in f32 or bf16";
 
 // run_rnn with input = at::embedding(embedding, tokens) (tokens [T, B] ids, embedding [V, I]).
 // When Gemm runs it (training, by default) and the vocabulary is no larger than the batch's
 // T x B tokens, the first layer's input projection is computed once per vocabulary entry,
 // embedding W_ih_l0^T + b_ih_l0, and each step gathers its rows (kernels::gemm_rnn_tokens): the
 // same function, with the first layer's input products (3 of its 6 in training) on V rows
-// instead of T x B. Otherwise run_rnn on the embedding.
+// instead of T x B. Otherwise run_rnn on the embedding. lengths as run_rnn's.
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
     RnnImpl impl, Precision precision, Cell cell, const at::Tensor& tokens,
     const at::Tensor& embedding, const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
-    int64_t num_layers, double dropout, bool train);
+    int64_t num_layers, double dropout, bool train, const at::Tensor& lengths = {});
 
 class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
  public:
@@ -76,9 +83,15 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
   std::tuple<at::Tensor, RnnState> forward(const at::Tensor& input, const RnnState& state = {});
   // forward(at::embedding(embedding, tokens), state), through run_rnn_tokens: tokens [T, B] ids,
   // embedding [V, input_size] (the model's embedding weight, which gets its gradient).
+  // lengths [B], only where runs_packed(): each column a packed sequence of its length (outputs
+  // zero past it, the final state at it; bidirectional, the backward direction starts at it).
   std::tuple<at::Tensor, RnnState> forward_tokens(const at::Tensor& tokens,
                                                   const at::Tensor& embedding,
-                                                  const RnnState& state = {});
+                                                  const RnnState& state = {},
+                                                  const at::Tensor& lengths = {});
+  // Whether a call now (this grad mode) runs on the gemm kernels in f32 or bf16, the one
+  // implementation that takes lengths.
+  bool runs_packed() const;
 
   // [w_ih_l0, w_hh_l0, b_ih_l0, b_hh_l0, w_ih_l1, ...]: the order at::gru expects.
   const std::vector<at::Tensor>& flat_weights() const { return flat_weights_; }
@@ -88,12 +101,13 @@ class RnnStackImpl : public torch::nn::Cloneable<RnnStackImpl> {
  private:
   // Layer by layer, each direction one run_rnn call (one fused primitive with OneDNN); the
   // backward direction runs on the time-reversed input, padding included, as PyTorch does
-  // without packed sequences.
+  // without packed sequences; with lengths, on each column reversed within its length.
   // With tokens defined, the first layer reads embedding[tokens] (run_rnn_tokens), not input.
   std::tuple<at::Tensor, RnnState> forward_bidirectional(const at::Tensor& input,
                                                          const RnnState& state,
                                                          const at::Tensor& tokens = {},
-                                                         const at::Tensor& embedding = {});
+                                                         const at::Tensor& embedding = {},
+                                                         const at::Tensor& lengths = {});
 
   std::vector<at::Tensor> flat_weights_;
 };

@@ -142,10 +142,13 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
     Encoded rows(int64_t first, int64_t count) const;  // batch rows [first, first + count)
   };
   // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
-  // state.
-  std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src);
-  // encode_all of each group of equal-length columns without its padding, put back in column
-  // order (outputs zero past each column's length). src_lengths [B] int64.
+  // state; with lengths (only where enc->runs_packed()), each column packed to its length.
+  std::tuple<at::Tensor, RnnState> encode_all(const at::Tensor& src,
+                                              const at::Tensor& lengths = {});
+  // encode_all with each column's padding left out (outputs zero past each column's length, the
+  // state at it): packed in one call where the encoder runs on gemm (training, by default), else
+  // each group of equal-length columns on its own, put back in column order. src_lengths [B]
+  // int64.
   std::tuple<at::Tensor, RnnState> encode_by_length(const at::Tensor& src,
                                                     const at::Tensor& src_lengths);
   // Training, greedy decoding: undefined src_lengths are read off the <pad> positions.
@@ -154,7 +157,8 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // (and, with input feeding, `attentional`).
   at::Tensor step_logits(RnnState& rnn, const AttentionMemory& memory, at::Tensor& attentional,
                          const at::Tensor& tokens);
-  // forward's whole-target path: teacher forcing, no input feeding.
+  // forward's whole-target path: teacher forcing, no input feeding; the decoder packed to each
+  // target's length where it runs on gemm (the steps past it feed only masked loss terms).
   at::Tensor teacher_forced(const Encoded& e, const at::Tensor& tgt_in);
   bool fused_decoding() const;  // decoding through kernels::DecodeStep
   // Greedy decoding of `batch` rows: decode(first, rows) for slices of the batch side by side

@@ -50,7 +50,12 @@ struct Shape {
   // the table's width, G*H, and that layer has no input product.
   bool tokens;
   int64_t chunk;  // steps per wavefront cell (see shape_of)
+  // Packed rows, as PyTorch's PackedSequence: the columns sorted longest first, step t runs the
+  // first active[t] of them, and every per-step buffer ([N, ...], N = offset[steps] rows) holds
+  // step t's rows from row offset[t]. Without lengths, active[t] = batch and offset[t] = t * batch.
+  std::vector<int64_t> active, offset;
   int64_t rows() const { return gate_count(cell) * hidden; }  // G*H
+  int64_t total() const { return offset.back(); }             // N
   int64_t in(int64_t layer) const { return layer == 0 ? input : hidden; }
   int64_t chunks() const { return (steps + chunk - 1) / chunk; }
   at::ScalarType operand_type() const { return bf16 ? at::kBFloat16 : at::kFloat; }
@@ -60,10 +65,24 @@ struct Shape {
 // On several threads, one step per cell gives the most cells to run side by side; on one
 // thread (or inside another parallel region) the layers run one after the other anyway, and
 // one product over all steps is the larger, faster one (and fewer calls).
-Shape shape_of(Cell cell, int64_t layers, int64_t steps, int64_t batch, int64_t input,
-               int64_t hidden, bool bf16, bool tokens) {
+Shape shape_of(Cell cell, int64_t layers, const std::vector<int64_t>& active, int64_t batch,
+               int64_t input, int64_t hidden, bool bf16, bool tokens) {
   const bool side_by_side = at::get_num_threads() > 1 && !at::in_parallel_region();
-  return Shape{cell, layers, steps, batch, input, hidden, bf16, tokens, side_by_side ? 1 : steps};
+  const auto steps = static_cast<int64_t>(active.size());
+  std::vector<int64_t> offset(active.size() + 1, 0);
+  for (size_t t = 0; t < active.size(); ++t) offset[t + 1] = offset[t] + active[t];
+  return Shape{cell,   layers, steps, batch, input, hidden, bf16, tokens, side_by_side ? 1 : steps,
+               active, offset};
+}
+
+// Each column's last packed row (of h_T, at its own length): where its final state is.
+at::Tensor last_rows(const Shape& s) {
+  std::vector<int64_t> last(static_cast<size_t>(s.batch));
+  for (int64_t t = 0; t < s.steps; ++t) {
+    const int64_t after = t + 1 < s.steps ? s.active[t + 1] : 0;  // columns still running at t+1
+    for (int64_t b = after; b < s.active[t]; ++b) last[b] = s.offset[t] + b;
+  }
+  return at::tensor(last, at::kLong);
 }
 
 // Pointer to element `offset` of a contiguous tensor of either precision.
@@ -224,70 +243,87 @@ void add_table_gradient(std::vector<AfterLayer>& tasks, const at::Tensor& tokens
   }
 }
 
-// One layer's forward buffers; what backward reads is kept in the autograd context.
+// One layer's forward buffers, per-step ones packed ([N, ...], see Shape); what backward reads is
+// kept in the autograd context.
 struct Layer {
   at::Tensor w_ih, w_hh;    // the products' weights, operand precision: [G*H, in], [G*H, H]
   at::Tensor b_ih, b_hh;    // [G*H] f32
-  at::Tensor x;             // [T, B, in] the input the products read (operand precision), or
+  at::Tensor x;             // [N, in] the input the products read (operand precision), or
                             // with tokens the first layer's table [V, G*H] f32
-  at::Tensor tokens;        // [T, B] int64: the table's row per step and column (first layer)
-  at::Tensor mask;          // [T, B, H] dropout applied to x (layers above the first), or none
-  at::Tensor ys;            // [T+1, B, H] f32: h_0, h_1, ..., h_T
-  at::Tensor hs;            // [T+1, B, H] the same as the products read it (ys itself in f32)
-  at::Tensor c0;            // [B, H] LSTM's initial cell state
-  at::Tensor gates, extra;  // [T, B, G*H] and [T, B, H] (LSTM c_t, GRU W_hn h + b_hn)
-  at::Tensor xp, gh;        // [B, G*H] scratch: the step's two projections
+  at::Tensor tokens;        // [N] int64: the table's row per packed row (first layer)
+  at::Tensor mask;          // [N, H] dropout applied to x (layers above the first), or none
+  at::Tensor h0, c0;        // [B, H] f32 initial states (c0: LSTM)
+  at::Tensor ys;            // [N, H] f32: step t's rows h_{t+1}
+  at::Tensor hs;            // [N, H] the products' operand: step t's rows h_t (operand precision)
+  at::Tensor gates, extra;  // [N, G*H] and [N, H] (LSTM c_t, GRU W_hn h + b_hn)
+  at::Tensor xp, gh;        // [chunk * B, G*H] and [B, G*H] scratch: the steps' projections
 };
+
+// The state step t reads, f32: the initial one or the previous step's rows of `from` (ys, or
+// LSTM's c_t in extra); its first active[t] rows are step t's columns.
+const float* previous(const Shape& s, const at::Tensor& first, const at::Tensor& from, int64_t t) {
+  return t == 0 ? first.data_ptr<float>() : f32_at(from, s.offset[t - 1] * s.hidden);
+}
 
 // Steps [c * chunk, ...) of layer l.
 void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t c) {
   Layer& L = layers[l];
-  const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
+  const int64_t H = s.hidden, R = s.rows(), in = s.in(l);
   const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
+  const int64_t r0 = s.offset[t0], rows = s.offset[t0 + n] - r0;  // the chunk's packed rows
   if (l > 0) {
-    const float* mask = L.mask.defined() ? f32_at(L.mask, t0 * B * H) : nullptr;
-    copy_operand(n * B * H, f32_at(layers[l - 1].ys, (t0 + 1) * B * H), mask, L.x, t0 * B * H);
+    const float* mask = L.mask.defined() ? f32_at(L.mask, r0 * H) : nullptr;
+    copy_operand(rows * H, f32_at(layers[l - 1].ys, r0 * H), mask, L.x, r0 * H);
   }
   if (L.tokens.defined()) {
-    gather_rows(n * B, L.tokens.data_ptr<int64_t>() + t0 * B, L.x.data_ptr<float>(), R,
+    gather_rows(rows, L.tokens.data_ptr<int64_t>() + r0, L.x.data_ptr<float>(), R,
                 L.xp.data_ptr<float>());
   } else {
-    matmul(Matrix{at_offset(L.x, t0 * B * in), n * B, in, in, 1},
+    matmul(Matrix{at_offset(L.x, r0 * in), rows, in, in, 1},
            Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
            L.b_ih.data_ptr<float>(), s.bf16);
   }
   for (int64_t t = t0; t < t0 + n; ++t) {
-    matmul(Matrix{at_offset(L.hs, t * B * H), B, H, H, 1},
-           Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), L.gh.data_ptr<float>(),
-           L.b_hh.data_ptr<float>(), s.bf16);
-    const float* xp = f32_at(L.xp, (t - t0) * B * R);
+    const int64_t B = s.active[t], row = s.offset[t];
+    matmul(Matrix{at_offset(L.hs, row * H), B, H, H, 1}, Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(),
+           L.gh.data_ptr<float>(), L.b_hh.data_ptr<float>(), s.bf16);
+    const float* xp = f32_at(L.xp, (row - r0) * R);
     const float* gh = L.gh.data_ptr<float>();
-    float* h = f32_at(L.ys, (t + 1) * B * H);
+    float* h = f32_at(L.ys, row * H);
     switch (s.cell) {
-      case Cell::LSTM: {
-        const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
-        lstm_step(B, H, xp, gh, c_prev, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H), h);
+      case Cell::LSTM:
+        lstm_step(B, H, xp, gh, previous(s, L.c0, L.extra, t), f32_at(L.gates, row * R),
+                  f32_at(L.extra, row * H), h);
         break;
-      }
       case Cell::GRU:
-        gru_step(B, H, xp, gh, f32_at(L.ys, t * B * H), f32_at(L.gates, t * B * R),
-                 f32_at(L.extra, t * B * H), h);
+        gru_step(B, H, xp, gh, previous(s, L.h0, L.ys, t), f32_at(L.gates, row * R),
+                 f32_at(L.extra, row * H), h);
         break;
       case Cell::RNN:
         rnn_step(B * H, xp, gh, h);
         break;
     }
-    if (s.bf16) copy_operand(B * H, h, nullptr, L.hs, (t + 1) * B * H);
+    // The next step's operand: the rows of the columns still running.
+    if (t + 1 < s.steps) copy_operand(s.active[t + 1] * H, h, nullptr, L.hs, s.offset[t + 1] * H);
   }
 }
 
-// The forward pass of the stack: input [T,B,I] f32 contiguous (or with tokens [T,B] the first
-// layer's table [V, G*H]), h0/c0 [L,B,H], params as at::gru.
-std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const at::Tensor& tokens,
+// gemm_rnn_tokens' token ids and the packing, handed through autograd as plain values rather
+// than variables: they have no gradient.
+struct Packing {
+  at::Tensor ids;               // [N] int64 token ids (gemm_rnn_tokens), or undefined
+  at::Tensor positions;         // [N] int64: packed row n's place t * B + b in [T, B], or
+                                // undefined: not packed (N = T * B, row n is place n)
+  std::vector<int64_t> active;  // Shape::active
+};
+
+// The forward pass of the stack: input [N, I] f32 contiguous (or with ids the first layer's
+// table [V, G*H]), h0/c0 [L,B,H] in the packed columns' order, params as at::gru.
+std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const Packing& p,
                                  const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
                                  double dropout, bool train) {
   const at::TensorOptions f32 = input.options(), low = f32.dtype(s.operand_type());
-  const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
+  const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows(), N = s.total();
   std::vector<Layer> layers(s.layers);
   for (int64_t l = 0; l < s.layers; ++l) {
     Layer& L = layers[l];
@@ -296,25 +332,25 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
     L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
     L.b_ih = params[4 * l + 2].contiguous();
     L.b_hh = params[4 * l + 3].contiguous();
-    // The masks in layer order, one draw each, as kernels::dropout after each layer would.
-    if (l > 0 && train && dropout > 0.0) L.mask = dropout_mask({T, B, H}, dropout);
+    // The masks in layer order, one draw each, as kernels::dropout after each layer would (and
+    // packed, the same values at the same places).
+    if (l > 0 && train && dropout > 0.0) {
+      const at::Tensor mask = dropout_mask({T * B, H}, dropout);
+      L.mask = p.positions.defined() ? mask.index_select(0, p.positions) : mask;
+    }
     if (table) {
       L.x = input;
-      L.tokens = tokens;
+      L.tokens = p.ids;
     } else {
-      L.x = l == 0 ? input.to(s.operand_type()) : at::empty({T, B, H}, low);
+      L.x = l == 0 ? input.to(s.operand_type()) : at::empty({N, H}, low);
     }
-    L.ys = at::empty({T + 1, B, H}, f32);
-    L.ys[0].copy_(h0[l]);
-    if (s.bf16) {
-      L.hs = at::empty({T + 1, B, H}, low);
-      L.hs[0].copy_(h0[l]);
-    } else {
-      L.hs = L.ys;
-    }
+    L.h0 = h0[l].contiguous();
     if (s.cell == Cell::LSTM) L.c0 = c0[l].contiguous();
-    L.gates = at::empty({T, B, s.cell == Cell::RNN ? 0 : R}, f32);
-    L.extra = at::empty({T, B, s.cell == Cell::RNN ? 0 : H}, f32);
+    L.ys = at::empty({N, H}, f32);
+    L.hs = at::empty({N, H}, low);
+    L.hs.narrow(0, 0, B).copy_(L.h0);
+    L.gates = at::empty({N, s.cell == Cell::RNN ? 0 : R}, f32);
+    L.extra = at::empty({N, s.cell == Cell::RNN ? 0 : H}, f32);
     L.xp = at::empty({s.chunk * B, R}, f32);
     L.gh = at::empty({B, R}, f32);
   }
@@ -323,15 +359,16 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
   return layers;
 }
 
-// What stack_forward's caller returns: the last layer's outputs, h_n and (LSTM) c_n.
+// What stack_forward's caller returns: the last layer's outputs [N, H], h_n and (LSTM) c_n, each
+// column's at its own length.
 variable_list results(const Shape& s, const std::vector<Layer>& layers) {
-  const int64_t T = s.steps;
+  const at::Tensor last = last_rows(s);
   std::vector<at::Tensor> h_n, c_n;
   for (const Layer& L : layers) {
-    h_n.push_back(L.ys[T]);
-    if (s.cell == Cell::LSTM) c_n.push_back(L.extra[T - 1]);
+    h_n.push_back(L.ys.index_select(0, last));
+    if (s.cell == Cell::LSTM) c_n.push_back(L.extra.index_select(0, last));
   }
-  variable_list out{layers.back().ys.narrow(0, 1, T).clone(), at::stack(h_n)};
+  variable_list out{layers.back().ys.clone(), at::stack(h_n)};
   if (s.cell == Cell::LSTM) out.push_back(at::stack(c_n));
   return out;
 }
@@ -348,9 +385,10 @@ at::Tensor kept(AutogradContext* ctx, const std::string& name) {
 
 // One layer's backward buffers.
 struct LayerGrad {
-  at::Tensor dy;            // [T, B, H] gradient reaching h_t from above (the output's, on top)
-  at::Tensor dh, dc;        // [B, H] running gradient of h_t (and LSTM c_t) from step t+1
-  at::Tensor dgi, dgh;      // [T, B, G*H] pre-activation gradients, input and recurrent side,
+  at::Tensor dy;            // [N, H] gradient reaching h_t from above (the output's, on top)
+  at::Tensor dh, dc;        // [B, H] running gradient of h_t (and LSTM c_t) from step t+1; a
+                            // column's final-state gradient until its last step is reached
+  at::Tensor dgi, dgh;      // [N, G*H] pre-activation gradients, input and recurrent side,
                             // in the products' precision (dgh is dgi outside the GRU)
   at::Tensor db_ih, db_hh;  // [G*H] the biases' gradients, summed step by step (db_hh: GRU)
 };
@@ -359,25 +397,23 @@ struct LayerGrad {
 // already holds a part of d h_{t-1} that bypasses W_hh (GRU).
 template <class T>
 bool gate_gradients(const Shape& s, const Layer& L, LayerGrad& G, int64_t t) {
-  const int64_t B = s.batch, H = s.hidden, R = s.rows();
-  const float* dy = f32_at(G.dy, t * B * H);
+  const int64_t B = s.active[t], H = s.hidden, R = s.rows(), row = s.offset[t];
+  const float* dy = f32_at(G.dy, row * H);
   float* dh = G.dh.data_ptr<float>();
-  T* dgi = G.dgi.data_ptr<T>() + t * B * R;
+  T* dgi = G.dgi.data_ptr<T>() + row * R;
   float* db_ih = G.db_ih.data_ptr<float>();
   switch (s.cell) {
-    case Cell::LSTM: {
-      const float* c_prev = t == 0 ? L.c0.data_ptr<float>() : f32_at(L.extra, (t - 1) * B * H);
-      lstm_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                         c_prev, G.dc.data_ptr<float>(), dgi, db_ih);
+    case Cell::LSTM:
+      lstm_step_backward(B, H, dy, dh, f32_at(L.gates, row * R), f32_at(L.extra, row * H),
+                         previous(s, L.c0, L.extra, t), G.dc.data_ptr<float>(), dgi, db_ih);
       return false;
-    }
     case Cell::GRU:
-      gru_step_backward(B, H, dy, dh, f32_at(L.gates, t * B * R), f32_at(L.extra, t * B * H),
-                        f32_at(L.ys, t * B * H), dgi, G.dgh.data_ptr<T>() + t * B * R, dh, db_ih,
+      gru_step_backward(B, H, dy, dh, f32_at(L.gates, row * R), f32_at(L.extra, row * H),
+                        previous(s, L.h0, L.ys, t), dgi, G.dgh.data_ptr<T>() + row * R, dh, db_ih,
                         G.db_hh.data_ptr<float>());
       return true;
     case Cell::RNN:
-      rnn_step_backward(B, H, dy, dh, f32_at(L.ys, (t + 1) * B * H), dgi, db_ih);
+      rnn_step_backward(B, H, dy, dh, f32_at(L.ys, row * H), dgi, db_ih);
       return false;
   }
   return false;
@@ -388,50 +424,37 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
                    int64_t l, int64_t c) {
   const Layer& L = layers[l];
   LayerGrad& G = grads[l];
-  const int64_t B = s.batch, H = s.hidden, R = s.rows(), in = s.in(l);
+  const int64_t H = s.hidden, R = s.rows(), in = s.in(l);
   const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
+  const int64_t r0 = s.offset[t0], rows = s.offset[t0 + n] - r0;
   const Matrix w_hh{L.w_hh.data_ptr(), R, H, H, 1};
   for (int64_t t = t0 + n - 1; t >= t0; --t) {
     const bool accumulate =
         s.bf16 ? gate_gradients<c10::BFloat16>(s, L, G, t) : gate_gradients<float>(s, L, G, t);
-    matmul(Matrix{at_offset(G.dgh, t * B * R), B, R, R, 1}, w_hh, G.dh.data_ptr<float>(), nullptr,
-           s.bf16, accumulate);
+    matmul(Matrix{at_offset(G.dgh, s.offset[t] * R), s.active[t], R, R, 1}, w_hh,
+           G.dh.data_ptr<float>(), nullptr, s.bf16, accumulate);
   }
   if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
-    float* below = f32_at(grads[l - 1].dy, t0 * B * H);
-    matmul(Matrix{at_offset(G.dgi, t0 * B * R), n * B, R, R, 1},
-           Matrix{L.w_ih.data_ptr(), R, in, in, 1}, below, nullptr, s.bf16);
-    if (L.mask.defined()) masked_copy(n * B * H, below, f32_at(L.mask, t0 * B * H), below);
+    float* below = f32_at(grads[l - 1].dy, r0 * H);
+    matmul(Matrix{at_offset(G.dgi, r0 * R), rows, R, R, 1}, Matrix{L.w_ih.data_ptr(), R, in, in, 1},
+           below, nullptr, s.bf16);
+    if (L.mask.defined()) masked_copy(rows * H, below, f32_at(L.mask, r0 * H), below);
   }
-}
-
-// gemm_rnn_tokens' token ids, handed through autograd as a plain value rather than a variable:
-// they have no gradient, and gemm_rnn's (none) then need no placeholder tensor.
-struct TokenIds {
-  at::Tensor ids;  // [T, B] int64, or undefined: the input is [T, B, I] itself
-};
-
-// The shape of a call: input [T,B,I], or with tokens [T,B] the first layer's table [V, G*H].
-Shape call_shape(Cell cell, const at::Tensor& input, const at::Tensor& tokens, int64_t layers,
-                 int64_t hidden, bool bf16) {
-  if (tokens.defined()) {
-    return shape_of(cell, layers, tokens.size(0), tokens.size(1), input.size(1), hidden, bf16,
-                    true);
-  }
-  return shape_of(cell, layers, input.size(0), input.size(1), input.size(2), hidden, bf16, false);
 }
 
 struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& h0,
                                const at::Tensor& c0, at::TensorList params, int64_t cell_index,
-                               double dropout, bool train, bool bf16, const TokenIds& tokens) {
+                               double dropout, bool train, bool bf16, const Packing& packing) {
     const Cell cell = static_cast<Cell>(cell_index);
-    const Shape s = call_shape(cell, input, tokens.ids, h0.size(0), h0.size(2), bf16);
+    const Shape s = shape_of(cell, h0.size(0), packing.active, h0.size(1), input.size(1),
+                             h0.size(2), bf16, packing.ids.defined());
     const std::vector<Layer> layers =
-        stack_forward(s, input, tokens.ids, h0, c0, params, dropout, train);
+        stack_forward(s, input, packing, h0, c0, params, dropout, train);
     ctx->saved_data["cell"] = cell_index;
     ctx->saved_data["bf16"] = bf16;
-    keep(ctx, "tokens", tokens.ids);
+    ctx->saved_data["active"] = packing.active;
+    keep(ctx, "tokens", packing.ids);
     for (int64_t l = 0; l < s.layers; ++l) {
       const Layer& L = layers[l];
       const std::string n = std::to_string(l);
@@ -439,9 +462,10 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
                                     {"w_hh", L.w_hh},
                                     {"x", L.x},
                                     {"mask", L.mask},
+                                    {"h0", L.h0},
+                                    {"c0", L.c0},
                                     {"ys", L.ys},
                                     {"hs", L.hs},
-                                    {"c0", L.c0},
                                     {"gates", L.gates},
                                     {"extra", L.extra}}) {
         keep(ctx, name + n, t);
@@ -461,59 +485,60 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
       L.w_hh = kept(ctx, "w_hh" + n);
       L.x = kept(ctx, "x" + n);
       L.mask = kept(ctx, "mask" + n);
+      L.h0 = kept(ctx, "h0" + n);
+      L.c0 = kept(ctx, "c0" + n);
       L.ys = kept(ctx, "ys" + n);
       L.hs = kept(ctx, "hs" + n);
-      L.c0 = kept(ctx, "c0" + n);
       L.gates = kept(ctx, "gates" + n);
       L.extra = kept(ctx, "extra" + n);
       layers.push_back(std::move(L));
     }
     const at::Tensor tokens = kept(ctx, "tokens");
-    const Shape s = call_shape(cell, layers[0].x, tokens, static_cast<int64_t>(layers.size()),
-                               layers[0].ys.size(2), bf16);
-    const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows();
+    const Shape s = shape_of(cell, static_cast<int64_t>(layers.size()),
+                             ctx->saved_data["active"].toIntVector(), layers[0].h0.size(0),
+                             layers[0].x.size(1), layers[0].h0.size(1), bf16, tokens.defined());
+    const int64_t B = s.batch, H = s.hidden, R = s.rows(), N = s.total();
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
       return grad_outputs.size() > i && grad_outputs[i].defined() ? grad_outputs[i].contiguous()
                                                                   : at::zeros(sizes, f32);
     };
-    const at::Tensor dy = grad_or_zeros(0, {T, B, H}), dh_n = grad_or_zeros(1, {s.layers, B, H});
+    const at::Tensor dy = grad_or_zeros(0, {N, H}), dh_n = grad_or_zeros(1, {s.layers, B, H});
     const at::Tensor dc_n = cell == Cell::LSTM ? grad_or_zeros(2, {s.layers, B, H}) : at::Tensor();
     std::vector<LayerGrad> grads(s.layers);
     for (int64_t l = 0; l < s.layers; ++l) {
       LayerGrad& G = grads[l];
-      G.dy = l + 1 == s.layers ? dy : at::empty({T, B, H}, f32);
+      G.dy = l + 1 == s.layers ? dy : at::empty({N, H}, f32);
       G.dh = dh_n[l].clone();
       if (cell == Cell::LSTM) G.dc = dc_n[l].clone();
-      G.dgi = at::empty({T, B, R}, low);
-      G.dgh = cell == Cell::GRU ? at::empty({T, B, R}, low) : G.dgi;
+      G.dgi = at::empty({N, R}, low);
+      G.dgh = cell == Cell::GRU ? at::empty({N, R}, low) : G.dgi;
       G.db_ih = at::zeros({R}, f32);
       if (cell == Cell::GRU) G.db_hh = at::zeros({R}, f32);
     }
     // The large products over all steps, each weight's gradient and the input's, as tasks
     // that start once their layer is done.
     variable_list result(3 + 4 * s.layers + 5);
-    // The input's gradient: [T, B, I], or with tokens the table's [V, G*H].
-    at::Tensor dx = s.tokens ? at::zeros_like(layers[0].x) : at::empty({T, B, s.input}, f32);
+    // The input's gradient: [N, I], or with tokens the table's [V, G*H].
+    at::Tensor dx = s.tokens ? at::zeros_like(layers[0].x) : at::empty({N, s.input}, f32);
     std::vector<at::Tensor> dw_ih(s.layers), dw_hh(s.layers);
     for (int64_t l = 0; l < s.layers; ++l) {
       if (l > 0 || !s.tokens) dw_ih[l] = at::empty({R, s.in(l)}, f32);
       dw_hh[l] = at::empty({R, H}, f32);
     }
-    const int64_t M = T * B;
     std::vector<AfterLayer> products;
     for (int64_t l = s.layers - 1; l >= 0; --l) {
       const int64_t in = s.in(l);
       // dW_ih = dgi^T x (not for a table: its gradient is dx's), dW_hh = dgh^T h_{t-1}
       if (l > 0 || !s.tokens) {
         add_product(products, l,
-                    {Matrix{grads[l].dgi.data_ptr(), M, R, R, 1}.t(),
-                     Matrix{layers[l].x.data_ptr(), M, in, in, 1}, dw_ih[l].data_ptr<float>()},
+                    {Matrix{grads[l].dgi.data_ptr(), N, R, R, 1}.t(),
+                     Matrix{layers[l].x.data_ptr(), N, in, in, 1}, dw_ih[l].data_ptr<float>()},
                     bf16);
       }
       add_product(products, l,
-                  {Matrix{grads[l].dgh.data_ptr(), M, R, R, 1}.t(),
-                   Matrix{layers[l].hs.data_ptr(), M, H, H, 1}, dw_hh[l].data_ptr<float>()},
+                  {Matrix{grads[l].dgh.data_ptr(), N, R, R, 1}.t(),
+                   Matrix{layers[l].hs.data_ptr(), N, H, H, 1}, dw_hh[l].data_ptr<float>()},
                   bf16);
     }
     if (s.tokens) {
@@ -521,7 +546,7 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     } else {
       // dx = dgi W_ih, of the first layer
       add_product(products, 0,
-                  {Matrix{grads[0].dgi.data_ptr(), M, R, R, 1},
+                  {Matrix{grads[0].dgi.data_ptr(), N, R, R, 1},
                    Matrix{layers[0].w_ih.data_ptr(), R, s.input, s.input, 1}, dx.data_ptr<float>()},
                   bf16);
     }
@@ -546,47 +571,105 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     }
     result[1] = at::stack(dh0);
     if (cell == Cell::LSTM) result[2] = at::stack(dc0);
-    return result;  // (the last five: cell, dropout, train, bf16, tokens)
+    return result;  // (the last five: cell, dropout, train, bf16, packing)
   }
 };
 
-// Both entry points: input [T,B,I] with tokens undefined, or the table [V, G*H] and tokens [T,B].
+// Both entry points: input [T,B,I] with tokens undefined, or the table [V, G*H] and tokens [T,B];
+// lengths [B] int64 in 1..T, or undefined (every column T long). Packs what the kernel reads
+// (rows of the columns longest first) and unpacks what it returns, with differentiable ATen ops.
 RnnResult run_stack(Cell cell, const at::Tensor& input, const at::Tensor& tokens,
-                    const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
-                    int64_t num_layers, double dropout, bool train, Precision precision) {
+                    const at::Tensor& lengths, const at::Tensor& h0, const at::Tensor& c0,
+                    at::TensorList params, int64_t num_layers, double dropout, bool train,
+                    Precision precision) {
   const bool lstm = cell == Cell::LSTM, bf16 = precision == Precision::BF16;
+  const int64_t T = tokens.defined() ? tokens.size(0) : input.size(0), B = h0.size(1);
+  const bool packed = lengths.defined() && lengths.min().item<int64_t>() < T;
+  Packing p;
+  at::Tensor h = h0, c = lstm ? c0 : h0, order, inverse;  // order: packed column -> column
+  if (packed) {
+    order = std::get<1>(lengths.sort(/*stable=*/true, /*dim=*/0, /*descending=*/true));
+    inverse = at::empty_like(order).index_copy_(0, order, at::arange(B, order.options()));
+    const int64_t* len = lengths.data_ptr<int64_t>();
+    const int64_t* column = order.data_ptr<int64_t>();
+    std::vector<int64_t> positions;
+    // Steps up to the longest column: past it no column runs (and no product has 0 rows).
+    for (int64_t t = 0; t < len[column[0]]; ++t) {
+      int64_t running = 0;
+      while (running < B && len[column[running]] > t) ++running;
+      p.active.push_back(running);
+      for (int64_t b = 0; b < running; ++b) positions.push_back(t * B + column[b]);
+    }
+    p.positions = at::tensor(positions, at::kLong);
+    h = h0.index_select(1, order);
+    if (lstm) c = c0.index_select(1, order);
+  } else {
+    p.active.assign(static_cast<size_t>(T), B);
+  }
+  const auto pack = [&](const at::Tensor& t) {  // [T, B, ...] -> [N, ...]
+    const at::Tensor rows = t.reshape({T * B, -1});
+    return packed ? rows.index_select(0, p.positions) : rows;
+  };
+  at::Tensor x = input.contiguous();
+  if (tokens.defined()) {
+    p.ids = pack(tokens).view({-1});
+  } else {
+    x = pack(x).contiguous();
+  }
   const bool record = records_gradients(input, h0, lstm ? c0 : at::Tensor(), params);
-  const at::Tensor x = input.contiguous();
   variable_list out;
   if (record) {
     // Non-LSTM cells have no cell state; h0 stands in so that no input is undefined.
-    out = GemmStackFunction::apply(x, h0, lstm ? c0 : h0, params, static_cast<int64_t>(cell),
-                                   dropout, train, bf16, TokenIds{tokens});
+    out = GemmStackFunction::apply(x, h, c, params, static_cast<int64_t>(cell), dropout, train,
+                                   bf16, p);
   } else {
     at::NoGradGuard no_grad;
-    const Shape s = call_shape(cell, x, tokens, num_layers, h0.size(2), bf16);
-    out = results(s, stack_forward(s, x, tokens, h0, c0, params, dropout, train));
+    const Shape s =
+        shape_of(cell, num_layers, p.active, B, x.size(1), h0.size(2), bf16, tokens.defined());
+    out = results(s, stack_forward(s, x, p, h, c, params, dropout, train));
   }
   RnnResult result;
-  result.output = out[0];
-  result.h_n = out[1];
-  if (lstm) result.c_n = out[2];
+  const int64_t H = h0.size(2);
+  result.output = packed ? at::zeros({T * B, H}, out[0].options())
+                               .index_copy(0, p.positions, out[0])
+                               .view({T, B, H})
+                         : out[0].view({T, B, H});
+  result.h_n = packed ? out[1].index_select(1, inverse) : out[1];
+  if (lstm) result.c_n = packed ? out[2].index_select(1, inverse) : out[2];
   return result;
+}
+
+// lengths, if given: [B] integers in 1..steps, as int64 (s2s::Error naming the kernel otherwise).
+at::Tensor checked_lengths(const char* kernel, const at::Tensor& lengths, int64_t steps,
+                           int64_t batch) {
+  if (!lengths.defined()) return lengths;
+  const auto fail = [&](const std::string& what) {
+    throw Error(std::string(kernel) + ": " + what);
+  };
+  if (lengths.dim() != 1 || lengths.size(0) != batch || !lengths.device().is_cpu() ||
+      !at::isIntegralType(lengths.scalar_type(), /*includeBool=*/false))
+    fail("lengths must be a [" + std::to_string(batch) + "] integer CPU tensor");
+  const at::Tensor len = lengths.to(at::kLong).contiguous();
+  if (len.min().item<int64_t>() < 1 || len.max().item<int64_t>() > steps)
+    fail("a length is outside 1.." + std::to_string(steps));
+  return len;
 }
 
 }  // namespace
 
 RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
                    at::TensorList params, int64_t num_layers, double dropout, bool train,
-                   Precision precision) {
+                   Precision precision, const at::Tensor& lengths) {
   check_rnn_arguments("gemm_rnn", cell, input, h0, c0, params, num_layers);
-  return run_stack(cell, input, at::Tensor(), h0, c0, params, num_layers, dropout, train,
-                   precision);
+  return run_stack(cell, input, at::Tensor(),
+                   checked_lengths("gemm_rnn", lengths, input.size(0), input.size(1)), h0, c0,
+                   params, num_layers, dropout, train, precision);
 }
 
 RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor& table,
                           const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
-                          int64_t num_layers, double dropout, bool train, Precision precision) {
+                          int64_t num_layers, double dropout, bool train, Precision precision,
+                          const at::Tensor& lengths) {
   const char* kernel = "gemm_rnn_tokens";
   const auto fail = [&](const std::string& what) {
     throw Error(std::string(kernel) + ": " + what);
@@ -606,7 +689,8 @@ RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor&
   const int64_t vocab = table.size(0);
   if (ids.min().item<int64_t>() < 0 || ids.max().item<int64_t>() >= vocab)
     fail("a token id is outside the table's 0.." + std::to_string(vocab - 1));
-  return run_stack(cell, table, ids, h0, c0, params, num_layers, dropout, train, precision);
+  return run_stack(cell, table, ids, checked_lengths(kernel, lengths, ids.size(0), ids.size(1)), h0,
+                   c0, params, num_layers, dropout, train, precision);
 }
 
 }  // namespace s2s::kernels

@@ -25,9 +25,14 @@ namespace s2s::kernels {
 // (w_ih, w_hh, b_ih, b_hh per layer). `train` enables inter-layer dropout (kernels::dropout, so
 // the masks are onednn_rnn's for the same seed). Gradients are recorded whenever grad mode is on
 // and an input requires grad. Throws s2s::Error on bad shapes or a non-f32 input.
+// lengths [B] (integers in 1..T), if given, make it a packed sequence, as PyTorch's
+// pack_padded_sequence: column b runs its first lengths[b] steps only, its outputs past them are
+// zero and h_n (c_n) are its states after its last step; the padding costs no arithmetic (step t
+// runs only the columns longer than t, sorted longest first inside). The same values and
+// gradients, on those steps, as a run over the padding, whose columns never mix.
 RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, const at::Tensor& c0,
                    at::TensorList params, int64_t num_layers, double dropout, bool train,
-                   Precision precision = Precision::F32);
+                   Precision precision = Precision::F32, const at::Tensor& lengths = {});
 
 // gemm_rnn with input = embedding[tokens], given the first layer's input projection per
 // vocabulary entry instead: table [V, G*H] = embedding W_ih_l0^T + b_ih_l0, tokens [T, B] ids
@@ -37,9 +42,10 @@ RnnResult gemm_rnn(Cell cell, const at::Tensor& input, const at::Tensor& h0, con
 // on V rows (the table and its backward) instead of T x B here. params as gemm_rnn's; W_ih_l0
 // and b_ih_l0 are neither read nor given gradients here (they reach them through the table).
 // The table stays f32 in bf16. Throws s2s::Error on bad shapes or a token outside the table.
+// lengths as gemm_rnn's.
 RnnResult gemm_rnn_tokens(Cell cell, const at::Tensor& tokens, const at::Tensor& table,
                           const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
                           int64_t num_layers, double dropout, bool train,
-                          Precision precision = Precision::F32);
+                          Precision precision = Precision::F32, const at::Tensor& lengths = {});
 
 }  // namespace s2s::kernels

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "kernels/dropout.h"
 #include "kernels/gemm_rnn.h"
@@ -69,17 +70,36 @@ std::pair<at::Tensor, at::Tensor> initial_state(Cell cell, const at::Tensor& h0,
   return {h, c};
 }
 
+// Position t * B + b -> the position of step lengths[b] - 1 - t of column b, for t < lengths[b];
+// the padding maps to itself. Its own inverse.
+at::Tensor reversed_within_lengths(const at::Tensor& lengths, int64_t steps) {
+  const at::Tensor len = lengths.to(at::kLong).contiguous();
+  const int64_t batch = len.size(0);
+  std::vector<int64_t> index(static_cast<size_t>(steps * batch));
+  for (int64_t t = 0; t < steps; ++t) {
+    for (int64_t b = 0; b < batch; ++b) {
+      const int64_t n = len.data_ptr<int64_t>()[b];
+      index[static_cast<size_t>(t * batch + b)] = (t < n ? n - 1 - t : t) * batch + b;
+    }
+  }
+  return at::tensor(index, at::kLong);
+}
+
 }  // namespace
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision precision, Cell cell,
                                                        const at::Tensor& input,
                                                        const at::Tensor& h0, const at::Tensor& c0,
                                                        at::TensorList params, int64_t num_layers,
-                                                       double dropout, bool train) {
+                                                       double dropout, bool train,
+                                                       const at::Tensor& lengths) {
   const auto [h, c] =
       initial_state(cell, h0, c0, num_layers, input.size(1), params[1].size(1), input.options());
   impl = resolve_impl(impl, cell, kernels::records_gradients(input, h, c, params));
   if (precision == Precision::BF16 && impl == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
+  if (lengths.defined() && (impl != RnnImpl::Gemm || input.scalar_type() != at::kFloat)) {
+    throw Error(kPackedNeedsGemm);
+  }
   // oneDNN's RNN primitives are f32 (and bf16) only; double precision (finite-difference
   // checks) runs on stock ATen.
   if (impl == RnnImpl::OneDNN && input.scalar_type() == at::kFloat) {
@@ -87,7 +107,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
     return {r.output, r.h_n, r.c_n};
   }
   if (impl == RnnImpl::Gemm && input.scalar_type() == at::kFloat) {
-    auto r = kernels::gemm_rnn(cell, input, h, c, params, num_layers, dropout, train, precision);
+    auto r = kernels::gemm_rnn(cell, input, h, c, params, num_layers, dropout, train, precision,
+                               lengths);
     return {r.output, r.h_n, r.c_n};
   }
   if (dropout > 0 && train && num_layers > 1) {
@@ -99,7 +120,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
 std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
     RnnImpl impl, Precision precision, Cell cell, const at::Tensor& tokens,
     const at::Tensor& embedding, const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
-    int64_t num_layers, double dropout, bool train) {
+    int64_t num_layers, double dropout, bool train, const at::Tensor& lengths) {
   const auto [h, c] = initial_state(cell, h0, c0, num_layers, tokens.size(1), params[1].size(1),
                                     embedding.options());
   const bool record = kernels::records_gradients(embedding, h, c, params);
@@ -109,11 +130,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
                      embedding.scalar_type() == at::kFloat && embedding.size(0) <= tokens.numel();
   if (!table) {
     return run_rnn(impl, precision, cell, at::embedding(embedding, tokens), h, c, params,
-                   num_layers, dropout, train);
+                   num_layers, dropout, train, lengths);
   }
   const at::Tensor projections = at::addmm(params[2], embedding, params[0].t());
   auto r = kernels::gemm_rnn_tokens(cell, tokens, projections, h, c, params, num_layers, dropout,
-                                    train, precision);
+                                    train, precision, lengths);
   return {r.output, r.h_n, r.c_n};
 }
 
@@ -165,30 +186,48 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
   return {y, RnnState{h, c}};
 }
 
+bool RnnStackImpl::runs_packed() const {
+  const bool record = at::GradMode::is_enabled() && flat_weights_[0].requires_grad();
+  return resolve_impl(options.impl(), options.cell(), record) == RnnImpl::Gemm &&
+         flat_weights_[0].scalar_type() == at::kFloat;
+}
+
 std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_tokens(const at::Tensor& tokens,
                                                               const at::Tensor& embedding,
-                                                              const RnnState& state) {
+                                                              const RnnState& state,
+                                                              const at::Tensor& lengths) {
   if (embedding.dim() != 2 || embedding.size(1) != options.input_size()) {
     throw Error("an RNN of input size " + std::to_string(options.input_size()) +
                 " needs a [vocabulary, " + std::to_string(options.input_size()) + "] embedding");
   }
   if (tokens.dim() != 2) throw Error("RNN tokens must be [T, B] ids");
-  if (options.bidirectional()) return forward_bidirectional({}, state, tokens, embedding);
+  if (options.bidirectional()) return forward_bidirectional({}, state, tokens, embedding, lengths);
   const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
-  auto [y, h, c] =
-      run_rnn_tokens(options.impl(), options.precision(), options.cell(), tokens, embedding,
-                     state.h, state.c, flat_weights_, options.num_layers(), dropout, is_training());
+  auto [y, h, c] = run_rnn_tokens(options.impl(), options.precision(), options.cell(), tokens,
+                                  embedding, state.h, state.c, flat_weights_, options.num_layers(),
+                                  dropout, is_training(), lengths);
   return {y, RnnState{h, c}};
 }
 
 std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::Tensor& input,
                                                                      const RnnState& state,
                                                                      const at::Tensor& tokens,
-                                                                     const at::Tensor& embedding) {
+                                                                     const at::Tensor& embedding,
+                                                                     const at::Tensor& lengths) {
   const bool lstm = options.cell() == Cell::LSTM;
   const double dropout = options.num_layers() > 1 ? options.dropout() : 0.0;
   const auto row = [](const at::Tensor& t, int64_t i) {
     return t.defined() ? t.narrow(0, i, 1) : at::Tensor();
+  };
+  // The backward direction reads each column from its last token back: flipped in time, or
+  // with lengths reversed within each column's length (padding stays where it is).
+  const int64_t steps = tokens.defined() ? tokens.size(0) : input.size(0);
+  const at::Tensor reversal =
+      lengths.defined() ? reversed_within_lengths(lengths, steps) : at::Tensor();
+  const auto reverse = [&](const at::Tensor& t) {
+    if (!reversal.defined()) return t.flip(0);
+    const int64_t batch = t.size(1);
+    return t.reshape({steps * batch, -1}).index_select(0, reversal).view(t.sizes());
   };
   std::vector<at::Tensor> h_n, c_n;
   at::Tensor x = input;
@@ -201,11 +240,11 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward_bidirectional(const at::T
       auto [out, h, c] =
           l == 0 && tokens.defined()
               ? run_rnn_tokens(options.impl(), options.precision(), options.cell(),
-                               d == 1 ? tokens.flip(0) : tokens, embedding, h0, c0, params, 1, 0.0,
-                               is_training())
-              : run_rnn(options.impl(), options.precision(), options.cell(), d == 1 ? x.flip(0) : x,
-                        h0, c0, params, 1, 0.0, is_training());
-      y[d] = d == 1 ? out.flip(0) : out;
+                               d == 1 ? reverse(tokens) : tokens, embedding, h0, c0, params, 1, 0.0,
+                               is_training(), lengths)
+              : run_rnn(options.impl(), options.precision(), options.cell(),
+                        d == 1 ? reverse(x) : x, h0, c0, params, 1, 0.0, is_training(), lengths);
+      y[d] = d == 1 ? reverse(out) : out;
       h_n.push_back(h);
       if (lstm) c_n.push_back(c);
     }

@@ -64,8 +64,9 @@ void Seq2SeqImpl::reset() {
   out = register_module("out", torch::nn::Linear(h, v));
 }
 
-std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_all(const at::Tensor& src) {
-  auto [y, state] = enc->forward_tokens(src, enc_emb->weight);
+std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_all(const at::Tensor& src,
+                                                         const at::Tensor& lengths) {
+  auto [y, state] = enc->forward_tokens(src, enc_emb->weight, {}, lengths);
   if (!options.bidirectional()) return {y, state};
   const int64_t h = options.hidden(), layers = options.layers();
   if (options.bidirectional_merge() == DirectionMerge::Concat) {
@@ -97,6 +98,10 @@ std::tuple<at::Tensor, RnnState> Seq2SeqImpl::encode_by_length(const at::Tensor&
   // (and, bidirectional, its backward outputs) never read padding, in training as in decoding,
   // and do not depend on the batch. A batch of one length (the course's) is one call as before.
   const at::Tensor lengths = src_lengths.to(at::kLong).contiguous();
+  if (enc->runs_packed() && lengths.numel() == src.size(1) && lengths.min().item<int64_t>() >= 1 &&
+      lengths.max().item<int64_t>() <= src.size(0)) {
+    return encode_all(src, lengths);
+  }
   const int64_t* len = lengths.data_ptr<int64_t>();
   const int64_t batch = src.size(1);
   std::vector<int64_t> order(static_cast<size_t>(batch));
@@ -190,7 +195,14 @@ at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
 at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_in) {
   // The whole target in one decoder call (one fused primitive with OneDNN), then attention for
   // all steps as batched matrix products.
-  auto y = std::get<0>(dec->forward_tokens(tgt_in, dec_emb->weight, e.rnn));
+  // Collated targets pad with <pad> after each one: a column's length runs to its last other
+  // token (at least 1).
+  at::Tensor lengths;
+  if (dec->runs_packed()) {
+    const at::Tensor position = at::arange(1, tgt_in.size(0) + 1, tgt_in.options()).unsqueeze(1);
+    lengths = (position * tgt_in.ne(kPadId)).amax(0).clamp_min(1);
+  }
+  auto y = std::get<0>(dec->forward_tokens(tgt_in, dec_emb->weight, e.rnn, lengths));
   if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
   return at::log_softmax(kernels::linear(y, out->weight, out->bias), -1);
 }
