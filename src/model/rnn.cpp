@@ -75,11 +75,11 @@ std::pair<at::Tensor, at::Tensor> initial_state(Cell cell, const at::Tensor& h0,
 at::Tensor reversed_within_lengths(const at::Tensor& lengths, int64_t steps) {
   const at::Tensor len = lengths.to(at::kLong).contiguous();
   const int64_t batch = len.size(0);
+  const int64_t* n = len.data_ptr<int64_t>();
   std::vector<int64_t> index(static_cast<size_t>(steps * batch));
   for (int64_t t = 0; t < steps; ++t) {
     for (int64_t b = 0; b < batch; ++b) {
-      const int64_t n = len.data_ptr<int64_t>()[b];
-      index[static_cast<size_t>(t * batch + b)] = (t < n ? n - 1 - t : t) * batch + b;
+      index[static_cast<size_t>(t * batch + b)] = (t < n[b] ? n[b] - 1 - t : t) * batch + b;
     }
   }
   return at::tensor(index, at::kLong);

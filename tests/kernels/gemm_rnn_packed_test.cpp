@@ -20,9 +20,12 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::expect_gradients_near;
 using test_util::gradient_labels;
+using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
 using test_util::rel_error;
+using test_util::result_list;
 using test_util::ThreadCount;
 
 struct Case {
@@ -43,12 +46,6 @@ std::string name(const Case& c) {
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << name(c);
-}
-
-std::vector<at::Tensor> as_list(const RnnResult& r) {
-  std::vector<at::Tensor> out{r.output, r.h_n};
-  if (r.c_n.defined()) out.push_back(r.c_n);
-  return out;
 }
 
 // Sum of each result times fixed random weights: a loss that reaches every output and state.
@@ -91,17 +88,12 @@ TEST_P(GemmRnnPackedTest, MatchesEachColumnAloneWithEveryGradient) {
   at::manual_seed(42);
   const std::vector<at::Tensor> params =
       random_rnn_params(c.cell, c.layers, c.input, c.hidden, /*requires_grad=*/true);
-  const at::Tensor input = at::randn({c.steps, batch, c.input}).requires_grad_();
-  const at::Tensor h0 = at::randn({c.layers, batch, c.hidden}).requires_grad_();
-  const at::Tensor c0 =
-      c.cell == Cell::LSTM ? at::randn({c.layers, batch, c.hidden}).requires_grad_() : at::Tensor();
-  std::vector<at::Tensor> inputs{input, h0};
-  if (c0.defined()) inputs.push_back(c0);
-  inputs.insert(inputs.end(), params.begin(), params.end());
+  const auto [input, h0, c0, inputs] =
+      random_rnn_inputs(c.cell, c.layers, c.steps, batch, c.input, c.hidden, params);
 
   const auto want = column_by_column(c, input, h0, c0, params);
-  const auto got = as_list(gemm_rnn(c.cell, input, h0, c0, params, c.layers, 0.0, true, c.precision,
-                                    at::tensor(c.lengths, at::kLong)));
+  const auto got = result_list(gemm_rnn(c.cell, input, h0, c0, params, c.layers, 0.0, true,
+                                        c.precision, at::tensor(c.lengths, at::kLong)));
 
   const double tolerance = c.precision == Precision::F32 ? 1e-5 : 3e-2;
   ASSERT_EQ(got.size(), want.size());
@@ -120,11 +112,8 @@ TEST_P(GemmRnnPackedTest, MatchesEachColumnAloneWithEveryGradient) {
   }
   const auto grads_want = torch::autograd::grad({weighted_sum(want, 5)}, inputs);
   const auto grads_got = torch::autograd::grad({weighted_sum(got, 5)}, inputs);
-  const std::vector<std::string> labels = gradient_labels("input", c0.defined(), c.layers);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    ASSERT_TRUE(grads_got[i].defined()) << labels[i];
-    EXPECT_LT(rel_error(grads_got[i], grads_want[i]), tolerance) << labels[i];
-  }
+  expect_gradients_near(grads_got, grads_want, gradient_labels("input", c0.defined(), c.layers),
+                        tolerance);
 }
 
 std::vector<Case> cases() {
@@ -156,9 +145,8 @@ TEST(GemmRnnPacked, DropoutMatchesTheRunOverThePadding) {
   const auto batch = static_cast<int64_t>(lengths.size());
   at::manual_seed(1);
   const std::vector<at::Tensor> params = random_rnn_params(cell, layers, input_size, hidden, true);
-  const at::Tensor input = at::randn({steps, batch, input_size}).requires_grad_();
-  const at::Tensor h0 = at::randn({layers, batch, hidden}).requires_grad_();
-  const at::Tensor c0 = at::randn({layers, batch, hidden}).requires_grad_();
+  const auto [input, h0, c0, inputs] =
+      random_rnn_inputs(cell, layers, steps, batch, input_size, hidden, params);
   const at::Tensor len = at::tensor(lengths, at::kLong);
   const at::Tensor inside = at::arange(steps).unsqueeze(1).lt(len.unsqueeze(0)).unsqueeze(2);
   at::manual_seed(9);
@@ -169,15 +157,10 @@ TEST(GemmRnnPacked, DropoutMatchesTheRunOverThePadding) {
   EXPECT_LT(rel_error(packed.output, padded.output * inside), 1e-5);
   EXPECT_EQ((packed.output * inside.logical_not()).abs().max().item<float>(), 0.0f);
 
-  std::vector<at::Tensor> inputs{input, h0, c0};
-  inputs.insert(inputs.end(), params.begin(), params.end());
   const at::Tensor w = at::randn(padded.output.sizes()) * inside;
   const auto want = torch::autograd::grad({(padded.output * w).sum()}, inputs);
   const auto got = torch::autograd::grad({(packed.output * w).sum()}, inputs);
-  const std::vector<std::string> labels = gradient_labels("input", true, layers);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    EXPECT_LT(rel_error(got[i], want[i]), 1e-5) << labels[i];
-  }
+  expect_gradients_near(got, want, gradient_labels("input", true, layers), 1e-5);
 }
 
 // The token-table entry point with lengths against gemm_rnn with lengths on the embedding.
@@ -190,21 +173,18 @@ TEST(GemmRnnPacked, TokensMatchTheEmbeddedInput) {
   const at::Tensor embedding = at::randn({vocab, input_size}).requires_grad_();
   const at::Tensor tokens = at::randint(vocab, {steps, len.size(0)}, at::kLong);
   const at::Tensor h0 = at::randn({layers, len.size(0), hidden}).requires_grad_();
-  const auto want = as_list(gemm_rnn(cell, at::embedding(embedding, tokens), h0, at::Tensor(),
-                                     params, layers, 0.0, true, Precision::F32, len));
+  const auto want = result_list(gemm_rnn(cell, at::embedding(embedding, tokens), h0, at::Tensor(),
+                                         params, layers, 0.0, true, Precision::F32, len));
   const at::Tensor table = at::addmm(params[2], embedding, params[0].t());
-  const auto got = as_list(gemm_rnn_tokens(cell, tokens, table, h0, at::Tensor(), params, layers,
-                                           0.0, true, Precision::F32, len));
+  const auto got = result_list(gemm_rnn_tokens(cell, tokens, table, h0, at::Tensor(), params,
+                                               layers, 0.0, true, Precision::F32, len));
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < want.size(); ++i) EXPECT_LT(rel_error(got[i], want[i]), 1e-5) << i;
   std::vector<at::Tensor> inputs{embedding, h0};
   inputs.insert(inputs.end(), params.begin(), params.end());
   const auto grads_want = torch::autograd::grad({weighted_sum(want, 3)}, inputs);
   const auto grads_got = torch::autograd::grad({weighted_sum(got, 3)}, inputs);
-  const std::vector<std::string> labels = gradient_labels("embedding", false, layers);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    EXPECT_LT(rel_error(grads_got[i], grads_want[i]), 1e-5) << labels[i];
-  }
+  expect_gradients_near(grads_got, grads_want, gradient_labels("embedding", false, layers), 1e-5);
 }
 
 void expect_error(const std::function<void()>& call, const std::string& message) {

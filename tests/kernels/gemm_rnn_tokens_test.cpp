@@ -18,9 +18,11 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::expect_gradients_near;
 using test_util::gradient_labels;
 using test_util::random_rnn_params;
 using test_util::rel_error;
+using test_util::result_list;
 using test_util::ThreadCount;
 
 struct Case {
@@ -41,12 +43,6 @@ std::string name(const Case& c) {
 
 void PrintTo(const Case& c, std::ostream* os) {
   *os << name(c);
-}
-
-std::vector<at::Tensor> as_list(const RnnResult& r) {
-  std::vector<at::Tensor> out{r.output, r.h_n};
-  if (r.c_n.defined()) out.push_back(r.c_n);
-  return out;
 }
 
 class GemmRnnTokensTest : public ::testing::TestWithParam<Case> {};
@@ -70,12 +66,12 @@ TEST_P(GemmRnnTokensTest, MatchesGemmRnnOnTheEmbeddingWithEveryGradient) {
 
   // The reference in f32; the same seed before each run draws the same dropout masks.
   at::manual_seed(7);
-  const auto want = as_list(gemm_rnn(c.cell, at::embedding(embedding, tokens), h0, c0, params,
-                                     c.layers, c.dropout, true, Precision::F32));
+  const auto want = result_list(gemm_rnn(c.cell, at::embedding(embedding, tokens), h0, c0, params,
+                                         c.layers, c.dropout, true, Precision::F32));
   at::manual_seed(7);
   const at::Tensor table = at::addmm(params[2], embedding, params[0].t());
-  const auto got = as_list(gemm_rnn_tokens(c.cell, tokens, table, h0, c0, params, c.layers,
-                                           c.dropout, true, c.precision));
+  const auto got = result_list(gemm_rnn_tokens(c.cell, tokens, table, h0, c0, params, c.layers,
+                                               c.dropout, true, c.precision));
 
   // f32: the same products in another order; bf16: bf16_test's tolerance against f32.
   const double tolerance = c.precision == Precision::F32 ? 1e-5 : 3e-2;
@@ -90,11 +86,8 @@ TEST_P(GemmRnnTokensTest, MatchesGemmRnnOnTheEmbeddingWithEveryGradient) {
   }
   const auto grads_want = torch::autograd::grad({loss_want}, inputs);
   const auto grads_got = torch::autograd::grad({loss_got}, inputs);
-  const std::vector<std::string> labels = gradient_labels("embedding", c0.defined(), c.layers);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    ASSERT_TRUE(grads_got[i].defined()) << labels[i];
-    EXPECT_LT(rel_error(grads_got[i], grads_want[i]), tolerance) << labels[i];
-  }
+  expect_gradients_near(grads_got, grads_want, gradient_labels("embedding", c0.defined(), c.layers),
+                        tolerance);
 }
 
 std::vector<Case> cases() {

@@ -15,6 +15,7 @@
 namespace s2s::kernels {
 namespace {
 
+using test_util::expect_gradients_near;
 using test_util::gradient_labels;
 using test_util::random_rnn_inputs;
 using test_util::random_rnn_params;
@@ -114,11 +115,8 @@ TEST_P(OnednnRnnTest, ForwardAndAllGradientsMatchATen) {
   }
   const auto grads_want = torch::autograd::grad({loss_want}, inputs);
   const auto grads_got = torch::autograd::grad({loss_got}, inputs);
-  const std::vector<std::string> labels = gradient_labels("input", c0.defined(), c.layers);
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    ASSERT_TRUE(grads_got[i].defined()) << labels[i];
-    EXPECT_LT(rel_error(grads_got[i], grads_want[i]), 1e-4) << labels[i];
-  }
+  expect_gradients_near(grads_got, grads_want, gradient_labels("input", c0.defined(), c.layers),
+                        1e-4);
 }
 
 TEST_P(OnednnRnnTest, NoGradForwardMatchesATen) {

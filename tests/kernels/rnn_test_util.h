@@ -1,14 +1,17 @@
-// Shared by the kernel tests: random RNN parameters laid out as PyTorch's, and the error measure.
+// Shared by the kernel tests: random RNN parameters laid out as PyTorch's, the error measure and
+// the gradient check built on it.
 #pragma once
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "kernels/onednn_rnn.h"
 #include "s2s/cell.h"
 
 namespace s2s::kernels::test_util {
@@ -78,6 +81,23 @@ inline std::vector<std::string> gradient_labels(const std::string& input, bool l
     for (const char* kind : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"})
       labels.push_back(kind + std::to_string(layer));
   return labels;
+}
+
+// An RNN's results as one list: output, h_n and (LSTM) c_n.
+inline std::vector<at::Tensor> result_list(const RnnResult& r) {
+  std::vector<at::Tensor> out{r.output, r.h_n};
+  if (r.c_n.defined()) out.push_back(r.c_n);
+  return out;
+}
+
+// Every gradient in `got` defined and within `tolerance` (rel_error) of `want`, named by `labels`.
+inline void expect_gradients_near(const std::vector<at::Tensor>& got,
+                                  const std::vector<at::Tensor>& want,
+                                  const std::vector<std::string>& labels, double tolerance) {
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(got[i].defined()) << labels[i];
+    EXPECT_LT(rel_error(got[i], want[i]), tolerance) << labels[i];
+  }
 }
 
 }  // namespace s2s::kernels::test_util
