@@ -59,6 +59,11 @@ class LuongAttentionImpl : public torch::nn::Cloneable<LuongAttentionImpl> {
   // (exactly 0 on masked positions).
   at::Tensor forward(const at::Tensor& query, const AttentionMemory& memory,
                      at::Tensor* weights = nullptr);
+  // forward's h̃ for the positions `rows` (int64 [N], batch-major: b * T + t) only: [N, H].
+  // Training's packed decoder asks for the positions its targets reach; W_c, the largest
+  // product here, then skips the padding.
+  at::Tensor forward_rows(const at::Tensor& query, const AttentionMemory& memory,
+                          const at::Tensor& rows);
 
   LuongAttentionOptions options;
   torch::nn::Linear linear_in{nullptr};       // general: W_a

@@ -92,7 +92,9 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
 
   // src [S, B], tgt_in [T, B] (<sos> then the target shifted right), time-major ids;
   // src_lengths [B] (tokens incl. <eos>) tells attention which source positions are padding
-  // (undefined: the <pad> positions, see source_mask). Returns log-probabilities [T, B, V].
+  // (undefined: the <pad> positions, see source_mask). Returns log-probabilities [T, B, V];
+  // where training packs the decoder (see teacher_forced), positions past a target's last
+  // non-<pad> token hold 0 (the loss and the tallies skip <pad> targets).
   // With teacher_forcing < 1, at each step the whole batch feeds back its own previous
   // prediction with probability 1 - teacher_forcing (decided by torch's global generator, so
   // seeded runs repeat).
@@ -157,9 +159,14 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // (and, with input feeding, `attentional`).
   at::Tensor step_logits(RnnState& rnn, const AttentionMemory& memory, at::Tensor& attentional,
                          const at::Tensor& tokens);
-  // forward's whole-target path: teacher forcing, no input feeding; the decoder packed to each
-  // target's length where it runs on gemm (the steps past it feed only masked loss terms).
+  // forward's whole-target path: teacher forcing, no input feeding; where the decoder runs on
+  // gemm, it, the attention's output and the output layer are packed to each target's length
+  // (the steps past it feed only masked loss terms).
   at::Tensor teacher_forced(const Encoded& e, const at::Tensor& tgt_in);
+  // teacher_forced's log-probabilities from the packed decoder's outputs y [T, B, H]: h̃ and the
+  // output layer only for the positions a target reaches (about half of a random G2P batch's),
+  // 0 past them.
+  at::Tensor packed_log_probs(const Encoded& e, const at::Tensor& y, const at::Tensor& lengths);
   bool fused_decoding() const;  // decoding through kernels::DecodeStep
   // Greedy decoding of `batch` rows: decode(first, rows) for slices of the batch side by side
   // where that pays (see the .cpp), joined in order.

@@ -66,16 +66,20 @@ AttentionMemory LuongAttentionImpl::prepare(const at::Tensor& memory, const at::
   return m;
 }
 
-at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionMemory& memory,
-                                       at::Tensor* weights) {
+namespace {
+
+// [c_t; h_t] for every query position, [B, T, 2H]: what W_c turns into h̃.
+at::Tensor context_and_query(LuongAttentionImpl& attention, const at::Tensor& query,
+                             const AttentionMemory& memory, at::Tensor* weights) {
   const at::Tensor q = query.transpose(0, 1);  // [B, T, H]
   at::Tensor scores;                           // [B, T, S]
-  if (options.score() == Attention::Concat) {
+  if (attention.options.score() == Attention::Concat) {
     // v_aᵀ tanh(W_q h_t + W_k h̄_s) for every (t, s) pair at once: [B, T, S, H] -> [B, T, S].
     const at::Tensor q_proj =
-        kernels::linear(q, linear_query->weight, linear_query->bias).unsqueeze(2);
+        kernels::linear(q, attention.linear_query->weight, attention.linear_query->bias)
+            .unsqueeze(2);
     const at::Tensor joint = at::tanh(q_proj + memory.keys.unsqueeze(1));
-    scores = v->forward(joint).squeeze(-1);
+    scores = attention.v->forward(joint).squeeze(-1);
   } else {
     scores = kernels::bmm(q, memory.keys.transpose(1, 2));
   }
@@ -86,8 +90,22 @@ at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionM
   const at::Tensor a = at::softmax(scores, -1);
   const at::Tensor context = kernels::bmm(a, memory.values);  // [B, T, H]
   if (weights) *weights = a;
-  return at::tanh(kernels::linear(at::cat({context, q}, -1), linear_out->weight, linear_out->bias))
-      .transpose(0, 1);
+  return at::cat({context, q}, -1);
+}
+
+}  // namespace
+
+at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionMemory& memory,
+                                       at::Tensor* weights) {
+  const at::Tensor joint = context_and_query(*this, query, memory, weights);
+  return at::tanh(kernels::linear(joint, linear_out->weight, linear_out->bias)).transpose(0, 1);
+}
+
+at::Tensor LuongAttentionImpl::forward_rows(const at::Tensor& query, const AttentionMemory& memory,
+                                            const at::Tensor& rows) {
+  const at::Tensor joint = context_and_query(*this, query, memory, nullptr);
+  const at::Tensor picked = joint.reshape({-1, joint.size(2)}).index_select(0, rows);
+  return at::tanh(kernels::linear(picked, linear_out->weight, linear_out->bias));
 }
 
 // The shapes registered in LuongAttentionImpl::reset.

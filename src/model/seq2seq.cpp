@@ -203,8 +203,31 @@ at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_i
     lengths = (position * tgt_in.ne(kPadId)).amax(0).clamp_min(1);
   }
   auto y = std::get<0>(dec->forward_tokens(tgt_in, dec_emb->weight, e.rnn, lengths));
+  if (lengths.defined() && lengths.min().item<int64_t>() < tgt_in.size(0)) {
+    return packed_log_probs(e, y, lengths);
+  }
   if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
   return at::log_softmax(kernels::linear(y, out->weight, out->bias), -1);
+}
+
+at::Tensor Seq2SeqImpl::packed_log_probs(const Encoded& e, const at::Tensor& y,
+                                         const at::Tensor& lengths) {
+  // Batch-major rows (b * T + t), the order attention's batched products leave them in.
+  const int64_t steps = y.size(0), batch = y.size(1);
+  const at::Tensor rows = at::arange(steps, lengths.options())
+                              .unsqueeze(0)
+                              .lt(lengths.unsqueeze(1))
+                              .reshape(-1)
+                              .nonzero()
+                              .squeeze(1);
+  const at::Tensor h = options.attention() != Attention::None
+                           ? attn->forward_rows(y, e.memory, rows)
+                           : y.transpose(0, 1).reshape({-1, y.size(2)}).index_select(0, rows);
+  const at::Tensor logp = at::log_softmax(kernels::linear(h, out->weight, out->bias), -1);
+  return at::zeros({batch * steps, logp.size(1)}, logp.options())
+      .index_copy(0, rows, logp)
+      .view({batch, steps, logp.size(1)})
+      .transpose(0, 1);
 }
 
 bool Seq2SeqImpl::fused_decoding() const {

@@ -212,6 +212,54 @@ TEST(AttentionModel, TrainingForwardOfAColumnIsThatOfTheColumnAlone) {
   }
 }
 
+// Training on gemm packs the decoder, the attention's output and the output layer to each
+// target's length: on the positions a target reaches, the log-probabilities and every gradient
+// are those of oneDNN's padded run with the same weights; past them, exactly 0.
+TEST(AttentionModel, PackedTrainingOutputsEqualThePaddedRunAndZeroPastEachTarget) {
+  for (const auto& v : variants(RnnImpl::Gemm)) {
+    if (v.options.input_feeding()) continue;  // step by step: nothing packed
+    torch::manual_seed(17);
+    Seq2Seq packed(v.options);
+    Seq2Seq padded(Seq2SeqOptions(v.options).impl(RnnImpl::OneDNN));
+    randomize(packed);
+    {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < packed->parameters().size(); ++i) {
+        padded->parameters()[i].copy_(packed->parameters()[i]);
+      }
+    }
+    const Sources s;
+    const at::Tensor target_lengths = torch::tensor({5, 2, 3}, torch::kLong);
+    at::Tensor tgt_in = torch::randint(3, kVocab, {5, 3});
+    const at::Tensor reached =
+        torch::arange(5).unsqueeze(1).lt(target_lengths.unsqueeze(0));  // [T, B]
+    tgt_in.masked_fill_(reached.logical_not(), kPadId);
+    const at::Tensor upstream = torch::randn({5, 3, kVocab}) * reached.unsqueeze(-1);
+
+    const auto run = [&](Seq2Seq& model) {
+      model->zero_grad();
+      const at::Tensor logp = model->forward(s.src, tgt_in, 1.0, s.lengths);
+      (logp * upstream).sum().backward();
+      std::vector<at::Tensor> results = {logp.detach()};
+      for (const auto& p : model->parameters()) results.push_back(p.grad().clone());
+      return results;
+    };
+    const auto got = run(packed), want = run(padded);
+    const at::Tensor past = reached.logical_not().unsqueeze(-1).expand_as(got[0]);
+    EXPECT_EQ(got[0].masked_select(past).count_nonzero().item<int64_t>(), 0) << v.name;
+    EXPECT_TRUE(torch::allclose(got[0].masked_select(past.logical_not()),
+                                want[0].masked_select(past.logical_not()), 1e-5, 1e-5))
+        << v.name;
+    const auto names = packed->named_parameters().keys();
+    for (size_t i = 1; i < got.size(); ++i) {  // within 1e-4 of the largest: float rounding
+      const double scale = want[i].abs().max().item<double>();
+      EXPECT_LE((got[i] - want[i]).abs().max().item<double>(), 1e-4 * scale)
+          << v.name << " d " << names[i - 1];
+      EXPECT_GT(scale, 0) << v.name << " d " << names[i - 1];
+    }
+  }
+}
+
 // The bidirectional RnnStack is torch.nn's bidirectional RNN with the same weights, under both
 // implementations (names, layout, outputs and final states).
 TEST(BidirectionalRnnStack, EqualsTorchNnBidirectional) {
