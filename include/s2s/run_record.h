@@ -74,6 +74,11 @@ struct TrainConfig {
   // earlier default, x0.75 per epoch, at epoch 6); on a 3-12 digit reversal nobody tuned it
   // for, 62.8% after 10 epochs (x0.75 per epoch: 57.8%, constant: 48.3%).
   int64_t epochs = 8;
+  // Minutes of training (validation included, across resumes) the run may take; 0: no limit.
+  // After every epoch the run plans how many epochs fit at the speed of its last three, up to
+  // --epochs, and warmup-cosine's decay ends at the planned last epoch (Scheduler::plan), so a
+  // slower machine trains fewer epochs of the same shape instead of running over.
+  double time_budget = 0;
   int64_t batch = 64;
   // Length bucketing: each epoch's shuffled rows are cut into pools of this many batches, each
   // pool sorted by (source, target) length and cut into batches, the batches then shuffled, so

@@ -203,7 +203,14 @@ void add_train(CLI::App& app, Context& ctx) {
       fmt::format("Units per layer and embedding width [{}]", d.hidden));
   add(cmd, *f, "--dropout", &TrainConfig::dropout,
       fmt::format("Dropout between stacked layers [{}]", d.dropout));
-  add(cmd, *f, "--epochs", &TrainConfig::epochs, fmt::format("Epochs [{}]", d.epochs));
+  add(cmd, *f, "--epochs", &TrainConfig::epochs,
+      fmt::format("Epochs (with --time-budget: the most) [{}]", d.epochs));
+  add(cmd, *f, "--time-budget", &TrainConfig::time_budget,
+      "Minutes of training the run may take, validation included (e.g. 55); 0 = no limit. "
+      "After each epoch it plans how many epochs fit at the speed of its last three (plus 5%), "
+      "up to --epochs, and warmup-cosine's decay ends at the planned last epoch: a slower "
+      "machine trains fewer epochs of the same shape instead of running over. One process "
+      "only (not with --ranks) [0]");
   add(cmd, *f, "--batch", &TrainConfig::batch, fmt::format("Batch size [{}]", d.batch));
   add(cmd, *f, "--bucket-pool", &TrainConfig::bucket_pool,
       fmt::format("Length bucketing: cut each epoch's shuffled rows into pools of N batches, "

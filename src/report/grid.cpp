@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -34,10 +35,10 @@ bool is_training_axis(const TrainSetting& s) {
 // other axis is named by its key and value, a choice by its value alone ("lstm", "bf16"), a
 // switch by its key or "no_" + key. Only names depend on this table, never which axes exist.
 const std::map<std::string, std::string> kShortNames = {
-    {"layers", "l"},       {"hidden", "h"},      {"dropout", "d"},  {"epochs", "e"},
-    {"batch", "b"},        {"lr", "lr"},         {"patience", "p"}, {"seed", "s"},
-    {"lr_decay", "lrd"},   {"attention", "att"}, {kTrainSize, "n"}, {kBeam, "beam"},
-    {kLengthPenalty, "lp"}};
+    {"layers", "l"},        {"hidden", "h"},      {"dropout", "d"},  {"epochs", "e"},
+    {"batch", "b"},         {"lr", "lr"},         {"patience", "p"}, {"seed", "s"},
+    {"lr_decay", "lrd"},    {"attention", "att"}, {kTrainSize, "n"}, {kBeam, "beam"},
+    {kLengthPenalty, "lp"}, {"time_budget", "tb"}};
 
 // The canonical key of a spelling ("train-size", "rnn-impl"), or "" when unknown.
 std::string find_key(const std::string& spelled) {
@@ -221,6 +222,15 @@ std::string run_name(const RunParams& params) {
       name += value == "true" ? key : "no_" + key;
     else
       name += key + value;
+  }
+  // A file name has at most 255 bytes, and DIR/logs/NAME.log adds four: a grid over every axis
+  // outgrows that. Such a name keeps its first parts and ends in a hash of the whole name
+  // (64-bit FNV-1a: the same in every build, so a resumed experiment finds its runs again).
+  constexpr size_t kMaxName = 200;
+  if (name.size() > kMaxName) {
+    uint64_t hash = 14695981039346656037ull;
+    for (const unsigned char c : name) hash = (hash ^ c) * 1099511628211ull;
+    name = name.substr(0, kMaxName - 17) + fmt::format("-{:016x}", hash);
   }
   return name;
 }

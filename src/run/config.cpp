@@ -1,6 +1,7 @@
 // TrainConfig <-> config.json, and the checks a configuration must pass before training.
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
@@ -137,6 +138,8 @@ void TrainConfig::validate_settings() const {
   need(hidden >= 1 && hidden <= 16384, "--hidden must be between 1 and 16384");
   need(dropout >= 0 && dropout < 1, "--dropout must be in [0, 1)");
   need(epochs >= 1, "--epochs must be at least 1");
+  need(std::isfinite(time_budget) && time_budget >= 0,
+       "--time-budget must be >= 0 minutes (0: no limit)");
   need(batch >= 1, "--batch must be at least 1");
   need(bucket_pool >= 0, "--bucket-pool must be >= 0 (0: no length bucketing)");
   need(accumulate >= 1, "--accumulate must be at least 1");

@@ -9,7 +9,7 @@
 namespace s2s {
 
 ProgressReporter::ProgressReporter(const TrainOptions& options, const TrainConfig& config)
-    : options_(options), config_(config) {}
+    : options_(options), config_(config), epochs_(config.epochs) {}
 
 void ProgressReporter::step(int64_t epoch, int64_t step, int64_t steps, double loss,
                             double seconds) {
@@ -18,7 +18,7 @@ void ProgressReporter::step(int64_t epoch, int64_t step, int64_t steps, double l
   const int filled = static_cast<int>(kWidth * step / std::max<int64_t>(steps, 1));
   const double eta = step > 0 ? seconds / step * (steps - step) : 0.0;
   *options_.progress << fmt::format("\repoch {}/{} [{}{}] {}/{} loss {:.4f} {:.0f}s eta {:.0f}s ",
-                                    epoch, config_.epochs, std::string(filled, '#'),
+                                    epoch, epochs_, std::string(filled, '#'),
                                     std::string(kWidth - filled, '.'), step, steps, loss, seconds,
                                     eta)
                      << std::flush;
@@ -36,7 +36,7 @@ void ProgressReporter::epoch(const EpochRecord& m, bool best) {
   *options_.log << fmt::format(
                        "epoch {}/{}  train loss {:.4f} tok {:.4f} seq {:.4f} | valid loss {:.4f} "
                        "tok {:.4f} seq {:.4f} | {:.1f}s {:.0f} pairs/s lr {:.3g}{}\n",
-                       m.epoch, config_.epochs, m.train_loss, m.train_token_acc, m.train_seq_acc,
+                       m.epoch, epochs_, m.train_loss, m.train_token_acc, m.train_seq_acc,
                        m.valid_loss, m.valid_token_acc, m.valid_seq_acc, m.epoch_seconds,
                        m.train_pairs_per_second, m.lr, best ? "  *best" : "")
                 << std::flush;
@@ -67,6 +67,11 @@ void ProgressReporter::interrupted(int64_t epoch, int64_t step, int64_t steps) {
     note(fmt::format("interrupted after epoch {}; saved {} (continue with --resume {})", epoch,
                      last, config_.out));
   }
+}
+
+void ProgressReporter::plan(int64_t epochs, const std::string& why) {
+  epochs_ = epochs;
+  if (!why.empty()) note(why);
 }
 
 void ProgressReporter::early_stop(int64_t min_loss_epoch) {

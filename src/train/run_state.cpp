@@ -35,6 +35,7 @@ std::string RunState::to_json() const {
               {"best_valid_loss", s.best_valid_loss},
               {"min_loss_epoch", s.min_loss_epoch},
               {"min_valid_loss", s.min_valid_loss},
+              {"planned_epochs", s.planned_epochs},
               {"window", tally_json(window)},
               {"window_seconds", window_seconds}}
       .dump();
@@ -57,6 +58,7 @@ RunState RunState::from_json(const std::string& text, const std::string& source)
     s.best_valid_loss = j.at("best_valid_loss").get<double>();
     s.min_loss_epoch = j.at("min_loss_epoch").get<int64_t>();
     s.min_valid_loss = j.at("min_valid_loss").get<double>();
+    s.planned_epochs = j.value("planned_epochs", int64_t{0});
     if (j.contains("window")) r.window = tally_from(j.at("window"));
     r.window_seconds = j.value("window_seconds", 0.0);
     return r;

@@ -8,8 +8,43 @@
 namespace s2s {
 
 Scheduler::Scheduler(const TrainConfig& config, int64_t steps_per_epoch)
-    : config_(config), total_(config.epochs * std::max<int64_t>(steps_per_epoch, 1)) {
-  warmup_ = std::min(config.warmup_steps + config.warmup_epochs * steps_per_epoch, total_ - 1);
+    : config_(config),
+      steps_per_epoch_(std::max<int64_t>(steps_per_epoch, 1)),
+      total_(config.epochs * steps_per_epoch_) {}
+
+int64_t Scheduler::warmup_steps(int64_t total) const {
+  return std::min(config_.warmup_steps + config_.warmup_epochs * steps_per_epoch_, total - 1);
+}
+
+int64_t Scheduler::last_epoch(const ScheduleState& state) const {
+  return config_.time_budget > 0 && state.planned_epochs > 0 ? state.planned_epochs
+                                                             : config_.epochs;
+}
+
+bool Scheduler::plan(ScheduleState& state, int64_t done, const std::vector<double>& epoch_seconds,
+                     double elapsed_seconds) const {
+  const int64_t before = last_epoch(state);
+  state.planned_epochs =
+      plan_epochs(done, epoch_seconds, elapsed_seconds, config_.time_budget * 60.0, config_.epochs);
+  return state.planned_epochs != before;
+}
+
+double recent_epoch_seconds(const std::vector<double>& epoch_seconds) {
+  const size_t recent = std::min<size_t>(3, epoch_seconds.size());
+  double sum = 0;
+  for (size_t i = epoch_seconds.size() - recent; i < epoch_seconds.size(); ++i) {
+    sum += epoch_seconds[i];
+  }
+  return recent > 0 ? sum / static_cast<double>(recent) : 0.0;
+}
+
+int64_t plan_epochs(int64_t done, const std::vector<double>& epoch_seconds, double elapsed_seconds,
+                    double budget_seconds, int64_t max_epochs) {
+  if (epoch_seconds.empty()) return std::max(done, max_epochs);
+  const double expected = std::max(1.05 * recent_epoch_seconds(epoch_seconds), 1e-9);
+  const double left = budget_seconds - elapsed_seconds;
+  const int64_t more = left > 0 ? static_cast<int64_t>(std::floor(left / expected)) : 0;
+  return std::max(done, std::min(max_epochs, done + more));
 }
 
 ScheduleState Scheduler::start() const {
@@ -21,9 +56,11 @@ ScheduleState Scheduler::start() const {
 double Scheduler::lr_at(const ScheduleState& state, int64_t step) const {
   if (config_.lr_schedule != LrSchedule::WarmupCosine) return state.lr;
   // Linear warm-up that reaches lr at the last warm-up step; then a half cosine over the rest.
-  if (step < warmup_) return config_.lr * static_cast<double>(step + 1) / warmup_;
-  const double progress = static_cast<double>(step - warmup_) /
-                          static_cast<double>(std::max<int64_t>(total_ - warmup_, 1));
+  const int64_t total = last_epoch(state) * steps_per_epoch_;
+  const int64_t warmup = warmup_steps(total);
+  if (step < warmup) return config_.lr * static_cast<double>(step + 1) / warmup;
+  const double progress = static_cast<double>(step - warmup) /
+                          static_cast<double>(std::max<int64_t>(total - warmup, 1));
   return config_.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(progress, 1.0)));
 }
 

@@ -1,10 +1,12 @@
 // The decisions a run takes between steps and epochs: the learning rate of every step
-// (--lr-schedule), the best epoch (s2s/overfit.h's rule) and early stopping (--patience).
-// Pure functions of the configuration and a small state that checkpoints carry, so a resumed
-// run takes exactly the decisions the uninterrupted one would have.
+// (--lr-schedule), the best epoch (s2s/overfit.h's rule), early stopping (--patience) and, with
+// --time-budget, how many epochs fit. Pure functions of the configuration and a small state
+// that checkpoints carry, so a resumed run takes exactly the decisions the uninterrupted one
+// would have (the time budget's plan reads the clock, and is then carried the same way).
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "s2s/run_record.h"
 
@@ -18,6 +20,9 @@ struct ScheduleState {
   double best_valid_loss = 0;
   int64_t min_loss_epoch = 0;  // the epoch of the lowest validation loss (0: none yet)
   double min_valid_loss = 0;
+  // --time-budget: the epochs the run has, as last planned (0: --epochs). warmup-cosine's
+  // half cosine ends at the last step of this epoch.
+  int64_t planned_epochs = 0;
 };
 
 struct EpochVerdict {
@@ -39,13 +44,33 @@ class Scheduler {
   EpochVerdict end_epoch(ScheduleState& state, int64_t epoch, double valid_seq_acc,
                          double valid_loss) const;
 
-  int64_t warmup_steps() const { return warmup_; }
+  // The epoch the run ends with: the planned one under --time-budget, else --epochs.
+  int64_t last_epoch(const ScheduleState& state) const;
+
+  // --time-budget: after epoch `done`, sets state.planned_epochs to the epochs that fit (see
+  // plan_epochs) given every epoch's seconds so far (oldest first) and the run's elapsed
+  // seconds. Returns whether the plan changed.
+  bool plan(ScheduleState& state, int64_t done, const std::vector<double>& epoch_seconds,
+            double elapsed_seconds) const;
+
+  int64_t warmup_steps() const { return warmup_steps(total_); }
   int64_t total_steps() const { return total_; }
 
  private:
+  int64_t warmup_steps(int64_t total) const;  // of a run of `total` steps, less than total
   TrainConfig config_;
-  int64_t total_ = 0;   // steps of the whole run (--epochs)
-  int64_t warmup_ = 0;  // warm-up steps of warmup-cosine, less than total_
+  int64_t steps_per_epoch_ = 1;
+  int64_t total_ = 0;  // steps of the whole run (--epochs)
 };
+
+// How many epochs a run with `budget_seconds` of time can have in all, at most `max_epochs`:
+// the `done` epochs and as many more as fit in what is left after `elapsed_seconds`, each
+// expected to take the mean of the last three of `epoch_seconds` (oldest first) plus 5% (these
+// VMs' speed drifts by 10-20%; ending over the budget is worse than one epoch fewer). At least
+// `done`, which means: stop now. Nothing measured yet: `max_epochs`.
+// The mean of the last three of `epoch_seconds` (fewer if there are fewer; 0 if none).
+double recent_epoch_seconds(const std::vector<double>& epoch_seconds);
+int64_t plan_epochs(int64_t done, const std::vector<double>& epoch_seconds, double elapsed_seconds,
+                    double budget_seconds, int64_t max_epochs);
 
 }  // namespace s2s

@@ -255,9 +255,21 @@ class Trainer {
         step_log_((fs::path(config.out) / run_files::kSteps).string(),
                   writes_ ? config.log_every : 0, state_.epoch * steps_ + state_.step),
         elapsed_before_(state_.elapsed_seconds) {
+    if (config.time_budget > 0 && parallel_.distributed()) {
+      // Each rank's clock would plan on its own, and a rank that stopped first would leave the
+      // others waiting in an all-reduce.
+      throw Error("--time-budget works with one process only, not with several ranks");
+    }
     parallel_.broadcast_parameters(s_.model);
     if (options.log && !s_.threads_note.empty()) *options.log << s_.threads_note << "\n";
     if (!options.resume) state_.schedule = scheduler_.start();
+    progress_.plan(scheduler_.last_epoch(state_.schedule), "");
+    // A resume plans again at once: the budget or --epochs may be new.
+    if (options.resume && config.time_budget > 0) {
+      const std::string note =
+          plan_within_budget(state_.epoch, epoch_seconds(), state_.elapsed_seconds);
+      if (!note.empty()) progress_.plan(scheduler_.last_epoch(state_.schedule), note);
+    }
     // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
     // to it, the others start their share from zero.
     if (options.resume && parallel_.rank() != 0) state_.partial = Tally{};
@@ -282,7 +294,8 @@ class Trainer {
   }
 
   TrainSummary run() {
-    for (int64_t epoch = state_.epoch + 1; epoch <= config_.epochs; ++epoch) {
+    for (int64_t epoch = state_.epoch + 1; epoch <= scheduler_.last_epoch(state_.schedule);
+         ++epoch) {
       double lr = 0;
       if (const auto status = train_epoch(epoch, lr)) return finish(*status);
       if (const auto status = end_epoch(epoch, lr)) return finish(*status);
@@ -342,6 +355,12 @@ class Trainer {
     state_.epoch_done(epoch, m.elapsed_seconds);
     const EpochVerdict verdict =
         scheduler_.end_epoch(state_.schedule, epoch, m.valid_seq_acc, m.valid_loss);
+    std::string plan_note;  // said after the epoch's line
+    if (config_.time_budget > 0) {
+      std::vector<double> seconds = epoch_seconds();
+      seconds.push_back(m.epoch_seconds);
+      plan_note = plan_within_budget(epoch, seconds, m.elapsed_seconds);
+    }
     // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
     // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
     // never see an epoch that a failed checkpoint write (a full disk) lost.
@@ -358,6 +377,7 @@ class Trainer {
     epochs_.add(m);
     parallel_.barrier();
     progress_.epoch(m, verdict.best);
+    if (!plan_note.empty()) progress_.plan(scheduler_.last_epoch(state_.schedule), plan_note);
     if (verdict.stop_early) {
       progress_.early_stop(state_.schedule.min_loss_epoch);
       return RunStatus::EarlyStopping;
@@ -367,6 +387,28 @@ class Trainer {
       return RunStatus::Interrupted;
     }
     return std::nullopt;
+  }
+
+  std::vector<double> epoch_seconds() const {  // the logged epochs'
+    std::vector<double> seconds;
+    for (const auto& done : epochs_.history()) seconds.push_back(done.epoch_seconds);
+    return seconds;
+  }
+
+  // --time-budget: how many epochs fit after `epoch` epochs that took `seconds` (oldest first),
+  // `elapsed` seconds used; into the state before the epoch's checkpoint is written, so that the
+  // checkpoint carries the plan. Returns the line that says so, or "" when the plan is unchanged.
+  std::string plan_within_budget(int64_t epoch, const std::vector<double>& seconds,
+                                 double elapsed) {
+    if (!scheduler_.plan(state_.schedule, epoch, seconds, elapsed)) return "";
+    const int64_t last = scheduler_.last_epoch(state_.schedule);
+    const std::string fit = last > epoch
+                                ? fmt::format("{} epochs fit", last)
+                                : fmt::format("no more epochs fit, epoch {} is the last", epoch);
+    return fmt::format(
+        "time budget {:g} min: {} ({:.1f} min used; the last "
+        "epochs took {:.0f} s, planned at 5% more)",
+        config_.time_budget, fit, elapsed / 60, recent_epoch_seconds(seconds));
   }
 
   TrainSummary finish(RunStatus reason) {

@@ -93,6 +93,31 @@ TEST(Grid, AcceptsFlagSpellingsAndCanonicalizesEveryKind) {
             "no_bidirectional-lr_patience3");
 }
 
+// A name past 200 bytes (a grid over every axis) keeps its first 183 and ends in a hash of the
+// whole name, so that DIR/logs/NAME.log fits a file name and each run keeps its own name.
+TEST(Grid, OverlongRunNamesEndInAHashOfTheWholeName) {
+  RunParams params, other;
+  for (int i = 0; i < 30; ++i) {
+    params.push_back({"label_smoothing", "0.0" + std::to_string(i)});
+    other.push_back({"label_smoothing", "0.0" + std::to_string(i == 29 ? 30 : i)});
+  }
+  const std::string full = [&] {
+    std::string n;
+    for (const auto& [k, v] : params) n += (n.empty() ? "" : "-") + k + v;
+    return n;
+  }();
+  const std::string name = run_name(params);
+  ASSERT_GT(full.size(), 200u);
+  EXPECT_EQ(name.size(), 200u);
+  EXPECT_EQ(name.substr(0, 183), full.substr(0, 183));
+  EXPECT_EQ(name[183], '-');
+  EXPECT_EQ(name.find_first_not_of("0123456789abcdef", 184), std::string::npos) << name;
+  EXPECT_EQ(run_name(params), name);  // the same every time
+  EXPECT_NE(run_name(other), name);   // the hash covers the parts past the cut
+  EXPECT_EQ(run_name(other).substr(0, 183), name.substr(0, 183));
+  EXPECT_EQ(run_name({{"time_budget", "55"}}), "tb55");
+}
+
 TEST(Grid, RejectsValuesAndCombinationsTrainOrTheSearchWouldRefuse) {
   EXPECT_EQ(error_of("bidirectional=yes"),
             "--grid 'bidirectional=yes': bidirectional must be true or false, got 'yes'");

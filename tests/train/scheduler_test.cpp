@@ -104,6 +104,58 @@ TEST(Scheduler, WarmupEpochsCountInStepsOfAnEpoch) {
   EXPECT_DOUBLE_EQ(scheduler.lr_at(scheduler.start(), 5), 0.005);
 }
 
+TEST(PlanEpochs, AsManyMoreAsFitAtTheLastThreeEpochsMeanPlusFivePercent) {
+  // Mean of the last three 100 s (the 1000 s first epoch no longer counts): 105 s each.
+  const std::vector<double> seconds{1000, 90, 110, 100};
+  EXPECT_EQ(plan_epochs(4, seconds, 1300, 1800, 50), 8);  // 500 s left: 4 more (420 s)
+  EXPECT_EQ(plan_epochs(4, seconds, 1300, 1719, 50), 7);  // 419 s left: 3 more
+  EXPECT_EQ(plan_epochs(4, seconds, 1300, 1800, 6), 6);   // never past --epochs
+  EXPECT_EQ(plan_epochs(4, seconds, 1800, 1800, 50), 4);  // nothing left: stop now
+  EXPECT_EQ(plan_epochs(4, seconds, 2000, 1800, 50), 4);  // over already: still not below done
+  // One or two epochs measured: their mean.
+  EXPECT_EQ(plan_epochs(1, {200}, 200, 1300, 50), 6);  // 1100 / 210: 5 more
+  EXPECT_EQ(plan_epochs(2, {100, 300}, 400, 1300, 50), 6);
+  EXPECT_EQ(plan_epochs(0, {}, 0, 10, 50), 50);  // nothing measured: --epochs
+  EXPECT_DOUBLE_EQ(recent_epoch_seconds(seconds), 100);
+  EXPECT_DOUBLE_EQ(recent_epoch_seconds({}), 0);
+}
+
+// warmup-cosine under a plan of N epochs is the curve of an --epochs N run, warm-up included;
+// without --time-budget a stored plan is ignored.
+TEST(Scheduler, PlannedEpochsSetWhereTheCosineEnds) {
+  TrainConfig c = with_schedule(LrSchedule::WarmupCosine);
+  c.epochs = 10;
+  c.warmup_epochs = 1;
+  c.time_budget = 30;
+  const Scheduler budgeted(c, 5);
+  ScheduleState planned = budgeted.start();
+  EXPECT_EQ(budgeted.last_epoch(planned), 10);
+  // After epoch 2 (30 s each, 60 of 1800 s used): 1740 / 31.5 = 55 more, capped at 10.
+  EXPECT_FALSE(budgeted.plan(planned, 2, {30, 30}, 60));
+  EXPECT_EQ(planned.planned_epochs, 10);
+  // Epochs of 300 s: 1740 / 315 = 5 more: 7 in all.
+  EXPECT_TRUE(budgeted.plan(planned, 2, {300, 300}, 60));
+  EXPECT_EQ(budgeted.last_epoch(planned), 7);
+  TrainConfig seven = c;
+  seven.epochs = 7;
+  seven.time_budget = 0;
+  const Scheduler fixed(seven, 5);
+  for (int64_t step = 0; step < 35; ++step) {
+    EXPECT_DOUBLE_EQ(budgeted.lr_at(planned, step), fixed.lr_at(fixed.start(), step)) << step;
+  }
+  c.time_budget = 0;
+  const Scheduler unbudgeted(c, 5);
+  EXPECT_EQ(unbudgeted.last_epoch(planned), 10);
+  TrainConfig ten = seven;
+  ten.epochs = 10;
+  const Scheduler plain(ten, 5);
+  EXPECT_DOUBLE_EQ(unbudgeted.lr_at(planned, 20), plain.lr_at(plain.start(), 20));
+  // The plan travels in the checkpoint's state.
+  RunState r;
+  r.schedule = planned;
+  EXPECT_EQ(RunState::from_json(r.to_json(), "test").schedule.planned_epochs, 7);
+}
+
 TEST(Scheduler, BestEpochIsHighestExactMatchWithTiesToTheLowerLoss) {
   const Scheduler scheduler(with_schedule(LrSchedule::Constant), 5);
   ScheduleState s = scheduler.start();

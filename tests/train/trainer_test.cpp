@@ -218,6 +218,44 @@ TEST(Trainer, PatienceStopsOnRisingValidationLossAndSaysWhy) {
   }
 }
 
+// --time-budget: a budget no epoch fits in ends the run after its first epoch, saying so, as
+// "completed" (the plan, not the user, stopped it); the plan is in last.pt's state and a
+// resume with a larger budget goes on from it.
+TEST(Trainer, TimeBudgetEndsTheRunWhenNoFurtherEpochFitsAndResumeReplans) {
+  const std::string dir = temp_dir("budget");
+  write_copy_task(dir, 64, 32);
+  s2s::TrainConfig config = tiny_config(dir);
+  config.epochs = 30;
+  config.time_budget = 1e-6;  // minutes: spent by the time the first epoch ends
+  std::ostringstream log;
+  s2s::TrainOptions options = s2s::testing::quietly();
+  options.log = &log;
+  const s2s::TrainSummary s = s2s::train(config, options);
+  EXPECT_EQ(s.reason, s2s::RunStatus::Completed);
+  EXPECT_EQ(s.epochs_completed, 1);
+  EXPECT_NE(log.str().find("time budget 1e-06 min: no more epochs fit, epoch 1 is the last"),
+            std::string::npos)
+      << log.str();
+  EXPECT_EQ(lines_of(read_text(config.out + "/metrics.jsonl")).size(), 1u);
+  const auto state =
+      nlohmann::json::parse(s2s::load_checkpoint(config.out + "/last.pt").meta.state_json);
+  EXPECT_EQ(state["planned_epochs"], 1);
+  EXPECT_DOUBLE_EQ(
+      nlohmann::json::parse(read_text(config.out + "/config.json"))["time_budget"].get<double>(),
+      1e-6);
+
+  // A day's budget on resume: every remaining epoch fits, up to --epochs (here 3).
+  config.time_budget = 24 * 60;
+  config.epochs = 3;
+  std::ostringstream more;
+  s2s::TrainOptions again = s2s::testing::resuming();
+  again.log = &more;
+  const s2s::TrainSummary r = s2s::train(config, again);
+  EXPECT_EQ(r.epochs_completed, 3);
+  EXPECT_NE(more.str().find("epoch 3/3"), std::string::npos) << more.str();
+  EXPECT_NE(more.str().find("3 epochs fit"), std::string::npos) << more.str();
+}
+
 void expect_error(const std::string& path, const std::string& fragment) {
   try {
     s2s::load_checkpoint(path);
