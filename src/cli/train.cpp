@@ -149,6 +149,12 @@ int run(TrainFlags& f) {
   if (f.world_size->count() > 0) f.dist.world_size = f.world_size_value;
   if (f.rank->count() > 0) f.dist.rank = f.rank_value;
   const DistSettings dist = resolve_dist_settings(f.dist);
+  if (dist.distributed() && config.time_budget > 0) {  // before the rendezvous, not after it
+    throw Error(
+        "--time-budget works with one process only, not in a distributed run (world "
+        "size " +
+        std::to_string(dist.world_size) + ")");
+  }
   std::unique_ptr<ProcessGroup> group;
   if (dist.distributed()) {
     // Automatic threads: the machine's cores shared by the ranks on it (what torchrun's
@@ -210,7 +216,7 @@ void add_train(CLI::App& app, Context& ctx) {
       "After each epoch it plans how many epochs fit at the speed of its last three (plus 5%), "
       "up to --epochs, and warmup-cosine's decay ends at the planned last epoch: a slower "
       "machine trains fewer epochs of the same shape instead of running over. One process "
-      "only (not with --ranks) [0]");
+      "only (not with --world-size or s2s launch) [0]");
   add(cmd, *f, "--batch", &TrainConfig::batch, fmt::format("Batch size [{}]", d.batch));
   add(cmd, *f, "--bucket-pool", &TrainConfig::bucket_pool,
       fmt::format("Length bucketing: cut each epoch's shuffled rows into pools of N batches, "

@@ -258,7 +258,7 @@ class Trainer {
     if (config.time_budget > 0 && parallel_.distributed()) {
       // Each rank's clock would plan on its own, and a rank that stopped first would leave the
       // others waiting in an all-reduce.
-      throw Error("--time-budget works with one process only, not with several ranks");
+      throw Error("--time-budget works with one process only, not in a distributed run");
     }
     parallel_.broadcast_parameters(s_.model);
     if (options.log && !s_.threads_note.empty()) *options.log << s_.threads_note << "\n";

@@ -175,6 +175,27 @@ TEST(TrainCli, CheckpointKilledAtRandomMomentsIsAlwaysLoadable) {
 // exited 0, wrote 1x32 into config.json and the checkpoints, and `s2s eval --model RUN/last.pt`
 // failed from then on. Now it stops before touching the run, naming both flags; flags that may
 // change are applied and recorded.
+// Each rank's clock would plan its own epochs and leave the others waiting in an all-reduce:
+// refused before any rendezvous (nothing listens at the --init address here).
+TEST(TrainCli, TimeBudgetIsRefusedInADistributedRun) {
+  const std::string dir = temp_dir("budget_dist");
+  write_copy_task(dir, 20, 10);
+  const auto r =
+      run_cli("train --train " + dir + "/train.csv --valid " + dir + "/valid.csv --out " + dir +
+              "/run --time-budget 5 --world-size 2 "
+              "--rank 1 --init tcp://127.0.0.1:9");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_EQ(r.out,
+            "s2s: error: --time-budget works with one process only, not in a distributed run "
+            "(world size 2)\n");
+  const auto negative = run_cli("train --train " + dir + "/train.csv --valid " + dir +
+                                "/valid.csv --out " + dir + "/run --time-budget -1");
+  EXPECT_EQ(negative.exit_code, 2) << negative.out;
+  EXPECT_NE(negative.out.find("--time-budget must be >= 0 minutes (0: no limit)"),
+            std::string::npos)
+      << negative.out;
+}
+
 TEST(TrainCli, ResumeRefusesFlagsThatChangeTheModelAndRecordsTheOthers) {
   const std::string dir = temp_dir("resume_flags");
   write_copy_task(dir, 120, 30);
