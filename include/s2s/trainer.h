@@ -43,6 +43,11 @@ struct TrainSummary {
   double total_seconds = 0;
 };
 
+// Why train() refuses --time-budget with a process group: each rank's clock would plan its own
+// epochs, and a rank that stopped first would leave the others waiting in an all-reduce.
+inline constexpr const char* kTimeBudgetNeedsOneProcess =
+    "--time-budget works with one process only, not in a distributed run";
+
 // Runs (or resumes) training; writes DIR/config.json, metrics.jsonl, steps.jsonl, last.pt,
 // best.pt, summary.json. Throws s2s::Error on bad input. A non-finite loss stops the run (reason
 // NonFiniteLoss) keeping the last good checkpoint.

@@ -150,10 +150,8 @@ int run(TrainFlags& f) {
   if (f.rank->count() > 0) f.dist.rank = f.rank_value;
   const DistSettings dist = resolve_dist_settings(f.dist);
   if (dist.distributed() && config.time_budget > 0) {  // before the rendezvous, not after it
-    throw Error(
-        "--time-budget works with one process only, not in a distributed run (world "
-        "size " +
-        std::to_string(dist.world_size) + ")");
+    throw Error(std::string(kTimeBudgetNeedsOneProcess) + " (world size " +
+                std::to_string(dist.world_size) + ")");
   }
   std::unique_ptr<ProcessGroup> group;
   if (dist.distributed()) {

@@ -9,16 +9,16 @@
 namespace s2s {
 
 ProgressReporter::ProgressReporter(const TrainOptions& options, const TrainConfig& config)
-    : options_(options), config_(config), epochs_(config.epochs) {}
+    : options_(options), config_(config) {}
 
-void ProgressReporter::step(int64_t epoch, int64_t step, int64_t steps, double loss,
-                            double seconds) {
+void ProgressReporter::step(int64_t epoch, int64_t last_epoch, int64_t step, int64_t steps,
+                            double loss, double seconds) {
   if (!options_.progress_bar || !options_.progress) return;
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(kWidth * step / std::max<int64_t>(steps, 1));
   const double eta = step > 0 ? seconds / step * (steps - step) : 0.0;
   *options_.progress << fmt::format("\repoch {}/{} [{}{}] {}/{} loss {:.4f} {:.0f}s eta {:.0f}s ",
-                                    epoch, epochs_, std::string(filled, '#'),
+                                    epoch, last_epoch, std::string(filled, '#'),
                                     std::string(kWidth - filled, '.'), step, steps, loss, seconds,
                                     eta)
                      << std::flush;
@@ -30,13 +30,13 @@ void ProgressReporter::end_bar() {
   bar_open_ = false;
 }
 
-void ProgressReporter::epoch(const EpochRecord& m, bool best) {
+void ProgressReporter::epoch(const EpochRecord& m, int64_t last_epoch, bool best) {
   end_bar();
   if (!options_.log) return;
   *options_.log << fmt::format(
                        "epoch {}/{}  train loss {:.4f} tok {:.4f} seq {:.4f} | valid loss {:.4f} "
                        "tok {:.4f} seq {:.4f} | {:.1f}s {:.0f} pairs/s lr {:.3g}{}\n",
-                       m.epoch, epochs_, m.train_loss, m.train_token_acc, m.train_seq_acc,
+                       m.epoch, last_epoch, m.train_loss, m.train_token_acc, m.train_seq_acc,
                        m.valid_loss, m.valid_token_acc, m.valid_seq_acc, m.epoch_seconds,
                        m.train_pairs_per_second, m.lr, best ? "  *best" : "")
                 << std::flush;
@@ -67,11 +67,6 @@ void ProgressReporter::interrupted(int64_t epoch, int64_t step, int64_t steps) {
     note(fmt::format("interrupted after epoch {}; saved {} (continue with --resume {})", epoch,
                      last, config_.out));
   }
-}
-
-void ProgressReporter::plan(int64_t epochs, const std::string& why) {
-  epochs_ = epochs;
-  if (!why.empty()) note(why);
 }
 
 void ProgressReporter::early_stop(int64_t min_loss_epoch) {

@@ -14,23 +14,21 @@ class ProgressReporter {
  public:
   ProgressReporter(const TrainOptions& options, const TrainConfig& config);
 
-  // After every optimizer step: redraws the bar (terminals only).
-  void step(int64_t epoch, int64_t step, int64_t steps, double loss, double seconds);
+  // After every optimizer step: redraws the bar (terminals only). `last_epoch`: the epoch the
+  // run ends with (--epochs, or --time-budget's plan).
+  void step(int64_t epoch, int64_t last_epoch, int64_t step, int64_t steps, double loss,
+            double seconds);
   // After validation.
-  void epoch(const EpochRecord& m, bool best);
+  void epoch(const EpochRecord& m, int64_t last_epoch, bool best);
   void note(const std::string& line);  // any other message, one line
   void non_finite_loss(int64_t epoch, int64_t step, double loss, int64_t kept_epoch);
   void interrupted(int64_t epoch, int64_t step, int64_t steps);  // step == steps: at its end
   void early_stop(int64_t min_loss_epoch);
-  // The run now ends with `epochs` (--time-budget's plan): shown in the epoch lines, and with
-  // a non-empty `why`, said in a line of its own.
-  void plan(int64_t epochs, const std::string& why);
 
  private:
   void end_bar();
   const TrainOptions& options_;
   const TrainConfig& config_;
-  int64_t epochs_;  // the last epoch, as the epoch lines show it
   bool bar_open_ = false;
 };
 

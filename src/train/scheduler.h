@@ -63,13 +63,13 @@ class Scheduler {
   int64_t total_ = 0;  // steps of the whole run (--epochs)
 };
 
-// How many epochs a run with `budget_seconds` of time can have in all, at most `max_epochs`:
-// the `done` epochs and as many more as fit in what is left after `elapsed_seconds`, each
-// expected to take the mean of the last three of `epoch_seconds` (oldest first) plus 5% (these
-// VMs' speed drifts by 10-20%; ending over the budget is worse than one epoch fewer). At least
-// `done`, which means: stop now. Nothing measured yet: `max_epochs`.
 // The mean of the last three of `epoch_seconds` (fewer if there are fewer; 0 if none).
 double recent_epoch_seconds(const std::vector<double>& epoch_seconds);
+// How many epochs a run with `budget_seconds` of time can have in all, at most `max_epochs`:
+// the `done` epochs and as many more as fit in what is left after `elapsed_seconds`, each
+// expected to take recent_epoch_seconds plus 5% (these VMs' speed drifts by 10-20%; ending
+// over the budget is worse than one epoch fewer). At least `done`, which means: stop now.
+// Nothing measured yet: `max_epochs`.
 int64_t plan_epochs(int64_t done, const std::vector<double>& epoch_seconds, double elapsed_seconds,
                     double budget_seconds, int64_t max_epochs);
 

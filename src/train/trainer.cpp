@@ -255,20 +255,15 @@ class Trainer {
         step_log_((fs::path(config.out) / run_files::kSteps).string(),
                   writes_ ? config.log_every : 0, state_.epoch * steps_ + state_.step),
         elapsed_before_(state_.elapsed_seconds) {
-    if (config.time_budget > 0 && parallel_.distributed()) {
-      // Each rank's clock would plan on its own, and a rank that stopped first would leave the
-      // others waiting in an all-reduce.
-      throw Error("--time-budget works with one process only, not in a distributed run");
-    }
+    if (config.time_budget > 0 && parallel_.distributed()) throw Error(kTimeBudgetNeedsOneProcess);
     parallel_.broadcast_parameters(s_.model);
     if (options.log && !s_.threads_note.empty()) *options.log << s_.threads_note << "\n";
     if (!options.resume) state_.schedule = scheduler_.start();
-    progress_.plan(scheduler_.last_epoch(state_.schedule), "");
     // A resume plans again at once: the budget or --epochs may be new.
     if (options.resume && config.time_budget > 0) {
       const std::string note =
           plan_within_budget(state_.epoch, epoch_seconds(), state_.elapsed_seconds);
-      if (!note.empty()) progress_.plan(scheduler_.last_epoch(state_.schedule), note);
+      if (!note.empty()) progress_.note(note);
     }
     // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
     // to it, the others start their share from zero.
@@ -325,7 +320,8 @@ class Trainer {
       state_.step_done(seconds);
       ++steps_this_process_;
       step_log_.add(state_, r, seconds, run_step + 1, epoch, i + 1, steps_, lr);
-      progress_.step(epoch, i + 1, steps_, state_.partial.loss(), state_.partial_seconds);
+      progress_.step(epoch, scheduler_.last_epoch(state_.schedule), i + 1, steps_,
+                     state_.partial.loss(), state_.partial_seconds);
       const bool stop =
           parallel_.distributed() ? parallel_.stop_agreed() : stop_requested(steps_this_process_);
       if (stop && i + 1 < steps_) {
@@ -355,6 +351,7 @@ class Trainer {
     state_.epoch_done(epoch, m.elapsed_seconds);
     const EpochVerdict verdict =
         scheduler_.end_epoch(state_.schedule, epoch, m.valid_seq_acc, m.valid_loss);
+    const int64_t last_epoch = scheduler_.last_epoch(state_.schedule);  // as the epoch ran
     std::string plan_note;  // said after the epoch's line
     if (config_.time_budget > 0) {
       std::vector<double> seconds = epoch_seconds();
@@ -376,8 +373,8 @@ class Trainer {
     }
     epochs_.add(m);
     parallel_.barrier();
-    progress_.epoch(m, verdict.best);
-    if (!plan_note.empty()) progress_.plan(scheduler_.last_epoch(state_.schedule), plan_note);
+    progress_.epoch(m, last_epoch, verdict.best);
+    if (!plan_note.empty()) progress_.note(plan_note);
     if (verdict.stop_early) {
       progress_.early_stop(state_.schedule.min_loss_epoch);
       return RunStatus::EarlyStopping;
