@@ -44,6 +44,8 @@ struct LuongAttentionOptions {
   LuongAttentionOptions(Attention score, int64_t hidden) : score_(score), hidden_(hidden) {}
   TORCH_ARG(Attention, score);
   TORCH_ARG(int64_t, hidden);
+  // BF16: the layers' products in training round their operands to bf16 (kernels::linear).
+  TORCH_ARG(Precision, precision) = Precision::F32;
 };
 
 class LuongAttentionImpl : public torch::nn::Cloneable<LuongAttentionImpl> {

@@ -2,6 +2,7 @@
 
 #include <torch/csrc/autograd/custom_function.h>
 
+#include "kernels/gates.h"
 #include "kernels/matmul.h"
 
 namespace s2s::kernels {
@@ -19,25 +20,37 @@ bool ours(std::initializer_list<at::Tensor> tensors) {
   return true;
 }
 
-// Row-major views of contiguous f32 tensors.
+// Row-major views of contiguous f32 or bf16 tensors.
 Matrix rows_of(const at::Tensor& t, int64_t rows, int64_t cols) {
-  return Matrix{t.data_ptr<float>(), rows, cols, cols, 1};
+  return Matrix{t.data_ptr(), rows, cols, cols, 1};
 }
 Matrix batch_of(const at::Tensor& t) {  // [B, R, C]
   const int64_t r = t.size(1), c = t.size(2);
   return Matrix{t.data_ptr<float>(), r, c, c, 1, t.size(0), r * c};
 }
 
+// A bf16 copy of a contiguous f32 tensor, rounded as the recurrent kernels round their operands.
+at::Tensor to_bf16(const at::Tensor& t) {
+  at::Tensor rounded = at::empty(t.sizes(), t.options().dtype(at::kBFloat16));
+  masked_copy(t.numel(), t.data_ptr<float>(), nullptr, rounded.data_ptr<c10::BFloat16>());
+  return rounded;
+}
+
 struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const at::Tensor& bias) {
+                            const at::Tensor& bias, bool bf16) {
     const int64_t in = weight.size(1), out = weight.size(0), rows = x.numel() / in;
-    const at::Tensor x2 = x.reshape({rows, in}).contiguous(), w = weight.contiguous();
+    at::Tensor x2 = x.reshape({rows, in}).contiguous(), w = weight.contiguous();
+    if (bf16) {  // the operands backward multiplies too, so each is rounded once
+      x2 = to_bf16(x2);
+      w = to_bf16(w);
+    }
     at::Tensor y = at::empty({rows, out}, x.options());
     matmul(rows_of(x2, rows, in), rows_of(w, out, in).t(), y.data_ptr<float>(),
-           bias.numel() > 0 ? bias.contiguous().data_ptr<float>() : nullptr, false);
+           bias.numel() > 0 ? bias.contiguous().data_ptr<float>() : nullptr, bf16);
     ctx->save_for_backward({x2, w});
     ctx->saved_data["bias"] = bias.numel() > 0;
+    ctx->saved_data["bf16"] = bf16;
     std::vector<int64_t> sizes = x.sizes().vec();
     sizes.back() = out;
     return y.view(sizes);
@@ -47,22 +60,25 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor &x2 = saved[0], &w = saved[1];
     const int64_t rows = x2.size(0), in = w.size(1), out = w.size(0);
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
     const at::Tensor dy = grads[0].reshape({rows, out}).contiguous();
+    const at::Tensor dy_operand = bf16 ? to_bf16(dy) : dy;
     at::Tensor dx, dw, db;
     if (ctx->needs_input_grad(0)) {  // dy W
       dx = at::empty({rows, in}, dy.options());
-      matmul(rows_of(dy, rows, out), rows_of(w, out, in), dx.data_ptr<float>(), nullptr, false);
+      matmul(rows_of(dy_operand, rows, out), rows_of(w, out, in), dx.data_ptr<float>(), nullptr,
+             bf16);
       std::vector<int64_t> sizes = grads[0].sizes().vec();
       sizes.back() = in;
       dx = dx.view(sizes);
     }
     if (ctx->needs_input_grad(1)) {  // dy^T x
       dw = at::empty({out, in}, dy.options());
-      matmul(rows_of(dy, rows, out).t(), rows_of(x2, rows, in), dw.data_ptr<float>(), nullptr,
-             false);
+      matmul(rows_of(dy_operand, rows, out).t(), rows_of(x2, rows, in), dw.data_ptr<float>(),
+             nullptr, bf16);
     }
     if (ctx->saved_data["bias"].toBool() && ctx->needs_input_grad(2)) db = dy.sum(0);
-    return {dx, dw, db};
+    return {dx, dw, db, at::Tensor()};
   }
 };
 
@@ -94,10 +110,12 @@ struct BmmFunction : public torch::autograd::Function<BmmFunction> {
 
 }  // namespace
 
-at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                  Precision precision) {
   if (!ours({x, weight, bias})) return at::linear(x, weight, bias);
   // An empty tensor stands in for no bias: autograd functions take defined inputs.
-  return LinearFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()));
+  return LinearFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
+                               precision == Precision::BF16);
 }
 
 at::Tensor bmm(const at::Tensor& a, const at::Tensor& b) {

@@ -55,10 +55,11 @@ AttentionMemory LuongAttentionImpl::prepare(const at::Tensor& memory, const at::
   m.mask = mask;
   switch (options.score()) {
     case Attention::General:
-      m.keys = kernels::linear(m.values, linear_in->weight, linear_in->bias);
+      m.keys = kernels::linear(m.values, linear_in->weight, linear_in->bias, options.precision());
       break;
     case Attention::Concat:
-      m.keys = kernels::linear(m.values, linear_context->weight, linear_context->bias);
+      m.keys = kernels::linear(m.values, linear_context->weight, linear_context->bias,
+                               options.precision());
       break;
     default:
       m.keys = m.values;
@@ -76,7 +77,8 @@ at::Tensor context_and_query(LuongAttentionImpl& attention, const at::Tensor& qu
   if (attention.options.score() == Attention::Concat) {
     // v_aᵀ tanh(W_q h_t + W_k h̄_s) for every (t, s) pair at once: [B, T, S, H] -> [B, T, S].
     const at::Tensor q_proj =
-        kernels::linear(q, attention.linear_query->weight, attention.linear_query->bias)
+        kernels::linear(q, attention.linear_query->weight, attention.linear_query->bias,
+                        attention.options.precision())
             .unsqueeze(2);
     const at::Tensor joint = at::tanh(q_proj + memory.keys.unsqueeze(1));
     scores = attention.v->forward(joint).squeeze(-1);
@@ -98,14 +100,16 @@ at::Tensor context_and_query(LuongAttentionImpl& attention, const at::Tensor& qu
 at::Tensor LuongAttentionImpl::forward(const at::Tensor& query, const AttentionMemory& memory,
                                        at::Tensor* weights) {
   const at::Tensor joint = context_and_query(*this, query, memory, weights);
-  return at::tanh(kernels::linear(joint, linear_out->weight, linear_out->bias)).transpose(0, 1);
+  return at::tanh(kernels::linear(joint, linear_out->weight, linear_out->bias, options.precision()))
+      .transpose(0, 1);
 }
 
 at::Tensor LuongAttentionImpl::forward_rows(const at::Tensor& query, const AttentionMemory& memory,
                                             const at::Tensor& rows) {
   const at::Tensor joint = context_and_query(*this, query, memory, nullptr);
   const at::Tensor picked = joint.reshape({-1, joint.size(2)}).index_select(0, rows);
-  return at::tanh(kernels::linear(picked, linear_out->weight, linear_out->bias));
+  return at::tanh(
+      kernels::linear(picked, linear_out->weight, linear_out->bias, options.precision()));
 }
 
 // The shapes registered in LuongAttentionImpl::reset.

@@ -59,7 +59,9 @@ void Seq2SeqImpl::reset() {
   dec_emb = register_module("dec_emb", torch::nn::Embedding(v, h));
   dec = register_module("dec", rnn(options.input_feeding() ? 2 * h : h, h, false));
   if (options.attention() != Attention::None) {
-    attn = register_module("attn", LuongAttention(LuongAttentionOptions(options.attention(), h)));
+    attn = register_module(
+        "attn", LuongAttention(
+                    LuongAttentionOptions(options.attention(), h).precision(options.precision())));
   }
   out = register_module("out", torch::nn::Linear(h, v));
 }
@@ -165,7 +167,7 @@ at::Tensor Seq2SeqImpl::step_logits(RnnState& rnn, const AttentionMemory& memory
     y = attn->forward(y, memory);
     if (options.input_feeding()) attentional = y[0];
   }
-  return kernels::linear(y, out->weight, out->bias);
+  return kernels::linear(y, out->weight, out->bias, options.precision());
 }
 
 at::Tensor Seq2SeqImpl::forward(const at::Tensor& src, const at::Tensor& tgt_in,
@@ -207,7 +209,7 @@ at::Tensor Seq2SeqImpl::teacher_forced(const Encoded& e, const at::Tensor& tgt_i
     return packed_log_probs(e, y, lengths);
   }
   if (options.attention() != Attention::None) y = attn->forward(y, e.memory);
-  return at::log_softmax(kernels::linear(y, out->weight, out->bias), -1);
+  return at::log_softmax(kernels::linear(y, out->weight, out->bias, options.precision()), -1);
 }
 
 at::Tensor Seq2SeqImpl::packed_log_probs(const Encoded& e, const at::Tensor& y,
@@ -223,7 +225,8 @@ at::Tensor Seq2SeqImpl::packed_log_probs(const Encoded& e, const at::Tensor& y,
   const at::Tensor h = options.attention() != Attention::None
                            ? attn->forward_rows(y, e.memory, rows)
                            : y.transpose(0, 1).reshape({-1, y.size(2)}).index_select(0, rows);
-  const at::Tensor logp = at::log_softmax(kernels::linear(h, out->weight, out->bias), -1);
+  const at::Tensor logp =
+      at::log_softmax(kernels::linear(h, out->weight, out->bias, options.precision()), -1);
   return at::zeros({batch * steps, logp.size(1)}, logp.options())
       .index_copy(0, rows, logp)
       .view({batch, steps, logp.size(1)})

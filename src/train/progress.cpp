@@ -44,7 +44,9 @@ void ProgressReporter::epoch(const EpochRecord& m, int64_t last_epoch, bool best
 
 void ProgressReporter::note(const std::string& line) {
   end_bar();
-  if (options_.log) *options_.log << line << "\n";
+  // Flushed like the epoch lines: a log written to a file (block-buffered) shows each message
+  // when it happens, not at the next epoch's line.
+  if (options_.log) *options_.log << line << "\n" << std::flush;
 }
 
 void ProgressReporter::non_finite_loss(int64_t epoch, int64_t step, double loss,

@@ -1,6 +1,6 @@
 // kernels::linear and kernels::bmm against ATen's linear and bmm: outputs and every gradient,
 // with and without bias, inputs with leading dimensions, transposed (non-contiguous) operands,
-// and the fallback to ATen where no gradient is recorded.
+// the fallback to ATen where no gradient is recorded, and linear's bf16 products.
 #include "kernels/dense.h"
 
 #include <gtest/gtest.h>
@@ -32,6 +32,33 @@ TEST(Dense, LinearMatchesAtenWithGradients) {
     expect_close(w.grad(), wr.grad(), "dW");
     if (with_bias) expect_close(b.grad(), br.grad(), "db");
   }
+}
+
+at::Tensor rounded(const at::Tensor& t) {
+  return t.to(at::kBFloat16).to(at::kFloat);
+}
+
+// --precision bf16: the f32 product of the operands rounded to bf16 (to nearest, ties to even),
+// forward and backward (where the output's gradient is the rounded operand); the bias gradient
+// is the f32 sum of the gradient.
+TEST(Dense, Bf16LinearIsTheF32ProductOfBf16RoundedOperands) {
+  torch::manual_seed(6);
+  const at::Tensor x0 = torch::randn({7, 5, 48}), w0 = torch::randn({13, 48});
+  const at::Tensor b0 = torch::randn({13}), dy = torch::randn({7, 5, 13});
+  at::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
+  at::Tensor b = b0.clone().requires_grad_();
+  const at::Tensor y = s2s::kernels::linear(x, w, b, s2s::Precision::BF16);
+  ASSERT_EQ(y.scalar_type(), at::kFloat);
+  expect_close(y, at::linear(rounded(x0), rounded(w0), b0), "y");
+  // The rounding is there: f32's product is further off than the tolerance.
+  EXPECT_FALSE(torch::allclose(y, at::linear(x0, w0, b0), 1e-4, 1e-4));
+  (y * dy).sum().backward();
+  expect_close(x.grad(), at::matmul(rounded(dy), rounded(w0)), "dx");
+  expect_close(w.grad(),
+               at::matmul(rounded(dy).reshape({-1, 13}).t(), rounded(x0).reshape({-1, 48})), "dW");
+  expect_close(b.grad(), dy.reshape({-1, 13}).sum(0), "db");
+  EXPECT_EQ(x.grad().scalar_type(), at::kFloat);
+  EXPECT_EQ(w.grad().scalar_type(), at::kFloat);
 }
 
 TEST(Dense, BmmMatchesAtenWithGradientsAlsoForTransposedOperands) {
