@@ -110,12 +110,16 @@ struct BmmFunction : public torch::autograd::Function<BmmFunction> {
 
 }  // namespace
 
+// Narrower layers stay f32 in BF16: an output layer over a small vocabulary (the course's 14
+// tokens) ran slower with its operands converted than in f32.
+constexpr int64_t kMinBf16Outputs = 64;
+
 at::Tensor linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
                   Precision precision) {
   if (!ours({x, weight, bias})) return at::linear(x, weight, bias);
   // An empty tensor stands in for no bias: autograd functions take defined inputs.
   return LinearFunction::apply(x, weight, bias.defined() ? bias : at::empty({0}, x.options()),
-                               precision == Precision::BF16);
+                               precision == Precision::BF16 && weight.size(0) >= kMinBf16Outputs);
 }
 
 at::Tensor bmm(const at::Tensor& a, const at::Tensor& b) {

@@ -6,7 +6,8 @@
 // other types) goes to at::linear and at::bmm as before.
 // linear in Precision::BF16 (training with --precision bf16) rounds the products' operands to
 // bf16 and accumulates in f32, as the recurrent kernels do: x and W forward, the output's
-// gradient backward; the weights, their gradients and the outputs stay f32.
+// gradient backward; the weights, their gradients and the outputs stay f32. A layer with fewer
+// than 64 outputs stays f32 (converting its operands costs more than its product saves).
 #pragma once
 
 #include <ATen/ATen.h>

@@ -43,8 +43,8 @@ at::Tensor rounded(const at::Tensor& t) {
 // is the f32 sum of the gradient.
 TEST(Dense, Bf16LinearIsTheF32ProductOfBf16RoundedOperands) {
   torch::manual_seed(6);
-  const at::Tensor x0 = torch::randn({7, 5, 48}), w0 = torch::randn({13, 48});
-  const at::Tensor b0 = torch::randn({13}), dy = torch::randn({7, 5, 13});
+  const at::Tensor x0 = torch::randn({7, 5, 48}), w0 = torch::randn({70, 48});
+  const at::Tensor b0 = torch::randn({70}), dy = torch::randn({7, 5, 70});
   at::Tensor x = x0.clone().requires_grad_(), w = w0.clone().requires_grad_();
   at::Tensor b = b0.clone().requires_grad_();
   const at::Tensor y = s2s::kernels::linear(x, w, b, s2s::Precision::BF16);
@@ -55,10 +55,20 @@ TEST(Dense, Bf16LinearIsTheF32ProductOfBf16RoundedOperands) {
   (y * dy).sum().backward();
   expect_close(x.grad(), at::matmul(rounded(dy), rounded(w0)), "dx");
   expect_close(w.grad(),
-               at::matmul(rounded(dy).reshape({-1, 13}).t(), rounded(x0).reshape({-1, 48})), "dW");
-  expect_close(b.grad(), dy.reshape({-1, 13}).sum(0), "db");
+               at::matmul(rounded(dy).reshape({-1, 70}).t(), rounded(x0).reshape({-1, 48})), "dW");
+  expect_close(b.grad(), dy.reshape({-1, 70}).sum(0), "db");
   EXPECT_EQ(x.grad().scalar_type(), at::kFloat);
   EXPECT_EQ(w.grad().scalar_type(), at::kFloat);
+}
+
+// A layer with fewer than 64 outputs (an output layer over a small vocabulary) stays f32 in
+// bf16: converting its operands cost more than its bf16 product saved.
+TEST(Dense, Bf16LinearKeepsNarrowLayersInF32) {
+  torch::manual_seed(7);
+  const at::Tensor x = torch::randn({9, 48}).requires_grad_(), w = torch::randn({63, 48});
+  const at::Tensor y =
+      s2s::kernels::linear(x, w.requires_grad_(), at::Tensor(), s2s::Precision::BF16);
+  expect_close(y, at::linear(x.detach(), w.detach()), "y");
 }
 
 TEST(Dense, BmmMatchesAtenWithGradientsAlsoForTransposedOperands) {
