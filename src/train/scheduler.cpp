@@ -8,9 +8,7 @@
 namespace s2s {
 
 Scheduler::Scheduler(const TrainConfig& config, int64_t steps_per_epoch)
-    : config_(config),
-      steps_per_epoch_(std::max<int64_t>(steps_per_epoch, 1)),
-      total_(config.epochs * steps_per_epoch_) {}
+    : config_(config), steps_per_epoch_(std::max<int64_t>(steps_per_epoch, 1)) {}
 
 int64_t Scheduler::warmup_steps(int64_t total) const {
   return std::min(config_.warmup_steps + config_.warmup_epochs * steps_per_epoch_, total - 1);

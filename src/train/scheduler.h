@@ -53,14 +53,13 @@ class Scheduler {
   bool plan(ScheduleState& state, int64_t done, const std::vector<double>& epoch_seconds,
             double elapsed_seconds) const;
 
-  int64_t warmup_steps() const { return warmup_steps(total_); }
-  int64_t total_steps() const { return total_; }
+  int64_t warmup_steps() const { return warmup_steps(total_steps()); }
+  int64_t total_steps() const { return config_.epochs * steps_per_epoch_; }  // of --epochs
 
  private:
   int64_t warmup_steps(int64_t total) const;  // of a run of `total` steps, less than total
   TrainConfig config_;
   int64_t steps_per_epoch_ = 1;
-  int64_t total_ = 0;  // steps of the whole run (--epochs)
 };
 
 // The mean of the last three of `epoch_seconds` (fewer if there are fewer; 0 if none).
