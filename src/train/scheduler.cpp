@@ -27,6 +27,13 @@ bool Scheduler::plan(ScheduleState& state, int64_t done, const std::vector<doubl
   return state.planned_epochs != before;
 }
 
+bool Scheduler::replan_after_epoch(ScheduleState& state, int64_t done,
+                                   const std::vector<double>& epoch_seconds,
+                                   double elapsed_seconds) const {
+  if (done >= last_epoch(state)) return false;
+  return plan(state, done, epoch_seconds, elapsed_seconds);
+}
+
 double recent_epoch_seconds(const std::vector<double>& epoch_seconds) {
   const size_t recent = std::min<size_t>(3, epoch_seconds.size());
   double sum = 0;

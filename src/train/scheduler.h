@@ -52,6 +52,11 @@ class Scheduler {
   // seconds. Returns whether the plan changed.
   bool plan(ScheduleState& state, int64_t done, const std::vector<double>& epoch_seconds,
             double elapsed_seconds) const;
+  // plan() at the end of epoch `done`, except that a run which has reached its planned last
+  // epoch keeps it: its schedule has ended (warmup-cosine's rate is ~0 there), and a longer plan
+  // would only add epochs at that rate. (A resume plans with plan(): --epochs may be new.)
+  bool replan_after_epoch(ScheduleState& state, int64_t done,
+                          const std::vector<double>& epoch_seconds, double elapsed_seconds) const;
 
   int64_t warmup_steps() const { return warmup_steps(total_steps()); }
   int64_t total_steps() const { return config_.epochs * steps_per_epoch_; }  // of --epochs

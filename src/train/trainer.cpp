@@ -261,8 +261,8 @@ class Trainer {
     if (!options.resume) state_.schedule = scheduler_.start();
     // A resume plans again at once: the budget or --epochs may be new.
     if (options.resume && config.time_budget > 0) {
-      const std::string note =
-          plan_within_budget(state_.epoch, epoch_seconds(), state_.elapsed_seconds);
+      const std::string note = plan_within_budget(state_.epoch, epoch_seconds(),
+                                                  state_.elapsed_seconds, /*resume=*/true);
       if (!note.empty()) progress_.note(note);
     }
     // The checkpoint's tally of an interrupted epoch is every rank's (save_last): rank 0 adds
@@ -356,7 +356,7 @@ class Trainer {
     if (config_.time_budget > 0) {
       std::vector<double> seconds = epoch_seconds();
       seconds.push_back(m.epoch_seconds);
-      plan_note = plan_within_budget(epoch, seconds, m.elapsed_seconds);
+      plan_note = plan_within_budget(epoch, seconds, m.elapsed_seconds, /*resume=*/false);
     }
     // last.pt is the commit point of an epoch: best.pt before it (a best.pt ahead of last.pt is
     // rewritten by the exact resume that redoes the epoch), metrics.jsonl after it, so readers
@@ -395,9 +395,14 @@ class Trainer {
   // --time-budget: how many epochs fit after `epoch` epochs that took `seconds` (oldest first),
   // `elapsed` seconds used; into the state before the epoch's checkpoint is written, so that the
   // checkpoint carries the plan. Returns the line that says so, or "" when the plan is unchanged.
-  std::string plan_within_budget(int64_t epoch, const std::vector<double>& seconds,
-                                 double elapsed) {
-    if (!scheduler_.plan(state_.schedule, epoch, seconds, elapsed)) return "";
+  // After an epoch, a run that has reached its planned end stays there (replan_after_epoch); a
+  // resume plans afresh.
+  std::string plan_within_budget(int64_t epoch, const std::vector<double>& seconds, double elapsed,
+                                 bool resume) {
+    const bool changed =
+        resume ? scheduler_.plan(state_.schedule, epoch, seconds, elapsed)
+               : scheduler_.replan_after_epoch(state_.schedule, epoch, seconds, elapsed);
+    if (!changed) return "";
     const int64_t last = scheduler_.last_epoch(state_.schedule);
     const std::string fit = last > epoch
                                 ? fmt::format("{} epochs fit", last)

@@ -156,6 +156,28 @@ TEST(Scheduler, PlannedEpochsSetWhereTheCosineEnds) {
   EXPECT_EQ(RunState::from_json(r.to_json(), "test").schedule.planned_epochs, 7);
 }
 
+// After its planned last epoch a run does not plan more, however fast its epochs were (session
+// 17: a plan of 40 grew to 41 after epoch 40, whose cosine had ended, for one epoch at ~0);
+// before it, faster epochs still extend the plan.
+TEST(Scheduler, AnEndedPlanIsNotReopenedAfterItsLastEpoch) {
+  TrainConfig c = with_schedule(LrSchedule::WarmupCosine);
+  c.epochs = 50;
+  c.time_budget = 30;
+  const Scheduler scheduler(c, 5);
+  ScheduleState state = scheduler.start();
+  state.planned_epochs = 40;
+  // 40 epochs of 40 s used 1600 of 1800 s; 200 / 42 fits 4 more, but the plan has run.
+  EXPECT_FALSE(scheduler.replan_after_epoch(state, 40, {40, 40, 40}, 1600));
+  EXPECT_EQ(scheduler.last_epoch(state), 40);
+  // After epoch 39 (1560 s used) the same speed extends it: 240 / 42 = 5 more, 44.
+  EXPECT_TRUE(scheduler.replan_after_epoch(state, 39, {40, 40, 40}, 1560));
+  EXPECT_EQ(scheduler.last_epoch(state), 44);
+  // plan() itself (a resume) still plans past an ended run.
+  state.planned_epochs = 40;
+  EXPECT_TRUE(scheduler.plan(state, 40, {40, 40, 40}, 1600));
+  EXPECT_EQ(scheduler.last_epoch(state), 44);
+}
+
 TEST(Scheduler, BestEpochIsHighestExactMatchWithTiesToTheLowerLoss) {
   const Scheduler scheduler(with_schedule(LrSchedule::Constant), 5);
   ScheduleState s = scheduler.start();
