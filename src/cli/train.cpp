@@ -212,8 +212,9 @@ void add_train(CLI::App& app, Context& ctx) {
   add(cmd, *f, "--time-budget", &TrainConfig::time_budget,
       "Minutes of training the run may take, validation included (e.g. 55); 0 = no limit. "
       "After each epoch it plans how many epochs fit at the speed of its last three (plus 5%), "
-      "up to --epochs, and warmup-cosine's decay ends at the planned last epoch: a slower "
-      "machine trains fewer epochs of the same shape instead of running over. One process "
+      "up to --epochs, and warmup-cosine's decay ends at the planned last epoch (the run ends "
+      "there, however fast its last epochs were): a slower machine trains fewer epochs of the "
+      "same shape instead of running over. One process "
       "only (not with --world-size or s2s launch) [0]");
   add(cmd, *f, "--batch", &TrainConfig::batch, fmt::format("Batch size [{}]", d.batch));
   add(cmd, *f, "--bucket-pool", &TrainConfig::bucket_pool,
