@@ -54,6 +54,7 @@ class DecoderState {
   std::unique_ptr<kernels::DecodeStep> step;
   Cell cell = Cell::GRU;
   Precision precision = Precision::F32;
+  RnnImpl impl = RnnImpl::Auto;  // the decoder's: which kernels a rebuilt step runs on
   int64_t layers = 0;
   std::vector<at::Tensor> weights;
   at::Tensor logits, log_probs;

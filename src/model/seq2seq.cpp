@@ -233,6 +233,21 @@ at::Tensor Seq2SeqImpl::packed_log_probs(const Encoded& e, const at::Tensor& y,
       .transpose(0, 1);
 }
 
+namespace {
+
+// The kernels a decoding step runs on: ours where the model's RNNs run on gemm without
+// gradients (resolve_impl: Auto in bf16), oneDNN's fused primitives where they run on oneDNN.
+// One step of the course's decoder (GRU 4x256, one thread, 2026-12-02): bf16 47/86/150/291/601
+// us against oneDNN's 47/143/217/349/668 at 1/8/16/32/64 rows; f32 a tie from 8 rows up
+// (155-1111 us each) and 93 against 81 us at one row.
+kernels::StepKernels step_kernels(RnnImpl impl, Cell cell, Precision precision) {
+  return resolve_impl(impl, cell, /*training=*/false, precision) == RnnImpl::Gemm
+             ? kernels::StepKernels::Gemm
+             : kernels::StepKernels::OneDNN;
+}
+
+}  // namespace
+
 bool Seq2SeqImpl::fused_decoding() const {
   return options.impl() != RnnImpl::Torch && dec_emb->weight.scalar_type() == at::kFloat;
 }
@@ -328,7 +343,8 @@ at::Tensor Seq2SeqImpl::greedy_rows(const Encoded& encoded, int64_t batch, int64
     const bool attention = options.attention() != Attention::None;
     const int64_t h = options.hidden();
     kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch,
-                             options.precision());
+                             options.precision(),
+                             step_kernels(options.impl(), options.cell(), options.precision()));
     step.set_state(state.rnn.h, state.rnn.c);
     at::Tensor logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
     const at::Tensor w_out_t = out->weight.t();
@@ -367,7 +383,8 @@ DecoderState::DecoderState(DecoderState&&) noexcept = default;
 DecoderState& DecoderState::operator=(DecoderState&&) noexcept = default;
 
 void DecoderState::rebuild_step(int64_t new_rows) {
-  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision);
+  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision,
+                                               step_kernels(impl, cell, precision));
   logits = at::empty({new_rows, logits.size(1)}, logits.options());
   log_probs = at::empty_like(logits);
 }
@@ -414,6 +431,7 @@ DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor
   }
   d.cell = options.cell();
   d.precision = options.precision();
+  d.impl = options.impl();
   d.layers = options.layers();
   d.weights = dec->flat_weights();
   d.logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
