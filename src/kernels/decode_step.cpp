@@ -2,10 +2,12 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
 #include <unordered_map>
 
 #include "kernels/rnn_primitives.h"
 #include "kernels/weight_cache.h"
+#include "s2s/error.h"
 
 namespace s2s::kernels {
 
@@ -19,9 +21,10 @@ namespace {
 
 struct OneDnnSteps final : DecodeStep::Impl {
   OneDnnSteps(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
-              Precision precision);
+              Precision precision, const at::Tensor& embedding);
   void set_state(const at::Tensor& h, const at::Tensor& c) override;
   at::Tensor& input() override { return x; }
+  at::Tensor& tokens() override { return ids; }
   const at::Tensor& run() override;
   at::Tensor h() const override { return h_[parity].to(at::kFloat); }
   at::Tensor c() const override { return cell == Cell::LSTM ? c_[parity] : at::Tensor(); }
@@ -37,6 +40,7 @@ struct OneDnnSteps final : DecodeStep::Impl {
   Precision precision;
   int64_t layers, batch, hidden;
   at::Tensor x, h_[2], c_[2];  // state [L, B, H] double-buffered
+  at::Tensor embedding, ids;   // with an embedding: the ids whose rows run() copies into x
   std::vector<at::Tensor> ys;  // each segment's top output [1, B, H]
   at::Tensor x_kernel, y_f32;  // bf16 only: what the first segment reads, the f32 result
   std::vector<Segment> segments;
@@ -44,8 +48,12 @@ struct OneDnnSteps final : DecodeStep::Impl {
 };
 
 OneDnnSteps::OneDnnSteps(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
-                         Precision precision) {
+                         Precision precision, const at::Tensor& embedding_) {
   OneDnnSteps& m = *this;
+  if (embedding_.defined()) {
+    m.embedding = embedding_;
+    m.ids = at::zeros({batch}, embedding_.options().dtype(at::kLong));
+  }
   m.cell = cell;
   m.precision = precision;
   m.layers = num_layers;
@@ -117,6 +125,10 @@ void OneDnnSteps::set_state(const at::Tensor& h, const at::Tensor& c) {
 
 const at::Tensor& OneDnnSteps::run() {
   const bool bf16 = precision == Precision::BF16;
+  if (embedding.defined()) {
+    check_token_ids(ids, embedding.size(0));
+    at::index_select_out(x, embedding, 0, ids);
+  }
   if (bf16) x_kernel.copy_(x);
   for (auto& s : segments) s.prims->forward.execute(cpu_stream(), s.args[parity]);
   parity = 1 - parity;
@@ -127,11 +139,22 @@ const at::Tensor& OneDnnSteps::run() {
 
 }  // namespace
 
+void check_token_ids(const at::Tensor& ids, int64_t vocabulary) {
+  const int64_t* id = ids.data_ptr<int64_t>();
+  for (int64_t b = 0; b < ids.numel(); ++b) {
+    if (id[b] < 0 || id[b] >= vocabulary) {
+      throw Error("DecodeStep: token id " + std::to_string(id[b]) + " is outside the " +
+                  std::to_string(vocabulary) + "-entry embedding");
+    }
+  }
+}
+
 DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
-                       Precision precision, StepKernels kernels)
+                       Precision precision, StepKernels kernels, const at::Tensor& embedding)
     : impl_(kernels == StepKernels::Gemm
-                ? gemm_decode_step(cell, params, num_layers, batch, precision)
-                : std::make_unique<OneDnnSteps>(cell, params, num_layers, batch, precision)) {}
+                ? gemm_decode_step(cell, params, num_layers, batch, precision, embedding)
+                : std::make_unique<OneDnnSteps>(cell, params, num_layers, batch, precision,
+                                                embedding)) {}
 
 DecodeStep::~DecodeStep() = default;
 
@@ -140,6 +163,9 @@ void DecodeStep::set_state(const at::Tensor& h, const at::Tensor& c) {
 }
 at::Tensor& DecodeStep::input() {
   return impl_->input();
+}
+at::Tensor& DecodeStep::tokens() {
+  return impl_->tokens();
 }
 const at::Tensor& DecodeStep::run() {
   return impl_->run();

@@ -9,6 +9,8 @@
 // runs a 32 x 256 by 256 x 768 bf16 product at the ceiling (bench/run's greedy rows).
 #include <ATen/ATen.h>
 
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "kernels/decode_step.h"
@@ -23,7 +25,7 @@ namespace {
 class GemmSteps final : public DecodeStep::Impl {
  public:
   GemmSteps(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
-            Precision precision)
+            Precision precision, const at::Tensor& embedding)
       : cell_(cell),
         bf16_(precision == Precision::BF16),
         layers_(num_layers),
@@ -41,6 +43,18 @@ class GemmSteps final : public DecodeStep::Impl {
     for (int64_t l = 0; l < num_layers; ++l) {
       biases_.push_back(params[4 * l + 2].detach().to(at::kFloat).contiguous());
       biases_.push_back(params[4 * l + 3].detach().to(at::kFloat).contiguous());
+    }
+    if (embedding.defined()) {
+      if (embedding.dim() != 2 || embedding.size(1) != input_) {
+        throw Error("DecodeStep: the embedding must be [V, " + std::to_string(input_) + "]");
+      }
+      vocabulary_ = embedding.size(0);
+      ids_ = at::zeros({batch}, f32.dtype(at::kLong));
+      if (vocabulary_ <= DecodeStep::kMaxTableRows) {
+        table_ = token_table(embedding, params[0], params[2]);
+      } else {
+        embedding_ = embedding;
+      }
     }
     x_ = at::zeros({batch, input_}, f32);
     x_operand_ = bf16_ ? at::zeros({batch, input_}, operand) : x_;
@@ -64,13 +78,26 @@ class GemmSteps final : public DecodeStep::Impl {
   }
 
   at::Tensor& input() override { return x_; }
+  at::Tensor& tokens() override { return ids_; }
 
   const at::Tensor& run() override {
     const int p = parity_, q = 1 - parity_;
     const int64_t B = batch_, H = hidden_;
     float* xp = xp_.data_ptr<float>();
     float* gh = gh_.data_ptr<float>();
-    if (bf16_) {
+    if (vocabulary_ > 0) {
+      check_token_ids(ids_, vocabulary_);
+      if (table_.defined()) {  // the first layer's input projections: rows of the table
+        const int64_t* id = ids_.data_ptr<int64_t>();
+        for (int64_t b = 0; b < B; ++b) {
+          std::memcpy(xp + b * gates_, table_.data_ptr<float>() + id[b] * gates_,
+                      sizeof(float) * static_cast<size_t>(gates_));
+        }
+      } else {
+        at::index_select_out(x_, embedding_, 0, ids_);
+      }
+    }
+    if (bf16_ && !table_.defined()) {
       masked_copy(B * input_, x_.data_ptr<float>(), nullptr,
                   static_cast<c10::BFloat16*>(x_operand_.data_ptr()));
     }
@@ -79,8 +106,10 @@ class GemmSteps final : public DecodeStep::Impl {
       // rounded copy, written right after that layer's gate loop).
       const int64_t in = l == 0 ? input_ : H;
       const void* x = l == 0 ? x_operand_.data_ptr() : state_operand(l - 1, q);
-      matmul(Matrix{x, B, in, in, 1}, weight(2 * l, in), xp, biases_[2 * l].data_ptr<float>(),
-             bf16_);
+      if (l > 0 || !table_.defined()) {
+        matmul(Matrix{x, B, in, in, 1}, weight(2 * l, in), xp, biases_[2 * l].data_ptr<float>(),
+               bf16_);
+      }
       matmul(Matrix{state_operand(l, p), B, H, H, 1}, weight(2 * l + 1, H), gh,
              biases_[2 * l + 1].data_ptr<float>(), bf16_);
       const float* h_prev = at_layer(h_[p], l);
@@ -131,6 +160,9 @@ class GemmSteps final : public DecodeStep::Impl {
   PackedWeights weights_;                 // [w_ih, w_hh] per layer, for the products
   std::vector<at::Tensor> biases_;        // [b_ih, b_hh] per layer, f32
   at::Tensor x_, x_operand_;              // the step's input [B, I] f32, and what the product reads
+  int64_t vocabulary_ = 0;                // with an embedding: its rows; ids_ [B] the step's tokens
+  at::Tensor ids_, table_;                // table_ [V, G*H]: token_table, where V allows
+  at::Tensor embedding_;                  // else the embedding, looked up into x_
   at::Tensor h_[2], c_[2], top_[2];       // state [L, B, H] double-buffered; top_ its last layer
   at::Tensor h_operand_;                  // bf16: the latest state of each layer, rounded
   at::Tensor xp_, gh_, activated_, ghn_;  // one layer's products and gate-loop outputs
@@ -141,8 +173,9 @@ class GemmSteps final : public DecodeStep::Impl {
 
 std::unique_ptr<DecodeStep::Impl> gemm_decode_step(Cell cell, at::TensorList params,
                                                    int64_t num_layers, int64_t batch,
-                                                   Precision precision) {
-  return std::make_unique<GemmSteps>(cell, params, num_layers, batch, precision);
+                                                   Precision precision,
+                                                   const at::Tensor& embedding) {
+  return std::make_unique<GemmSteps>(cell, params, num_layers, batch, precision, embedding);
 }
 
 }  // namespace s2s::kernels

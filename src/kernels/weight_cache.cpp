@@ -110,4 +110,13 @@ PackedWeights packed_weights(at::TensorList params, bool bf16) {
   });
 }
 
+at::Tensor token_table(const at::Tensor& embedding, const at::Tensor& w_ih,
+                       const at::Tensor& b_ih) {
+  return cached<at::Tensor>(nullptr, false, {embedding, w_ih, b_ih}, [&] {
+    at::NoGradGuard no_grad;
+    return at::addmm(b_ih.to(at::kFloat), embedding.to(at::kFloat), w_ih.to(at::kFloat).t())
+        .contiguous();
+  });
+}
+
 }  // namespace s2s::kernels

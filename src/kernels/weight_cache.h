@@ -30,4 +30,8 @@ struct PackedWeights {
 };
 PackedWeights packed_weights(at::TensorList params, bool bf16);
 
+// A first layer's input projection per vocabulary entry, [V, G*H] f32: embedding [V, I] times
+// w_ih^T [I, G*H] plus b_ih, in f32 (as gemm_rnn_tokens' table). Thread-safe.
+at::Tensor token_table(const at::Tensor& embedding, const at::Tensor& w_ih, const at::Tensor& b_ih);
+
 }  // namespace s2s::kernels
