@@ -32,9 +32,10 @@ std::string to_string(RnnImpl impl);
 enum class Precision { F32, BF16 };
 
 // The implementation that runs: `impl` itself unless it is Auto, which picks by measurement
-// (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm to train a GRU, OneDNN otherwise (LSTM and
-// RNN training, and every forward pass without gradients: inference, validation, decoding).
-RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training);
+// (docs/PERFORMANCE.md, "What runs the RNNs"): Gemm to train any cell and for every forward pass
+// in bf16; OneDNN for forward passes without gradients in f32 (inference, validation, decoding),
+// where the two tie.
+RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training, Precision precision);
 
 // The one error for bf16 with RnnImpl::Torch, from the configuration check and from run_rnn.
 inline constexpr const char* kBf16NeedsOwnKernels =

@@ -54,8 +54,10 @@ class DecoderState {
   std::unique_ptr<kernels::DecodeStep> step;
   Cell cell = Cell::GRU;
   Precision precision = Precision::F32;
+  RnnImpl impl = RnnImpl::Auto;  // the decoder's: which kernels a rebuilt step runs on
   int64_t layers = 0;
   std::vector<at::Tensor> weights;
+  at::Tensor embedding;  // the decoder's, which the step reads tokens of (no input feeding)
   at::Tensor logits, log_probs;
 };
 

@@ -2,10 +2,12 @@
 
 #include <ATen/ATen.h>
 
+#include <string>
 #include <unordered_map>
 
 #include "kernels/rnn_primitives.h"
 #include "kernels/weight_cache.h"
+#include "s2s/error.h"
 
 namespace s2s::kernels {
 
@@ -15,7 +17,18 @@ using dnnl::memory;
 // hidden widths, so layer 0 runs alone when the input is narrower or wider. In bf16 every
 // buffer the primitives touch is bf16 (except the f32 LSTM cell state), and the f32 input and
 // output are copied across once per step: B x H values, noise next to the layers' matmuls.
-struct DecodeStep::Impl {
+namespace {
+
+struct OneDnnSteps final : DecodeStep::Impl {
+  OneDnnSteps(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
+              Precision precision, const at::Tensor& embedding);
+  void set_state(const at::Tensor& h, const at::Tensor& c) override;
+  at::Tensor& input() override { return x; }
+  at::Tensor& tokens() override { return ids; }
+  const at::Tensor& run() override;
+  at::Tensor h() const override { return h_[parity].to(at::kFloat); }
+  at::Tensor c() const override { return cell == Cell::LSTM ? c_[parity] : at::Tensor(); }
+
   struct Segment {
     const RnnPrimitives* prims;
     ConvertedWeights weights;
@@ -26,17 +39,21 @@ struct DecodeStep::Impl {
   Cell cell;
   Precision precision;
   int64_t layers, batch, hidden;
-  at::Tensor x, h[2], c[2];    // state [L, B, H] double-buffered
+  at::Tensor x, h_[2], c_[2];  // state [L, B, H] double-buffered
+  at::Tensor embedding, ids;   // with an embedding: the ids whose rows run() copies into x
   std::vector<at::Tensor> ys;  // each segment's top output [1, B, H]
   at::Tensor x_kernel, y_f32;  // bf16 only: what the first segment reads, the f32 result
   std::vector<Segment> segments;
   int parity = 0;
 };
 
-DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
-                       Precision precision)
-    : impl_(std::make_unique<Impl>()) {
-  Impl& m = *impl_;
+OneDnnSteps::OneDnnSteps(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
+                         Precision precision, const at::Tensor& embedding_) {
+  OneDnnSteps& m = *this;
+  if (embedding_.defined()) {
+    m.embedding = embedding_;
+    m.ids = at::zeros({batch}, embedding_.options().dtype(at::kLong));
+  }
   m.cell = cell;
   m.precision = precision;
   m.layers = num_layers;
@@ -51,8 +68,8 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
   m.x_kernel = bf16 ? at::zeros({batch, input}, kernel_opts) : m.x;
   if (bf16) m.y_f32 = at::zeros({1, batch, m.hidden}, opts);
   for (int i = 0; i < 2; ++i) {
-    m.h[i] = at::zeros({num_layers, batch, m.hidden}, kernel_opts);
-    if (cell == Cell::LSTM) m.c[i] = at::zeros({num_layers, batch, m.hidden}, opts);
+    m.h_[i] = at::zeros({num_layers, batch, m.hidden}, kernel_opts);
+    if (cell == Cell::LSTM) m.c_[i] = at::zeros({num_layers, batch, m.hidden}, opts);
   }
   std::vector<std::pair<int64_t, int64_t>> spans;
   if (input == m.hidden) {
@@ -62,7 +79,7 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
     if (num_layers > 1) spans.push_back({1, num_layers - 1});
   }
   for (auto [first, count] : spans) {
-    Impl::Segment s;
+    Segment s;
     s.first = first;
     s.count = count;
     const int64_t in = first == 0 ? input : m.hidden;
@@ -76,7 +93,7 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
     return static_cast<char*>(t.data_ptr()) + layer * t.stride(0) * t.element_size();
   };
   for (size_t k = 0; k < m.segments.size(); ++k) {
-    Impl::Segment& s = m.segments[k];
+    Segment& s = m.segments[k];
     const RnnShape& sh = s.prims->shape;
     const memory::desc st = iter_md(s.count, batch, m.hidden, type);
     const memory::desc cs = iter_md(s.count, batch, m.hidden);
@@ -90,44 +107,74 @@ DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int
       a.emplace(DNNL_ARG_BIAS, make_memory(bias_md(sh), s.weights.bias));
       a.emplace(DNNL_ARG_SCRATCHPAD, make_memory(s.prims->scratchpad, s.scratchpad));
       a.emplace(DNNL_ARG_DST_LAYER, make_memory(layer_md(1, batch, m.hidden, type), m.ys[k]));
-      a.emplace(DNNL_ARG_SRC_ITER, memory(st, cpu_engine(), bytes_at(m.h[p], s.first)));
-      a.emplace(DNNL_ARG_DST_ITER, memory(st, cpu_engine(), bytes_at(m.h[1 - p], s.first)));
+      a.emplace(DNNL_ARG_SRC_ITER, memory(st, cpu_engine(), bytes_at(m.h_[p], s.first)));
+      a.emplace(DNNL_ARG_DST_ITER, memory(st, cpu_engine(), bytes_at(m.h_[1 - p], s.first)));
       if (cell == Cell::LSTM) {
-        a.emplace(DNNL_ARG_SRC_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c[p], s.first)));
-        a.emplace(DNNL_ARG_DST_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c[1 - p], s.first)));
+        a.emplace(DNNL_ARG_SRC_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c_[p], s.first)));
+        a.emplace(DNNL_ARG_DST_ITER_C, memory(cs, cpu_engine(), bytes_at(m.c_[1 - p], s.first)));
       }
     }
   }
 }
 
+void OneDnnSteps::set_state(const at::Tensor& h, const at::Tensor& c) {
+  parity = 0;
+  h_[0].copy_(h);
+  if (cell == Cell::LSTM) c_[0].copy_(c);
+}
+
+const at::Tensor& OneDnnSteps::run() {
+  const bool bf16 = precision == Precision::BF16;
+  if (embedding.defined()) {
+    check_token_ids(ids, embedding.size(0));
+    at::index_select_out(x, embedding, 0, ids);
+  }
+  if (bf16) x_kernel.copy_(x);
+  for (auto& s : segments) s.prims->forward.execute(cpu_stream(), s.args[parity]);
+  parity = 1 - parity;
+  if (!bf16) return ys.back();
+  y_f32.copy_(ys.back());
+  return y_f32;
+}
+
+}  // namespace
+
+void check_token_ids(const at::Tensor& ids, int64_t vocabulary) {
+  const int64_t* id = ids.data_ptr<int64_t>();
+  for (int64_t b = 0; b < ids.numel(); ++b) {
+    if (id[b] < 0 || id[b] >= vocabulary) {
+      throw Error("DecodeStep: token id " + std::to_string(id[b]) + " is outside the " +
+                  std::to_string(vocabulary) + "-entry embedding");
+    }
+  }
+}
+
+DecodeStep::DecodeStep(Cell cell, at::TensorList params, int64_t num_layers, int64_t batch,
+                       Precision precision, StepKernels kernels, const at::Tensor& embedding)
+    : impl_(kernels == StepKernels::Gemm
+                ? gemm_decode_step(cell, params, num_layers, batch, precision, embedding)
+                : std::make_unique<OneDnnSteps>(cell, params, num_layers, batch, precision,
+                                                embedding)) {}
+
 DecodeStep::~DecodeStep() = default;
 
 void DecodeStep::set_state(const at::Tensor& h, const at::Tensor& c) {
-  impl_->parity = 0;
-  impl_->h[0].copy_(h);
-  if (impl_->cell == Cell::LSTM) impl_->c[0].copy_(c);
+  impl_->set_state(h, c);
 }
-
 at::Tensor& DecodeStep::input() {
-  return impl_->x;
+  return impl_->input();
 }
-
+at::Tensor& DecodeStep::tokens() {
+  return impl_->tokens();
+}
 const at::Tensor& DecodeStep::run() {
-  Impl& m = *impl_;
-  const bool bf16 = m.precision == Precision::BF16;
-  if (bf16) m.x_kernel.copy_(m.x);
-  for (auto& s : m.segments) s.prims->forward.execute(cpu_stream(), s.args[m.parity]);
-  m.parity = 1 - m.parity;
-  if (!bf16) return m.ys.back();
-  m.y_f32.copy_(m.ys.back());
-  return m.y_f32;
+  return impl_->run();
 }
-
 at::Tensor DecodeStep::h() const {
-  return impl_->h[impl_->parity].to(at::kFloat);
+  return impl_->h();
 }
 at::Tensor DecodeStep::c() const {
-  return impl_->cell == Cell::LSTM ? impl_->c[impl_->parity] : at::Tensor();
+  return impl_->c();
 }
 
 }  // namespace s2s::kernels

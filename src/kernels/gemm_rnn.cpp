@@ -34,6 +34,7 @@
 #include "kernels/dropout.h"
 #include "kernels/gates.h"
 #include "kernels/matmul.h"
+#include "kernels/weight_cache.h"
 #include "s2s/error.h"
 
 namespace s2s::kernels {
@@ -91,6 +92,15 @@ void* at_offset(const at::Tensor& t, int64_t offset) {
 }
 float* f32_at(const at::Tensor& t, int64_t offset) {
   return t.data_ptr<float>() + offset;
+}
+
+// b in the layout the products read directly (kernels::PackedMatrix), for a weight that serves
+// a product per step: packed once per call instead of copied by each product. The returned
+// storage must outlive the products; `plain` is read by primitives that want another layout.
+at::Tensor packed_storage(const Matrix& b, bool bf16) {
+  at::Tensor storage = at::empty({packed_bytes(b.rows, b.cols, bf16)}, at::kByte);
+  pack(b, storage.data_ptr(), bf16);
+  return storage;
 }
 
 // dst = src (* mask) in dst's precision (f32 or bf16).
@@ -246,7 +256,10 @@ void add_table_gradient(std::vector<AfterLayer>& tasks, const at::Tensor& tokens
 // One layer's forward buffers, per-step ones packed ([N, ...], see Shape); what backward reads is
 // kept in the autograd context.
 struct Layer {
-  at::Tensor w_ih, w_hh;    // the products' weights, operand precision: [G*H, in], [G*H, H]
+  at::Tensor w_ih, w_hh;  // the products' weights, operand precision: [G*H, in], [G*H, H]
+  // Packed for the per-step products (packed_storage): forward W_ih^T, W_hh^T; backward W_ih
+  // (layers above the first) and W_hh.
+  at::Tensor w_ih_packed, w_hh_packed;
   at::Tensor b_ih, b_hh;    // [G*H] f32
   at::Tensor x;             // [N, in] the input the products read (operand precision), or
                             // with tokens the first layer's table [V, G*H] f32
@@ -280,12 +293,13 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
                 L.xp.data_ptr<float>());
   } else {
     matmul(Matrix{at_offset(L.x, r0 * in), rows, in, in, 1},
-           Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.xp.data_ptr<float>(),
-           L.b_ih.data_ptr<float>(), s.bf16);
+           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.w_ih_packed.data_ptr()},
+           L.xp.data_ptr<float>(), L.b_ih.data_ptr<float>(), s.bf16);
   }
   for (int64_t t = t0; t < t0 + n; ++t) {
     const int64_t B = s.active[t], row = s.offset[t];
-    matmul(Matrix{at_offset(L.hs, row * H), B, H, H, 1}, Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(),
+    matmul(Matrix{at_offset(L.hs, row * H), B, H, H, 1},
+           PackedMatrix{Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), L.w_hh_packed.data_ptr()},
            L.gh.data_ptr<float>(), L.b_hh.data_ptr<float>(), s.bf16);
     const float* xp = f32_at(L.xp, (row - r0) * R);
     const float* gh = L.gh.data_ptr<float>();
@@ -318,18 +332,32 @@ struct Packing {
 };
 
 // The forward pass of the stack: input [N, I] f32 contiguous (or with ids the first layer's
-// table [V, G*H]), h0/c0 [L,B,H] in the packed columns' order, params as at::gru.
+// table [V, G*H]), h0/c0 [L,B,H] in the packed columns' order, params as at::gru. With
+// `inference` (nothing recorded for backward) the weights come rounded and packed from the weight
+// cache, converted once while they do not change, instead of on every call.
 std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const Packing& p,
                                  const at::Tensor& h0, const at::Tensor& c0, at::TensorList params,
-                                 double dropout, bool train) {
+                                 double dropout, bool train, bool inference = false) {
   const at::TensorOptions f32 = input.options(), low = f32.dtype(s.operand_type());
   const int64_t T = s.steps, B = s.batch, H = s.hidden, R = s.rows(), N = s.total();
   std::vector<Layer> layers(s.layers);
+  const PackedWeights cached = inference ? packed_weights(params, s.bf16) : PackedWeights{};
   for (int64_t l = 0; l < s.layers; ++l) {
     Layer& L = layers[l];
     const bool table = l == 0 && s.tokens;  // no input product: its weights are not read
-    if (!table) L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
-    L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
+    if (inference) {
+      L.w_ih = cached.plain[2 * l];
+      L.w_ih_packed = cached.packed[2 * l];
+      L.w_hh = cached.plain[2 * l + 1];
+      L.w_hh_packed = cached.packed[2 * l + 1];
+    } else if (!table) {
+      L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
+      L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, s.in(l), s.in(l), 1}.t(), s.bf16);
+    }
+    if (!inference) {
+      L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
+      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), s.bf16);
+    }
     L.b_ih = params[4 * l + 2].contiguous();
     L.b_hh = params[4 * l + 3].contiguous();
     // The masks in layer order, one draw each, as kernels::dropout after each layer would (and
@@ -427,7 +455,7 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   const int64_t H = s.hidden, R = s.rows(), in = s.in(l);
   const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
   const int64_t r0 = s.offset[t0], rows = s.offset[t0 + n] - r0;
-  const Matrix w_hh{L.w_hh.data_ptr(), R, H, H, 1};
+  const PackedMatrix w_hh{Matrix{L.w_hh.data_ptr(), R, H, H, 1}, L.w_hh_packed.data_ptr()};
   for (int64_t t = t0 + n - 1; t >= t0; --t) {
     const bool accumulate =
         s.bf16 ? gate_gradients<c10::BFloat16>(s, L, G, t) : gate_gradients<float>(s, L, G, t);
@@ -436,8 +464,9 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   }
   if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
     float* below = f32_at(grads[l - 1].dy, r0 * H);
-    matmul(Matrix{at_offset(G.dgi, r0 * R), rows, R, R, 1}, Matrix{L.w_ih.data_ptr(), R, in, in, 1},
-           below, nullptr, s.bf16);
+    matmul(Matrix{at_offset(G.dgi, r0 * R), rows, R, R, 1},
+           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}, L.w_ih_packed.data_ptr()}, below,
+           nullptr, s.bf16);
     if (L.mask.defined()) masked_copy(rows * H, below, f32_at(L.mask, r0 * H), below);
   }
 }
@@ -499,6 +528,11 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
                              layers[0].x.size(1), layers[0].h0.size(1), bf16, tokens.defined());
     const int64_t B = s.batch, H = s.hidden, R = s.rows(), N = s.total();
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
+    for (int64_t l = 0; l < s.layers; ++l) {  // the per-step products' weights
+      Layer& L = layers[l];
+      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}, bf16);
+      if (l > 0) L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, H, H, 1}, bf16);
+    }
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
       return grad_outputs.size() > i && grad_outputs[i].defined() ? grad_outputs[i].contiguous()
                                                                   : at::zeros(sizes, f32);
@@ -626,7 +660,7 @@ RnnResult run_stack(Cell cell, const at::Tensor& input, const at::Tensor& tokens
     at::NoGradGuard no_grad;
     const Shape s =
         shape_of(cell, num_layers, p.active, B, x.size(1), h0.size(2), bf16, tokens.defined());
-    out = results(s, stack_forward(s, x, p, h, c, params, dropout, train));
+    out = results(s, stack_forward(s, x, p, h, c, params, dropout, train, /*inference=*/true));
   }
   RnnResult result;
   const int64_t H = h0.size(2);

@@ -23,4 +23,20 @@ struct Matrix {
 void matmul(const Matrix& a, const Matrix& b, float* out, const float* bias, bool bf16,
             bool accumulate = false);
 
+// A weight matrix b [K, N] also kept in the blocked layout oneDNN's matmul reads directly (in
+// bf16 with pairs of K interleaved): given a plain b, every call first copies it into that
+// layout, which costs as much as a 32-row product's arithmetic (measured: 32 x 256 by 256 x 768
+// bf16, 40 -> 32 us). Pack once where the same b serves many products (a decoder's weights over
+// every step). `plain` is the same matrix in any layout: products whose primitive wants
+// another layout than the packed one (none seen on AVX-512; possible on other CPUs) read it.
+struct PackedMatrix {
+  Matrix plain;
+  const void* packed;
+};
+// Bytes the packed form of a [K, N] matrix takes, and writing it (b in any layout, batch 1).
+int64_t packed_bytes(int64_t k, int64_t n, bool bf16);
+void pack(const Matrix& b, void* packed, bool bf16);
+void matmul(const Matrix& a, const PackedMatrix& b, float* out, const float* bias, bool bf16,
+            bool accumulate = false);
+
 }  // namespace s2s::kernels

@@ -6,6 +6,8 @@
 #include <list>
 #include <mutex>
 
+#include "kernels/matmul.h"
+
 namespace s2s::kernels {
 namespace {
 
@@ -14,9 +16,10 @@ struct Key {
   std::vector<c10::weak_intrusive_ptr<c10::TensorImpl>> tensors;
   std::vector<uint32_t> versions;
   const RnnPrimitives* prims;
+  bool bf16;
 
-  bool matches(const RnnPrimitives& p, at::TensorList params) const {
-    if (prims != &p || tensors.size() != params.size()) return false;
+  bool matches(const RnnPrimitives* p, bool b, at::TensorList params) const {
+    if (prims != p || bf16 != b || tensors.size() != params.size()) return false;
     for (size_t i = 0; i < params.size(); ++i) {
       if (tensors[i].expired() ||
           tensors[i]._unsafe_get_target() != params[i].unsafeGetTensorImpl() ||
@@ -49,20 +52,21 @@ ConvertedWeights convert(const RnnPrimitives& p, at::TensorList params) {
   return out;
 }
 
-}  // namespace
-
-ConvertedWeights converted_weights(const RnnPrimitives& prims, at::TensorList params) {
+// The most recent conversions of one kind (one cache per Converted type), found by the weights'
+// identity and versions. prims is nullptr for conversions that need none.
+template <typename Converted, typename Convert>
+Converted cached(const RnnPrimitives* prims, bool bf16, at::TensorList params, Convert convert) {
   static std::mutex mutex;
-  static std::list<std::pair<Key, ConvertedWeights>> cache;  // most recent first
+  static std::list<std::pair<Key, Converted>> cache;  // most recent first
   constexpr size_t kCapacity = 32;
   std::lock_guard<std::mutex> lock(mutex);
   for (auto it = cache.begin(); it != cache.end(); ++it) {
-    if (it->first.matches(prims, params)) {
+    if (it->first.matches(prims, bf16, params)) {
       cache.splice(cache.begin(), cache, it);
       return cache.front().second;
     }
   }
-  Key key{{}, {}, &prims};
+  Key key{{}, {}, prims, bf16};
   for (const auto& t : params) {
     key.tensors.emplace_back(t.getIntrusivePtr());
     key.versions.push_back(t._version());
@@ -73,9 +77,46 @@ ConvertedWeights converted_weights(const RnnPrimitives& prims, at::TensorList pa
       if (w.expired()) return true;
     return false;
   });
-  cache.emplace_front(std::move(key), convert(prims, params));
+  cache.emplace_front(std::move(key), convert());
   if (cache.size() > kCapacity) cache.pop_back();
   return cache.front().second;
+}
+
+}  // namespace
+
+ConvertedWeights converted_weights(const RnnPrimitives& prims, at::TensorList params) {
+  return cached<ConvertedWeights>(&prims, false, params, [&] { return convert(prims, params); });
+}
+
+PackedWeights packed_weights(at::TensorList params, bool bf16) {
+  return cached<PackedWeights>(nullptr, bf16, params, [&] {
+    PackedWeights out;
+    for (size_t l = 0; l + 3 < params.size(); l += 4) {
+      for (size_t k : {l, l + 1}) {
+        const at::Tensor& w = params[k];
+        // A parameter already in the right type would come back as itself: clone, or the
+        // cache would see its updates.
+        at::Tensor plain = (bf16 ? w.to(at::kBFloat16) : w.to(at::kFloat)).contiguous();
+        if (plain.is_same(w)) plain = plain.clone();
+        const int64_t rows = plain.size(0), cols = plain.size(1);  // W [G*H, in]
+        at::Tensor packed =
+            at::empty({packed_bytes(cols, rows, bf16)}, w.options().dtype(at::kByte));
+        pack(Matrix{plain.data_ptr(), rows, cols, cols, 1}.t(), packed.data_ptr(), bf16);
+        out.plain.push_back(plain);
+        out.packed.push_back(packed);
+      }
+    }
+    return out;
+  });
+}
+
+at::Tensor token_table(const at::Tensor& embedding, const at::Tensor& w_ih,
+                       const at::Tensor& b_ih) {
+  return cached<at::Tensor>(nullptr, false, {embedding, w_ih, b_ih}, [&] {
+    at::NoGradGuard no_grad;
+    return at::addmm(b_ih.to(at::kFloat), embedding.to(at::kFloat), w_ih.to(at::kFloat).t())
+        .contiguous();
+  });
 }
 
 }  // namespace s2s::kernels

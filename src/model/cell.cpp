@@ -57,16 +57,21 @@ std::string to_string(RnnImpl impl) {
   return "?";
 }
 
-RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training) {
+RnnImpl resolve_impl(RnnImpl impl, Cell cell, bool training, Precision precision) {
   if (impl != RnnImpl::Auto) return impl;
   // Training, gemm against onednn (2026-12-01 06:45 UTC, three runs each, ms per step): the
   // course's GRU 4x256 at batch 64, 2 threads, 34.3 vs 37.7 in f32 and 20.4 vs 31.3 in bf16
   // (bench/run; oneDNN trains GRUs through its reference driver); an LSTM of that shape, bf16,
   // 29.0-29.5 vs 31.7-33.6; G2P's LSTM (2x128, batch 128, 1 thread) 14.6-15.1 vs 16.7-18.0 in
   // bf16 and 23.9-24.5 vs 25.7-26.4 in f32; the tanh RNN 8.0-8.2 vs 10.8 (bf16) and 12.0-12.2 vs
-  // 14.6-14.9 (f32). Without gradients, oneDNN's inference primitives (weights converted once
-  // and cached) decode batch 1 in 0.8-1.3 ms against gemm's 1.6-2.0.
-  return training ? RnnImpl::Gemm : RnnImpl::OneDNN;
+  // 14.6-14.9 (f32).
+  // Without gradients, with both weights converted once and cached, and gemm's products reading
+  // packed weights (2026-12-02, one thread unless said, encoding the course's 10 tokens, ms): in
+  // bf16 gemm is faster for every cell and batch, GRU 0.25 vs 0.32-0.43 at batch 1, 0.92 vs 1.20
+  // at 8, 3.42-3.50 vs 3.62-3.67 at 32, 3.45-3.72 vs 4.71-4.84 at 64 on 2 threads; LSTM 0.39 vs
+  // 0.50 and 5.05 vs 6.00 (1, 32); RNN 0.12 vs 0.20 and 1.16 vs 1.32. In f32 they tie (GRU
+  // 0.50 vs 0.45-0.47 at batch 1, 5.84-6.05 vs 5.79-5.97 at 32): oneDNN, as before.
+  return training || precision == Precision::BF16 ? RnnImpl::Gemm : RnnImpl::OneDNN;
 }
 
 Precision parse_precision(const std::string& name) {

@@ -96,7 +96,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn(RnnImpl impl, Precision p
                                                        const at::Tensor& lengths) {
   const auto [h, c] =
       initial_state(cell, h0, c0, num_layers, input.size(1), params[1].size(1), input.options());
-  impl = resolve_impl(impl, cell, kernels::records_gradients(input, h, c, params));
+  impl = resolve_impl(impl, cell, kernels::records_gradients(input, h, c, params), precision);
   if (precision == Precision::BF16 && impl == RnnImpl::Torch) throw Error(kBf16NeedsOwnKernels);
   if (lengths.defined() && (impl != RnnImpl::Gemm || input.scalar_type() != at::kFloat)) {
     throw Error(kPackedNeedsGemm);
@@ -127,7 +127,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> run_rnn_tokens(
   const bool record = kernels::records_gradients(embedding, h, c, params);
   // The table costs the input products of V rows (forward, and backward's two), the gather and
   // the scatter T x B rows of copies: a win while V is at most the batch's T x B tokens.
-  const bool table = resolve_impl(impl, cell, record) == RnnImpl::Gemm &&
+  const bool table = resolve_impl(impl, cell, record, precision) == RnnImpl::Gemm &&
                      embedding.scalar_type() == at::kFloat && embedding.size(0) <= tokens.numel();
   if (!table) {
     return run_rnn(impl, precision, cell, at::embedding(embedding, tokens), h, c, params,
@@ -191,7 +191,8 @@ std::tuple<at::Tensor, RnnState> RnnStackImpl::forward(const at::Tensor& input,
 
 bool RnnStackImpl::runs_packed() const {
   const bool record = at::GradMode::is_enabled() && flat_weights_[0].requires_grad();
-  return resolve_impl(options.impl(), options.cell(), record) == RnnImpl::Gemm &&
+  return resolve_impl(options.impl(), options.cell(), record, options.precision()) ==
+             RnnImpl::Gemm &&
          flat_weights_[0].scalar_type() == at::kFloat;
 }
 

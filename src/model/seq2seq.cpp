@@ -233,6 +233,21 @@ at::Tensor Seq2SeqImpl::packed_log_probs(const Encoded& e, const at::Tensor& y,
       .transpose(0, 1);
 }
 
+namespace {
+
+// The kernels a decoding step runs on: ours where the model's RNNs run on gemm without
+// gradients (resolve_impl: Auto in bf16), oneDNN's fused primitives where they run on oneDNN.
+// One step of the course's decoder (GRU 4x256, one thread, 2026-12-02): bf16 47/86/150/291/601
+// us against oneDNN's 47/143/217/349/668 at 1/8/16/32/64 rows; f32 a tie from 8 rows up
+// (155-1111 us each) and 93 against 81 us at one row.
+kernels::StepKernels step_kernels(RnnImpl impl, Cell cell, Precision precision) {
+  return resolve_impl(impl, cell, /*training=*/false, precision) == RnnImpl::Gemm
+             ? kernels::StepKernels::Gemm
+             : kernels::StepKernels::OneDNN;
+}
+
+}  // namespace
+
 bool Seq2SeqImpl::fused_decoding() const {
   return options.impl() != RnnImpl::Torch && dec_emb->weight.scalar_type() == at::kFloat;
 }
@@ -323,27 +338,31 @@ at::Tensor Seq2SeqImpl::greedy_rows(const Encoded& encoded, int64_t batch, int64
   };
   int64_t steps = 0;
   if (fused_decoding()) {
-    // Fused path: every layer in one oneDNN call per token, into preallocated buffers; attention
-    // (if any) is a few small batched products on the step's output.
+    // Fused path: all layers of a token in one kernels::DecodeStep, into preallocated buffers,
+    // reading the tokens themselves (without input feeding); attention (if any) is a few small
+    // batched products on the step's output.
     const bool attention = options.attention() != Attention::None;
+    const bool feeding = options.input_feeding();
     const int64_t h = options.hidden();
     kernels::DecodeStep step(options.cell(), dec->flat_weights(), options.layers(), batch,
-                             options.precision());
+                             options.precision(),
+                             step_kernels(options.impl(), options.cell(), options.precision()),
+                             feeding ? at::Tensor() : dec_emb->weight);
     step.set_state(state.rnn.h, state.rnn.c);
     at::Tensor logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
     const at::Tensor w_out_t = out->weight.t();
     // Input feeding: the step reads [embedding; h̃_{t-1}], the h̃ half zero at the first step.
     at::Tensor& input = step.input();
-    if (options.input_feeding()) input.narrow(1, h, h).zero_();
+    if (feeding) input.narrow(1, h, h).zero_();
     while (steps < max_len) {
-      if (options.input_feeding()) {
+      if (feeding) {
         input.narrow(1, 0, h).copy_(dec_emb->weight.index_select(0, tok));
       } else {
-        at::index_select_out(input, dec_emb->weight, 0, tok);
+        step.tokens().copy_(tok);
       }
       const at::Tensor& top = step.run();  // [1, B, H]
       const at::Tensor y = attention ? attn->forward(top, state.memory)[0] : top[0];
-      if (options.input_feeding()) input.narrow(1, h, h).copy_(y);
+      if (feeding) input.narrow(1, h, h).copy_(y);
       at::addmm_out(logits, out->bias, y, w_out_t);
       at::argmax_out(tok, logits, 1);
       if (finish(steps++)) break;
@@ -367,7 +386,8 @@ DecoderState::DecoderState(DecoderState&&) noexcept = default;
 DecoderState& DecoderState::operator=(DecoderState&&) noexcept = default;
 
 void DecoderState::rebuild_step(int64_t new_rows) {
-  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision);
+  step = std::make_unique<kernels::DecodeStep>(cell, weights, layers, new_rows, precision,
+                                               step_kernels(impl, cell, precision), embedding);
   logits = at::empty({new_rows, logits.size(1)}, logits.options());
   log_probs = at::empty_like(logits);
 }
@@ -414,8 +434,10 @@ DecoderState Seq2SeqImpl::start_decoding(const at::Tensor& src, const at::Tensor
   }
   d.cell = options.cell();
   d.precision = options.precision();
+  d.impl = options.impl();
   d.layers = options.layers();
   d.weights = dec->flat_weights();
+  if (!options.input_feeding()) d.embedding = dec_emb->weight;
   d.logits = at::empty({batch, options.vocab_size()}, dec_emb->weight.options());
   d.rebuild_step(batch);
   d.step->set_state(state.h, state.c);
@@ -432,14 +454,14 @@ at::Tensor Seq2SeqImpl::decode_step(DecoderState& state, const at::Tensor& token
         step_logits(state.rnn, state.memory, state.attentional, tokens.unsqueeze(0));
     return at::log_softmax(logits[0], -1);
   }
-  at::Tensor& input = state.step->input();
   if (options.input_feeding()) {
     // The step reads [embedding; h̃_{t-1}].
+    at::Tensor& input = state.step->input();
     const int64_t h = options.hidden();
     input.narrow(1, 0, h).copy_(dec_emb->weight.index_select(0, tokens));
     input.narrow(1, h, h).copy_(state.attentional);
   } else {
-    at::index_select_out(input, dec_emb->weight, 0, tokens);
+    state.step->tokens().copy_(tokens);
   }
   const at::Tensor& top = state.step->run();  // [1, rows, H]
   const at::Tensor y =

@@ -38,19 +38,28 @@ std::map<std::string, std::vector<int64_t>> reference_shapes(const std::string& 
   return shapes;
 }
 
-TEST(RnnImpl, AutoTrainsWithGemmAndRunsInferenceOnOneDnn) {
+TEST(RnnImpl, AutoTrainsWithGemmAndRunsF32InferenceOnOneDnn) {
   using s2s::Cell;
+  using s2s::Precision;
   using s2s::RnnImpl;
-  for (const bool training : {false, true}) {
-    for (const Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
-      for (const RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Torch, RnnImpl::Gemm}) {
-        EXPECT_EQ(s2s::resolve_impl(impl, cell, training), impl);  // explicit choices stand
+  for (const Precision precision : {Precision::F32, Precision::BF16}) {
+    for (const bool training : {false, true}) {
+      for (const Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
+        for (const RnnImpl impl : {RnnImpl::OneDNN, RnnImpl::Torch, RnnImpl::Gemm}) {
+          // explicit choices stand
+          EXPECT_EQ(s2s::resolve_impl(impl, cell, training, precision), impl);
+        }
       }
     }
   }
   for (const Cell cell : {Cell::GRU, Cell::LSTM, Cell::RNN}) {
-    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, true), RnnImpl::Gemm) << s2s::to_string(cell);
-    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, false), RnnImpl::OneDNN)
+    for (const Precision precision : {Precision::F32, Precision::BF16}) {
+      EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, true, precision), RnnImpl::Gemm)
+          << s2s::to_string(cell);
+    }
+    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, false, Precision::BF16), RnnImpl::Gemm)
+        << s2s::to_string(cell);
+    EXPECT_EQ(s2s::resolve_impl(RnnImpl::Auto, cell, false, Precision::F32), RnnImpl::OneDNN)
         << s2s::to_string(cell);
   }
 }
