@@ -95,12 +95,22 @@ float* f32_at(const at::Tensor& t, int64_t offset) {
 }
 
 // b in the layout the products read directly (kernels::PackedMatrix), for a weight that serves
-// a product per step: packed once per call instead of copied by each product. The returned
-// storage must outlive the products; `plain` is read by primitives that want another layout.
-at::Tensor packed_storage(const Matrix& b, bool bf16) {
+// `products` products (a step's or a chunk's each): packed once per call instead of copied by
+// each product, or undefined where that does not pay (the products then read b itself). The
+// returned storage must outlive the products.
+at::Tensor packed_storage(const Matrix& b, bool bf16, int64_t products) {
+  // Packing is one copy of b, what each plain product makes: a gain from two products on, in
+  // bf16 (course training step at 2 threads, A/B alternating: 26.5-28.0 ms against 29.1-31.3).
+  // In f32 it measured no gain in training (2 threads 41.3-41.7 ms packed against 38.3-42.5
+  // plain; 1 thread 72.0-73.4 against 70.8-73.1): f32 trains on plain weights.
+  if (products < 2 || !bf16) return {};
   at::Tensor storage = at::empty({packed_bytes(b.rows, b.cols, bf16)}, at::kByte);
   pack(b, storage.data_ptr(), bf16);
   return storage;
+}
+
+const void* packed_or_null(const at::Tensor& storage) {
+  return storage.defined() ? storage.data_ptr() : nullptr;
 }
 
 // dst = src (* mask) in dst's precision (f32 or bf16).
@@ -293,13 +303,13 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
                 L.xp.data_ptr<float>());
   } else {
     matmul(Matrix{at_offset(L.x, r0 * in), rows, in, in, 1},
-           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), L.w_ih_packed.data_ptr()},
+           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}.t(), packed_or_null(L.w_ih_packed)},
            L.xp.data_ptr<float>(), L.b_ih.data_ptr<float>(), s.bf16);
   }
   for (int64_t t = t0; t < t0 + n; ++t) {
     const int64_t B = s.active[t], row = s.offset[t];
     matmul(Matrix{at_offset(L.hs, row * H), B, H, H, 1},
-           PackedMatrix{Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), L.w_hh_packed.data_ptr()},
+           PackedMatrix{Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), packed_or_null(L.w_hh_packed)},
            L.gh.data_ptr<float>(), L.b_hh.data_ptr<float>(), s.bf16);
     const float* xp = f32_at(L.xp, (row - r0) * R);
     const float* gh = L.gh.data_ptr<float>();
@@ -352,11 +362,12 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
       L.w_hh_packed = cached.packed[2 * l + 1];
     } else if (!table) {
       L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
-      L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, s.in(l), s.in(l), 1}.t(), s.bf16);
+      L.w_ih_packed =
+          packed_storage(Matrix{L.w_ih.data_ptr(), R, s.in(l), s.in(l), 1}.t(), s.bf16, s.chunks());
     }
     if (!inference) {
       L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
-      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), s.bf16);
+      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), s.bf16, s.steps);
     }
     L.b_ih = params[4 * l + 2].contiguous();
     L.b_hh = params[4 * l + 3].contiguous();
@@ -455,7 +466,7 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   const int64_t H = s.hidden, R = s.rows(), in = s.in(l);
   const int64_t t0 = c * s.chunk, n = std::min(s.chunk, s.steps - t0);
   const int64_t r0 = s.offset[t0], rows = s.offset[t0 + n] - r0;
-  const PackedMatrix w_hh{Matrix{L.w_hh.data_ptr(), R, H, H, 1}, L.w_hh_packed.data_ptr()};
+  const PackedMatrix w_hh{Matrix{L.w_hh.data_ptr(), R, H, H, 1}, packed_or_null(L.w_hh_packed)};
   for (int64_t t = t0 + n - 1; t >= t0; --t) {
     const bool accumulate =
         s.bf16 ? gate_gradients<c10::BFloat16>(s, L, G, t) : gate_gradients<float>(s, L, G, t);
@@ -465,8 +476,8 @@ void backward_cell(const Shape& s, const std::vector<Layer>& layers, std::vector
   if (l > 0) {  // the gradient reaching the layer below: through W_ih, then the dropout mask
     float* below = f32_at(grads[l - 1].dy, r0 * H);
     matmul(Matrix{at_offset(G.dgi, r0 * R), rows, R, R, 1},
-           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}, L.w_ih_packed.data_ptr()}, below,
-           nullptr, s.bf16);
+           PackedMatrix{Matrix{L.w_ih.data_ptr(), R, in, in, 1}, packed_or_null(L.w_ih_packed)},
+           below, nullptr, s.bf16);
     if (L.mask.defined()) masked_copy(rows * H, below, f32_at(L.mask, r0 * H), below);
   }
 }
@@ -530,8 +541,10 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     for (int64_t l = 0; l < s.layers; ++l) {  // the per-step products' weights
       Layer& L = layers[l];
-      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}, bf16);
-      if (l > 0) L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, H, H, 1}, bf16);
+      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}, bf16, s.steps);
+      if (l > 0) {
+        L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, H, H, 1}, bf16, s.chunks());
+      }
     }
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
       return grad_outputs.size() > i && grad_outputs[i].defined() ? grad_outputs[i].contiguous()

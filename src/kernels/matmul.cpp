@@ -178,6 +178,10 @@ void pack(const Matrix& b, void* packed, bool bf16) {
 
 void matmul(const Matrix& a, const PackedMatrix& b, float* out, const float* bias, bool bf16,
             bool accumulate) {
+  if (b.packed == nullptr) {
+    matmul(a, b.plain, out, bias, bf16, accumulate);
+    return;
+  }
   Key key = key_for(a, b.plain, bf16, bias != nullptr, accumulate);
   key.packed = true;
   key.b0 = key.b1 = key.b_batch = 0;

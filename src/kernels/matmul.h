@@ -31,7 +31,7 @@ void matmul(const Matrix& a, const Matrix& b, float* out, const float* bias, boo
 // another layout than the packed one (none seen on AVX-512; possible on other CPUs) read it.
 struct PackedMatrix {
   Matrix plain;
-  const void* packed;
+  const void* packed;  // nullptr: not packed, the products read `plain`
 };
 // Bytes the packed form of a [K, N] matrix takes, and writing it (b in any layout, batch 1).
 int64_t packed_bytes(int64_t k, int64_t n, bool bf16);
