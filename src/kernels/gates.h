@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "s2s/cell.h"
+
 namespace s2s::kernels {
 
 // xp, gh: the step's input and recurrent projections, biases included. Writes the activated
@@ -23,6 +25,23 @@ void gru_step(int64_t batch, int64_t hidden, const float* xp, const float* gh, c
               float* gates, float* ghn, float* h);
 // count = batch * hidden.
 void rnn_step(int64_t count, const float* xp, const float* gh, float* h);
+
+// The step of `cell`: prev is the LSTM's c_{t-1} or the GRU's h_{t-1} (unread for RNN); extra
+// receives the LSTM's c_t or the GRU's W_hn h_{t-1} + b_hn (unwritten for RNN).
+inline void cell_step(Cell cell, int64_t batch, int64_t hidden, const float* xp, const float* gh,
+                      const float* prev, float* gates, float* extra, float* h) {
+  switch (cell) {
+    case Cell::LSTM:
+      lstm_step(batch, hidden, xp, gh, prev, gates, extra, h);
+      break;
+    case Cell::GRU:
+      gru_step(batch, hidden, xp, gh, prev, gates, extra, h);
+      break;
+    case Cell::RNN:
+      rnn_step(batch * hidden, xp, gh, h);
+      break;
+  }
+}
 
 // Backward of one step. dh = dy + dh_next is the gradient reaching h_t (from the layer above and
 // from step t+1). Writes the gates' pre-activation gradients dgi (input side) in the precision

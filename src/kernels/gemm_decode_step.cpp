@@ -112,20 +112,11 @@ class GemmSteps final : public DecodeStep::Impl {
       }
       matmul(Matrix{state_operand(l, p), B, H, H, 1}, weight(2 * l + 1, H), gh,
              biases_[2 * l + 1].data_ptr<float>(), bf16_);
-      const float* h_prev = at_layer(h_[p], l);
+      const bool lstm = cell_ == Cell::LSTM;
       float* h = at_layer(h_[q], l);
-      switch (cell_) {
-        case Cell::LSTM:
-          lstm_step(B, H, xp, gh, at_layer(c_[p], l), activated_.data_ptr<float>(),
-                    at_layer(c_[q], l), h);
-          break;
-        case Cell::GRU:
-          gru_step(B, H, xp, gh, h_prev, activated_.data_ptr<float>(), ghn_.data_ptr<float>(), h);
-          break;
-        case Cell::RNN:
-          rnn_step(B * H, xp, gh, h);
-          break;
-      }
+      cell_step(cell_, B, H, xp, gh, at_layer(lstm ? c_[p] : h_[p], l),
+                activated_.data_ptr<float>(), lstm ? at_layer(c_[q], l) : ghn_.data_ptr<float>(),
+                h);
       if (bf16_) {
         masked_copy(B * H, h, nullptr,
                     static_cast<c10::BFloat16*>(h_operand_.data_ptr()) + l * B * H);

@@ -314,19 +314,9 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
     const float* xp = f32_at(L.xp, (row - r0) * R);
     const float* gh = L.gh.data_ptr<float>();
     float* h = f32_at(L.ys, row * H);
-    switch (s.cell) {
-      case Cell::LSTM:
-        lstm_step(B, H, xp, gh, previous(s, L.c0, L.extra, t), f32_at(L.gates, row * R),
-                  f32_at(L.extra, row * H), h);
-        break;
-      case Cell::GRU:
-        gru_step(B, H, xp, gh, previous(s, L.h0, L.ys, t), f32_at(L.gates, row * R),
-                 f32_at(L.extra, row * H), h);
-        break;
-      case Cell::RNN:
-        rnn_step(B * H, xp, gh, h);
-        break;
-    }
+    const float* prev =
+        s.cell == Cell::LSTM ? previous(s, L.c0, L.extra, t) : previous(s, L.h0, L.ys, t);
+    cell_step(s.cell, B, H, xp, gh, prev, f32_at(L.gates, row * R), f32_at(L.extra, row * H), h);
     // The next step's operand: the rows of the columns still running.
     if (t + 1 < s.steps) copy_operand(s.active[t + 1] * H, h, nullptr, L.hs, s.offset[t + 1] * H);
   }

@@ -6,6 +6,7 @@
 #include <list>
 #include <mutex>
 
+#include "kernels/dense.h"
 #include "kernels/matmul.h"
 
 namespace s2s::kernels {
@@ -114,8 +115,7 @@ at::Tensor token_table(const at::Tensor& embedding, const at::Tensor& w_ih,
                        const at::Tensor& b_ih) {
   return cached<at::Tensor>(nullptr, false, {embedding, w_ih, b_ih}, [&] {
     at::NoGradGuard no_grad;
-    return at::addmm(b_ih.to(at::kFloat), embedding.to(at::kFloat), w_ih.to(at::kFloat).t())
-        .contiguous();
+    return linear(embedding, w_ih, b_ih).contiguous();  // the table run_rnn_tokens trains with
   });
 }
 
