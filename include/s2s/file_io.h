@@ -3,7 +3,9 @@
 // the target, so a previous file is never left half-written.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,14 @@ void write_file_atomic(const std::string& path, std::string_view contents);
 // has no hard links, the earlier ones get copies. Safe because no file is ever changed in place,
 // only replaced. A failure leaves the paths not yet reached as they were.
 void write_file_atomic(const std::vector<std::string>& paths, std::string_view contents);
+
+// Appends bytes to the file being written; throws s2s::Error naming the file on failure.
+using ByteSink = std::function<void(const void* data, size_t size)>;
+// As above, for contents produced piece by piece: `produce` hands them to the sink, in order,
+// and is called once per file written (once where the names share one file). For contents too
+// large to assemble in memory first.
+void write_file_atomic(const std::vector<std::string>& paths,
+                       const std::function<void(const ByteSink&)>& produce);
 
 // The whole file. Throws s2s::Error ("path: cannot open: No such file or directory").
 std::string read_file(const std::string& path);

@@ -29,22 +29,30 @@ std::string directory_of(const std::string& path) {
   throw Error(fmt::format("{}: {}: {}", path, what, std::strerror(err)));
 }
 
-// contents into a new temporary file beside `path`, flushed to disk; returns its name.
-std::string write_temp(const std::string& path, std::string_view contents) {
+// What `produce` gives its sink, into a new temporary file beside `path`, flushed to disk;
+// returns its name.
+std::string write_temp(const std::string& path,
+                       const std::function<void(const ByteSink&)>& produce) {
   std::string temp = path + ".tmp.XXXXXX";
   const int fd = ::mkstemp(&temp[0]);
   if (fd < 0) fail(path, "cannot create a temporary file beside it", errno);
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const int err = errno;
-      ::close(fd);
-      ::unlink(temp.c_str());
-      fail(path, "cannot write", err);
+  const ByteSink sink = [&](const void* data, size_t size) {
+    const char* bytes = static_cast<const char*>(data);
+    for (size_t done = 0; done < size;) {
+      const ssize_t n = ::write(fd, bytes + done, size - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        fail(path, "cannot write", errno);
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+  };
+  try {
+    produce(sink);
+  } catch (...) {  // the sink's error, or the producer's
+    ::close(fd);
+    ::unlink(temp.c_str());
+    throw;
   }
   // mkstemp creates 0600; data files are ordinary files (0644, minus the umask).
   const mode_t mask = ::umask(0);
@@ -94,14 +102,20 @@ void write_file_atomic(const std::string& path, std::string_view contents) {
 }
 
 void write_file_atomic(const std::vector<std::string>& paths, std::string_view contents) {
+  write_file_atomic(paths,
+                    [contents](const ByteSink& sink) { sink(contents.data(), contents.size()); });
+}
+
+void write_file_atomic(const std::vector<std::string>& paths,
+                       const std::function<void(const ByteSink&)>& produce) {
   if (paths.empty()) return;
   const std::string& last = paths.back();
-  const std::string temp = write_temp(last, contents);
+  const std::string temp = write_temp(last, produce);
   for (size_t i = 0; i + 1 < paths.size(); ++i) {
     const std::string second = link_beside(temp, paths[i]);
     try {
       if (second.empty()) {
-        write_file_atomic(paths[i], contents);
+        write_file_atomic(std::vector<std::string>{paths[i]}, produce);
       } else {
         replace(second, paths[i]);
       }

@@ -7,6 +7,7 @@
 #include <fmt/core.h>
 #include <zlib.h>
 
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -71,7 +72,8 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab
 }
 
 void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, const Vocab& vocab,
-                     const CheckpointMeta& meta, torch::optim::Optimizer* optimizer) {
+                     const CheckpointMeta& meta, torch::optim::Optimizer* optimizer,
+                     CheckpointBuffer* buffer) {
   torch::serialize::OutputArchive archive;
   archive.write("kind", c10::IValue(std::string(kKind)));
   archive.write("format_version", c10::IValue(kRecordsVersion));
@@ -92,19 +94,38 @@ void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, cons
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("rng", generator.get_state());
   }
-  std::ostringstream records;
-  archive.save_to(records);
-  const std::string payload = records.str();
+  CheckpointBuffer own;
+  std::string& payload = (buffer ? *buffer : own).records;
+  payload.clear();  // its capacity stays
+  archive.save_to([&payload](const void* data, size_t size) {
+    payload.append(static_cast<const char*>(data), size);
+    return size;
+  });
   torch::serialize::OutputArchive envelope;
   envelope.write("kind", c10::IValue(std::string(kKind)));
   envelope.write("format_version", c10::IValue(kEnvelopeVersion));
   envelope.write("payload_crc32",
                  c10::IValue(static_cast<int64_t>(crc32_of(payload.data(), payload.size()))));
-  envelope.write("payload", at::from_blob(const_cast<char*>(payload.data()),
-                                          {static_cast<int64_t>(payload.size())}, at::kByte));
-  std::ostringstream bytes;
-  envelope.save_to(bytes);
-  write_file_atomic(paths, bytes.str());
+  envelope.write("payload",
+                 at::from_blob(payload.data(), {static_cast<int64_t>(payload.size())}, at::kByte));
+  // The envelope goes straight to the file, not through one more buffer of its size.
+  write_file_atomic(paths, [&envelope](const ByteSink& sink) {
+    // The sink's first error is kept and the rest skipped, while LibTorch's writer is told every
+    // write succeeded: on a failed write it throws, and its destructor then throws again while
+    // finishing the archive, which would end the process.
+    std::exception_ptr failed;
+    envelope.save_to([&](const void* data, size_t size) {
+      if (!failed) {
+        try {
+          sink(data, size);
+        } catch (...) {
+          failed = std::current_exception();
+        }
+      }
+      return size;
+    });
+    if (failed) std::rethrow_exception(failed);
+  });
 }
 
 namespace {

@@ -92,7 +92,7 @@ void Checkpointer::save(const std::vector<std::string>& paths, const RunState& s
   meta.epoch = state.epoch;
   meta.config_json = config_.to_json();
   meta.state_json = state.to_json();
-  save_checkpoint(paths, model_, vocab_, meta, &optimizer_);
+  save_checkpoint(paths, model_, vocab_, meta, &optimizer_, &buffer_);
 }
 
 }  // namespace s2s

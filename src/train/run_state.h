@@ -64,6 +64,7 @@ class Checkpointer {
   Seq2Seq& model_;
   const Vocab& vocab_;
   torch::optim::Optimizer& optimizer_;
+  CheckpointBuffer buffer_;  // reused by every save of the run
 };
 
 }  // namespace s2s

@@ -83,5 +83,40 @@ TEST(WriteFileAtomic, SeveralNamesFailingEarlyLeaveTheLaterOnesAlone) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 2);
 }
 
+// Contents produced piece by piece land in order, as one file under each name.
+TEST(WriteFileAtomic, ProducedPiecesAreWrittenInOrder) {
+  TempDir dir;
+  const std::string best = dir.file("best.pt"), last = dir.file("last.pt");
+  int calls = 0;
+  write_file_atomic(std::vector<std::string>{best, last}, [&](const ByteSink& sink) {
+    ++calls;
+    sink("head,", 5);
+    sink("", 0);
+    sink("body\n", 5);
+  });
+  EXPECT_EQ(read_file(best), "head,body\n");
+  EXPECT_EQ(read_file(last), "head,body\n");
+  EXPECT_EQ(calls, 1) << "produced again although the names share one file";
+}
+
+// A producer that fails midway leaves the old file as it was and no temp file behind, and its
+// error reaches the caller unchanged.
+TEST(WriteFileAtomic, AFailingProducerLeavesTheOldFile) {
+  TempDir dir;
+  const std::string path = dir.file("last.pt");
+  write_file_atomic(path, "epoch 1\n");
+  try {
+    write_file_atomic(std::vector<std::string>{path}, [](const ByteSink& sink) {
+      sink("epoch", 5);
+      throw Error("serializer gave up");
+    });
+    FAIL() << "a failing producer went unnoticed";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "serializer gave up");
+  }
+  EXPECT_EQ(read_file(path), "epoch 1\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
 }  // namespace
 }  // namespace s2s

@@ -114,6 +114,16 @@ TEST_P(GemmRnnPackedTest, MatchesEachColumnAloneWithEveryGradient) {
   const auto grads_got = torch::autograd::grad({weighted_sum(got, 5)}, inputs);
   expect_gradients_near(grads_got, grads_want, gradient_labels("input", c0.defined(), c.layers),
                         tolerance);
+
+  // Without gradients the kernel runs its inference path (weights from the cache, gates kept
+  // one step at a time): the same results as the recorded run, to rounding.
+  at::NoGradGuard no_grad;
+  const auto inferred = result_list(gemm_rnn(c.cell, input, h0, c0, params, c.layers, 0.0, true,
+                                             c.precision, at::tensor(c.lengths, at::kLong)));
+  ASSERT_EQ(inferred.size(), got.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    EXPECT_LT(rel_error(inferred[i], got[i]), 1e-6) << "without gradients, output " << i;
+  }
 }
 
 std::vector<Case> cases() {
