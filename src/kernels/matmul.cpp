@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "kernels/blocked_pack.h"
 #include "kernels/rnn_primitives.h"
 
 namespace s2s::kernels {
@@ -167,12 +168,42 @@ int64_t packed_bytes(int64_t k, int64_t n, bool bf16) {
   return static_cast<int64_t>(packed_desc(k, n, bf16).get_size());
 }
 
+namespace {
+
+// Whether `d`, oneDNN's packed layout for a [k, n] weight, is BlockedLayout, which pack_blocked
+// writes (on AVX-512 it is, for every shape seen).
+bool is_blocked_layout(const memory::desc& d, int64_t k, int64_t n, bool bf16) {
+  const dnnl_memory_desc_t& m = d.data;
+  if (m.ndims != 2 || m.format_kind != dnnl_blocked || m.offset0 != 0) return false;
+  const int64_t kb = BlockedLayout::k_block(bf16), columns = BlockedLayout::kColumns;
+  const int64_t k_padded = (k + kb - 1) / kb * kb;
+  const dnnl_blocking_desc_t& b = m.format_desc.blocking;
+  const int wanted = bf16 ? 3 : 2;
+  const dnnl_dim_t blocks[] = {BlockedLayout::kUnitRows, columns, 2};
+  const dnnl_dim_t dims[] = {0, 1, 0};
+  if (b.inner_nblks != wanted) return false;
+  for (int i = 0; i < wanted; ++i) {
+    if (b.inner_blks[i] != blocks[i] || b.inner_idxs[i] != dims[i]) return false;
+  }
+  return m.padded_dims[0] == k_padded && m.padded_dims[1] % columns == 0 &&
+         m.padded_dims[1] - n < columns && b.strides[0] == kb * columns &&
+         b.strides[1] == k_padded * columns &&
+         static_cast<int64_t>(d.get_size()) == BlockedLayout::bytes(k, n, bf16);
+}
+
+}  // namespace
+
 void pack(const Matrix& b, void* packed, bool bf16) {
+  const memory::desc layout = packed_desc(b.rows, b.cols, bf16);
+  if (is_blocked_layout(layout, b.rows, b.cols, bf16)) {
+    pack_blocked(b, packed, bf16);
+    return;
+  }
   const memory::desc plain({b.rows, b.cols},
                            bf16 ? memory::data_type::bf16 : memory::data_type::f32,
                            memory::dims{b.row_stride, b.col_stride});
   memory from(plain, cpu_engine(), const_cast<void*>(b.data));
-  memory to(packed_desc(b.rows, b.cols, bf16), cpu_engine(), packed);
+  memory to(layout, cpu_engine(), packed);
   dnnl::reorder(from, to).execute(cpu_stream(), from, to);
 }
 

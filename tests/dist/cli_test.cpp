@@ -348,7 +348,15 @@ TEST(DistCli, LaunchPrefixesRanksAndNamesTheRankThatDied) {
   for (auto& a : tiny_run(dir, out, 8, 200)) args.push_back(a);
   args.insert(args.end(), {"--dist-timeout", "10"});
   const pid_t launcher = spawn_cli(args, dir + "/log");
-  for (int i = 0; i < 600 && metrics_of(out).empty(); ++i) {
+  // Until epoch 1 is on disk and each rank has said so: a rank prints its epoch line after the
+  // barrier that follows rank 0's metrics line, so metrics.jsonl alone can come first (a kill
+  // then, on a loaded machine, found no "[rank 1]" line yet).
+  const auto both_said_epoch_1 = [&] {
+    const std::string log = read_text(dir + "/log");
+    return log.find("[rank 0] epoch 1/200") != std::string::npos &&
+           log.find("[rank 1] epoch 1/200") != std::string::npos;
+  };
+  for (int i = 0; i < 600 && (metrics_of(out).empty() || !both_said_epoch_1()); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const pid_t rank1 = child_with_rank(launcher, 1);
