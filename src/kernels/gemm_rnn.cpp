@@ -95,15 +95,19 @@ float* f32_at(const at::Tensor& t, int64_t offset) {
 }
 
 // b in the layout the products read directly (kernels::PackedMatrix), for a weight that serves
-// `products` products (a step's or a chunk's each): packed once per call instead of copied by
-// each product, or undefined where that does not pay (the products then read b itself). The
-// returned storage must outlive the products.
-at::Tensor packed_storage(const Matrix& b, bool bf16, int64_t products) {
-  // Packing is one copy of b, what each plain product makes: a gain from two products on, in
-  // bf16 (course training step at 2 threads, A/B alternating: 26.5-28.0 ms against 29.1-31.3).
-  // In f32 it measured no gain in training (2 threads 41.3-41.7 ms packed against 38.3-42.5
-  // plain; 1 thread 72.0-73.4 against 70.8-73.1): f32 trains on plain weights.
-  if (products < 2 || !bf16) return {};
+// `products` products (a step's or a chunk's each) in `pass`: packed once per call instead of
+// copied by each product, or undefined where that does not pay (the products then read b
+// itself). The returned storage must outlive the products.
+enum class Pass { Forward, Backward };
+at::Tensor packed_storage(const Matrix& b, bool bf16, Pass pass, int64_t products) {
+  // Packing is one copy of b, what each plain product makes: a gain from two products on. Course
+  // training step at 2 threads, alternating pairs (ms):
+  //   bf16, both passes packed against none: 26.5-28.0 against 29.1-31.3 (2026-12-02); against
+  //   the forward only: 22.0-22.9 against 22.6-23.5, backward 12.5-13.0 against 13.1-13.7.
+  //   f32, the forward only against none: 38.9-41.0 against 40.5-41.7, forward 14.2-15.3
+  //   against 15.4-16.0; both passes: 45.8-46.9 against 43.5-45.3, backward 28.5-29.1 against
+  //   25.1-26.1 (oneDNN's f32 product of a packed [G*H, H] runs slower than of the plain one).
+  if (products < 2 || (!bf16 && pass == Pass::Backward)) return {};
   at::Tensor storage = at::empty({packed_bytes(b.rows, b.cols, bf16)}, at::kByte);
   pack(b, storage.data_ptr(), bf16);
   return storage;
@@ -283,7 +287,7 @@ struct Layer {
   // step's rows at a time ([B, ...]): nothing reads them after the step. Validation's encoder at
   // 512 columns would otherwise fill 16 MB of gates per layer.
   bool step_scratch = false;
-  at::Tensor xp, gh;        // [chunk * B, G*H] and [B, G*H] scratch: the steps' projections
+  at::Tensor xp, gh;  // [chunk * B, G*H] and [B, G*H] scratch: the steps' projections
 };
 
 // The state step t reads, f32: the initial one or the previous step's rows of `from` (ys, or
@@ -358,12 +362,13 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
       L.w_hh_packed = cached.packed[2 * l + 1];
     } else if (!table) {
       L.w_ih = params[4 * l].to(s.operand_type()).contiguous();
-      L.w_ih_packed =
-          packed_storage(Matrix{L.w_ih.data_ptr(), R, s.in(l), s.in(l), 1}.t(), s.bf16, s.chunks());
+      L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, s.in(l), s.in(l), 1}.t(), s.bf16,
+                                     Pass::Forward, s.chunks());
     }
     if (!inference) {
       L.w_hh = params[4 * l + 1].to(s.operand_type()).contiguous();
-      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), s.bf16, s.steps);
+      L.w_hh_packed =
+          packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}.t(), s.bf16, Pass::Forward, s.steps);
     }
     L.b_ih = params[4 * l + 2].contiguous();
     L.b_hh = params[4 * l + 3].contiguous();
@@ -386,8 +391,8 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
     L.hs.narrow(0, 0, B).copy_(L.h0);
     L.step_scratch = inference;
     L.gates = at::empty({inference ? B : N, s.cell == Cell::RNN ? 0 : R}, f32);
-    L.extra = at::empty({inference && s.cell != Cell::LSTM ? B : N, s.cell == Cell::RNN ? 0 : H},
-                        f32);
+    L.extra =
+        at::empty({inference && s.cell != Cell::LSTM ? B : N, s.cell == Cell::RNN ? 0 : H}, f32);
     L.xp = at::empty({s.chunk * B, R}, f32);
     L.gh = at::empty({B, R}, f32);
   }
@@ -539,9 +544,11 @@ struct GemmStackFunction : public torch::autograd::Function<GemmStackFunction> {
     const at::TensorOptions f32 = layers[0].ys.options(), low = f32.dtype(s.operand_type());
     for (int64_t l = 0; l < s.layers; ++l) {  // the per-step products' weights
       Layer& L = layers[l];
-      L.w_hh_packed = packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}, bf16, s.steps);
+      L.w_hh_packed =
+          packed_storage(Matrix{L.w_hh.data_ptr(), R, H, H, 1}, bf16, Pass::Backward, s.steps);
       if (l > 0) {
-        L.w_ih_packed = packed_storage(Matrix{L.w_ih.data_ptr(), R, H, H, 1}, bf16, s.chunks());
+        L.w_ih_packed =
+            packed_storage(Matrix{L.w_ih.data_ptr(), R, H, H, 1}, bf16, Pass::Backward, s.chunks());
       }
     }
     const auto grad_or_zeros = [&](size_t i, at::IntArrayRef sizes) {
