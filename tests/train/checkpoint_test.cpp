@@ -23,18 +23,23 @@ using s2s::testing::temp_dir;
 const std::string kV1Dir = S2S_FIXTURES_DIR "/checkpoint-v1";
 const std::string kDamagedDir = S2S_FIXTURES_DIR "/damaged-checkpoints";
 
-// A checkpoint of a model large enough that its middle is tensor data, with optimizer state.
+// A model large enough that a checkpoint's middle is tensor data, with optimizer state, and what
+// a checkpoint of it holds besides.
+struct Checkpointed {
+  s2s::Seq2Seq model{s2s::Seq2SeqOptions(14).hidden(64).layers(2)};
+  torch::optim::Adam optimizer{model->parameters()};
+  s2s::Vocab vocab = s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
+  s2s::CheckpointMeta meta{0, R"({"cell": "gru", "hidden": 64, "layers": 2, "dropout": 0.2})",
+                           "{}"};
+
+  std::string save(const std::string& path, s2s::CheckpointBuffer* buffer = nullptr) {
+    s2s::save_checkpoint({path}, model, vocab, meta, &optimizer, buffer);
+    return path;
+  }
+};
+
 std::string write_checkpoint(const std::string& dir) {
-  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(64).layers(2));
-  torch::optim::Adam optimizer(model->parameters());
-  const s2s::Vocab vocab =
-      s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
-  s2s::CheckpointMeta meta;
-  meta.config_json = R"({"cell": "gru", "hidden": 64, "layers": 2, "dropout": 0.2})";
-  meta.state_json = "{}";
-  const std::string path = dir + "/model.pt";
-  s2s::save_checkpoint(path, model, vocab, meta, &optimizer);
-  return path;
+  return Checkpointed().save(dir + "/model.pt");
 }
 
 std::string load_error(const std::string& path) {
@@ -56,20 +61,13 @@ void overwrite(const std::string& path, size_t at, size_t count) {
 // of a save without one, also when the buffer held a larger checkpoint before.
 TEST(CheckpointIntegrity, AReusedBufferWritesTheSameBytes) {
   const std::string dir = temp_dir("reused_buffer");
-  s2s::Seq2Seq model(s2s::Seq2SeqOptions(14).hidden(32).layers(1));
-  torch::optim::Adam optimizer(model->parameters());
-  const s2s::Vocab vocab =
-      s2s::Vocab::from_tokens({"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"});
-  s2s::CheckpointMeta meta;
-  meta.config_json = R"({"cell": "gru", "hidden": 32, "layers": 1, "dropout": 0.2})";
-  meta.state_json = "{}";
+  Checkpointed checkpointed;
   s2s::CheckpointBuffer buffer;
-  buffer.records.assign(1 << 20, 'x');  // an earlier, larger save's
-  const std::string plain = dir + "/plain.pt", reused = dir + "/reused.pt";
-  s2s::save_checkpoint({plain}, model, vocab, meta, &optimizer);
-  s2s::save_checkpoint({reused}, model, vocab, meta, &optimizer, &buffer);
+  buffer.records.assign(4 << 20, 'x');  // an earlier, larger save's
+  const std::string plain = checkpointed.save(dir + "/plain.pt");
+  const std::string reused = checkpointed.save(dir + "/reused.pt", &buffer);
   EXPECT_EQ(read_text(reused), read_text(plain));
-  s2s::save_checkpoint({reused}, model, vocab, meta, &optimizer, &buffer);  // and again
+  checkpointed.save(reused, &buffer);  // and again
   EXPECT_EQ(read_text(reused), read_text(plain));
   EXPECT_TRUE(s2s::load_checkpoint(reused).verified);
 }
