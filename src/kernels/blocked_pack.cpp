@@ -19,7 +19,7 @@ void unit_row(const Matrix& m, bool bf16, int64_t k0, int64_t n0, bool full, uin
   constexpr int64_t C = BlockedLayout::kColumns;
   if (bf16) {
     const auto* b = static_cast<const uint16_t*>(m.data);
-    if (full) {
+    if (full) {  // apart: gcc vectorizes this loop only without the bounds (10 us, not 71)
       for (int64_t j = 0; j < C; ++j) {
         out[j] = uint32_t{element(b, m, k0, n0 + j)} | uint32_t{element(b, m, k0 + 1, n0 + j)}
                                                            << 16;

@@ -283,10 +283,10 @@ struct Layer {
   at::Tensor ys;            // [N, H] f32: step t's rows h_{t+1}
   at::Tensor hs;            // [N, H] the products' operand: step t's rows h_t (operand precision)
   at::Tensor gates, extra;  // [N, G*H] and [N, H] (LSTM c_t, GRU W_hn h + b_hn), or see below
-  // Without backward (stack_forward's `inference`), gates and, outside the LSTM, extra hold one
-  // step's rows at a time ([B, ...]): nothing reads them after the step. Validation's encoder at
-  // 512 columns would otherwise fill 16 MB of gates per layer.
-  bool step_scratch = false;
+  // Without backward (stack_forward's `inference`) a buffer that nothing reads after its step
+  // holds one step's rows at a time ([B, ...]): gates, and extra outside the LSTM (the next step
+  // reads c_t). Validation's encoder at 512 columns would otherwise fill 16 MB of gates per layer.
+  bool gates_per_step = false, extra_per_step = false;
   at::Tensor xp, gh;  // [chunk * B, G*H] and [B, G*H] scratch: the steps' projections
 };
 
@@ -324,9 +324,8 @@ void forward_cell(const Shape& s, std::vector<Layer>& layers, int64_t l, int64_t
     float* h = f32_at(L.ys, row * H);
     const float* prev =
         s.cell == Cell::LSTM ? previous(s, L.c0, L.extra, t) : previous(s, L.h0, L.ys, t);
-    const int64_t kept = L.step_scratch ? 0 : row;  // the step's rows in gates and extra
-    float* extra = f32_at(L.extra, (s.cell == Cell::LSTM ? row : kept) * H);  // LSTM: c_t stays
-    cell_step(s.cell, B, H, xp, gh, prev, f32_at(L.gates, kept * R), extra, h);
+    cell_step(s.cell, B, H, xp, gh, prev, f32_at(L.gates, (L.gates_per_step ? 0 : row) * R),
+              f32_at(L.extra, (L.extra_per_step ? 0 : row) * H), h);
     // The next step's operand: the rows of the columns still running.
     if (t + 1 < s.steps) copy_operand(s.active[t + 1] * H, h, nullptr, L.hs, s.offset[t + 1] * H);
   }
@@ -389,10 +388,10 @@ std::vector<Layer> stack_forward(const Shape& s, const at::Tensor& input, const 
     L.ys = at::empty({N, H}, f32);
     L.hs = at::empty({N, H}, low);
     L.hs.narrow(0, 0, B).copy_(L.h0);
-    L.step_scratch = inference;
-    L.gates = at::empty({inference ? B : N, s.cell == Cell::RNN ? 0 : R}, f32);
-    L.extra =
-        at::empty({inference && s.cell != Cell::LSTM ? B : N, s.cell == Cell::RNN ? 0 : H}, f32);
+    L.gates_per_step = inference;
+    L.extra_per_step = inference && s.cell != Cell::LSTM;
+    L.gates = at::empty({L.gates_per_step ? B : N, s.cell == Cell::RNN ? 0 : R}, f32);
+    L.extra = at::empty({L.extra_per_step ? B : N, s.cell == Cell::RNN ? 0 : H}, f32);
     L.xp = at::empty({s.chunk * B, R}, f32);
     L.gh = at::empty({B, R}, f32);
   }

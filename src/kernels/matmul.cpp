@@ -176,7 +176,7 @@ bool is_blocked_layout(const memory::desc& d, int64_t k, int64_t n, bool bf16) {
   const dnnl_memory_desc_t& m = d.data;
   if (m.ndims != 2 || m.format_kind != dnnl_blocked || m.offset0 != 0) return false;
   const int64_t kb = BlockedLayout::k_block(bf16), columns = BlockedLayout::kColumns;
-  const int64_t k_padded = (k + kb - 1) / kb * kb;
+  const int64_t k_padded = (k + kb - 1) / kb * kb, n_padded = (n + columns - 1) / columns * columns;
   const dnnl_blocking_desc_t& b = m.format_desc.blocking;
   const int wanted = bf16 ? 3 : 2;
   const dnnl_dim_t blocks[] = {BlockedLayout::kUnitRows, columns, 2};
@@ -185,9 +185,8 @@ bool is_blocked_layout(const memory::desc& d, int64_t k, int64_t n, bool bf16) {
   for (int i = 0; i < wanted; ++i) {
     if (b.inner_blks[i] != blocks[i] || b.inner_idxs[i] != dims[i]) return false;
   }
-  return m.padded_dims[0] == k_padded && m.padded_dims[1] % columns == 0 &&
-         m.padded_dims[1] - n < columns && b.strides[0] == kb * columns &&
-         b.strides[1] == k_padded * columns &&
+  return m.padded_dims[0] == k_padded && m.padded_dims[1] == n_padded &&
+         b.strides[0] == kb * columns && b.strides[1] == k_padded * columns &&
          static_cast<int64_t>(d.get_size()) == BlockedLayout::bytes(k, n, bf16);
 }
 
