@@ -84,7 +84,7 @@ struct Setup {
   RunState state;
   std::unique_ptr<DataLoader> train_loader, valid_loader;
   std::unique_ptr<FusedAdam> optimizer;
-  std::unique_ptr<WeightSmoothing> smoothing;  // --ema
+  std::unique_ptr<WeightSmoothing> smoothing;  // --ema-epochs
   std::string threads_note;                    // why --threads 0 chose its count ("" when given)
 };
 
@@ -149,8 +149,12 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
       std::make_unique<FusedAdam>(s.model->parameters(), torch::optim::AdamOptions(config.lr));
   // On resume the model holds the checkpoint's model, the smoothed weights if it had any: they
   // start the smoothing, then the trained weights stored beside them replace them.
-  if (config.ema > 0)
-    s.smoothing = std::make_unique<WeightSmoothing>(s.model->parameters(), config.ema);
+  if (config.ema_epochs > 0) {
+    const auto steps = static_cast<double>(
+        std::max<int64_t>(parallel.steps_per_epoch(s.train_loader->num_batches()), 1));
+    s.smoothing = std::make_unique<WeightSmoothing>(
+        s.model->parameters(), std::min(1.0, 1.0 / (config.ema_epochs * steps)));
+  }
   if (resume) restore_training_state(last_path, *s.optimizer, &s.model);
   return s;
 }
@@ -344,7 +348,7 @@ class Trainer {
   // Validation, the epoch's record and verdict, checkpoints, and whether to stop.
   std::optional<RunStatus> end_epoch(int64_t epoch, double lr) {
     const auto valid_start = Clock::now();
-    // Validated and saved: the smoothed weights (--ema), while this lives.
+    // Validated and saved: the smoothed weights (--ema-epochs), while this lives.
     const SmoothedWeights smoothed(s_.smoothing.get());
     // Every rank's tallies summed (and whether any rank was asked to stop), so all report and
     // decide alike; one process: the tallies themselves.

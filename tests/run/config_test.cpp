@@ -58,9 +58,9 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
   EXPECT_EQ(old.label_smoothing, 0.0);  // before --label-smoothing: plain NLL
   EXPECT_EQ(old.bucket_pool, 0);        // before --bucket-pool: plain shuffled batches
-  EXPECT_EQ(old.ema, 0.0);              // before --ema: no weight smoothing
-  EXPECT_EQ(TrainConfig{}.ema, 0.01);
-  EXPECT_EQ(TrainConfig::from_json(R"({"ema": 0.02})", "x").ema, 0.02);
+  EXPECT_EQ(old.ema_epochs, 0.0);       // before --ema-epochs: no weight smoothing
+  EXPECT_EQ(TrainConfig{}.ema_epochs, 0.5);
+  EXPECT_EQ(TrainConfig::from_json(R"({"ema_epochs": 2})", "x").ema_epochs, 2.0);
   EXPECT_EQ(TrainConfig{}.bucket_pool, 0);
   EXPECT_EQ(TrainConfig::from_json(R"({"bucket_pool": 8})", "x").bucket_pool, 8);
   EXPECT_EQ(TrainConfig::from_json(R"({"label_smoothing": 0.1})", "x").label_smoothing, 0.1);
@@ -129,10 +129,10 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   TrainConfig pool = c;
   pool.bucket_pool = -1;
   EXPECT_EQ(message(pool), "--bucket-pool must be >= 0 (0: no length bucketing)");
-  for (const double bad : {-0.01, 1.5, std::nan("")}) {
+  for (const double bad : {-0.01, 1001.0, std::nan("")}) {
     TrainConfig ema = c;
-    ema.ema = bad;
-    EXPECT_EQ(message(ema), "--ema must be in [0, 1] (0: no weight smoothing)") << bad;
+    ema.ema_epochs = bad;
+    EXPECT_EQ(message(ema), "--ema-epochs must be in [0, 1000] (0: no weight smoothing)") << bad;
   }
 }
 

@@ -108,16 +108,16 @@ TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
 }
 
-// --ema: validation and the checkpoints' model are the smoothed weights, and last.pt also holds
-// the trained ones, which a resume goes on from (the resume tests here run with the default
-// --ema, so they check that too). Without it a checkpoint holds one set of weights.
+// --ema-epochs: validation and the checkpoints' model are the smoothed weights, and last.pt also
+// holds the trained ones, which a resume goes on from (the resume tests here run with the default
+// --ema-epochs, so they check that too). Without it a checkpoint holds one set of weights.
 TEST(Trainer, EmaValidatesAndSavesTheSmoothedWeights) {
   const std::string dir = temp_dir("ema");
   write_copy_task(dir, 300, 60);
   s2s::TrainConfig config = tiny_config(dir);
   config.epochs = 2;
   config.hidden = 16;
-  config.ema = 0.05;
+  config.ema_epochs = 2;
   s2s::train(config, s2s::testing::quietly());
   const std::string last = config.out + "/last.pt";
   const double logged =
@@ -137,13 +137,13 @@ TEST(Trainer, EmaValidatesAndSavesTheSmoothedWeights) {
   s2s::save_checkpoint(trained, ck.model, ck.vocab, ck.meta);
   EXPECT_GT(std::abs(s2s::evaluate_file(trained, config.valid).loss - logged), 1e-3 * logged);
 
-  config.ema = 0;
+  config.ema_epochs = 0;
   config.out = dir + "/plain";
   s2s::train(config, s2s::testing::quietly());
   s2s::LoadedCheckpoint plain = s2s::load_checkpoint(config.out + "/last.pt");
   torch::optim::Adam plain_adam(plain.model->parameters(), torch::optim::AdamOptions(1e-3));
   EXPECT_FALSE(s2s::restore_training_state(config.out + "/last.pt", plain_adam, &plain.model));
-  EXPECT_EQ(nlohmann::json::parse(read_text(config.out + "/config.json"))["ema"], 0.0);
+  EXPECT_EQ(nlohmann::json::parse(read_text(config.out + "/config.json"))["ema_epochs"], 0.0);
 }
 
 // --precision is part of the run: written to config.json, and a resumed run trains (and

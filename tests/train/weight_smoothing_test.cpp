@@ -1,4 +1,4 @@
-// Weight smoothing (--ema): its numbers against the formula in plain ATen, and the guard that
+// Weight smoothing (--ema-epochs): its numbers against the formula in plain ATen, and the guard that
 // lends the smoothed weights to validation and checkpoints.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
