@@ -41,10 +41,14 @@ struct CheckpointBuffer {
 };
 
 // The same checkpoint under several names, in order, its bytes written once (write_file_atomic).
-// `buffer`, if given, is reused for the records.
+// `buffer`, if given, is reused for the records. `trained`, if given: the weights training goes
+// on from, one per model parameter in order, where they differ from the model's (with weight
+// smoothing the model's are the smoothed weights, what evaluation reads); a resume reads them
+// back (restore_training_state).
 void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, const Vocab& vocab,
                      const CheckpointMeta& meta, torch::optim::Optimizer* optimizer = nullptr,
-                     CheckpointBuffer* buffer = nullptr);
+                     CheckpointBuffer* buffer = nullptr,
+                     const std::vector<at::Tensor>* trained = nullptr);
 
 struct LoadedCheckpoint {
   Seq2Seq model{nullptr};  // built from the configuration, weights loaded, in eval() mode
@@ -59,7 +63,10 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl = RnnImpl
                                  Precision precision = Precision::F32);
 
 // Restores the optimizer's state and torch's RNG state from a checkpoint, to resume training.
-void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer);
+// With `model` (the one load_checkpoint built from it), the trained weights the checkpoint holds
+// apart from the model's, if any, are copied into it; returns whether there were any.
+bool restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer,
+                            Seq2Seq* model = nullptr);
 
 // The model a run's configuration describes: the one place TrainConfig's model fields become
 // Seq2SeqOptions (cell, sizes, dropout, implementation, precision, attention, input feeding,

@@ -126,9 +126,15 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
   // work): forward's log-probabilities with teacher forcing [T, B, V], and greedy's decoding
   // [steps, B]. No gradients. The encoding is the whole batch's here, the slices' in greedy:
   // the same per sentence up to float rounding.
+  // With `tgt` ([T, B], the tokens tgt_in feeds shifted by one: <eos>, then <pad>), a column
+  // whose teacher-forced argmax is tgt at each of its real positions is not decoded: greedy
+  // decoding would feed back its own tokens, which are then tgt_in's, and so write tgt again
+  // (the same arithmetic; the two kernels round alike up to float rounding). Only the other
+  // columns are decoded, about 1% of them once a model is good.
   std::pair<at::Tensor, at::Tensor> score_and_greedy(const at::Tensor& src,
                                                      const at::Tensor& tgt_in, int64_t max_len,
-                                                     const at::Tensor& src_lengths = {});
+                                                     const at::Tensor& src_lengths = {},
+                                                     const at::Tensor& tgt = {});
 
   Seq2SeqOptions options;
   torch::nn::Embedding enc_emb{nullptr};
@@ -144,6 +150,7 @@ class Seq2SeqImpl : public torch::nn::Cloneable<Seq2SeqImpl> {
     RnnState rnn;                                      // its initial state
     AttentionMemory memory;                            // attention models: outputs and mask
     Encoded rows(int64_t first, int64_t count) const;  // batch rows [first, first + count)
+    Encoded select(const at::Tensor& index) const;     // batch rows index [N] (int64)
   };
   // The encoder's top-layer outputs [S, B, H] (directions summed) and the decoder's initial
   // state; with lengths (only where enc->runs_packed()), each column packed to its length.

@@ -262,6 +262,13 @@ void add_train(CLI::App& app, Context& ctx) {
                   d.label_smoothing));
   add(cmd, *f, "--clip", &TrainConfig::clip,
       fmt::format("Max gradient norm, 0 = off [{}]", d.clip));
+  add(cmd, *f, "--ema-epochs", &TrainConfig::ema_epochs,
+      fmt::format("Weight smoothing: validate and save a moving average of the weights over about "
+                  "the last N epochs (after each step it moves 1/(N x steps per epoch) of the way "
+                  "to them; at first the mean of the weights so far). It smooths out the steps' "
+                  "noise (on the course: 99.7% an epoch sooner). best.pt holds the average, "
+                  "last.pt also the trained weights for --resume. 0 = off [{}]",
+                  d.ema_epochs));
   add(cmd, *f, "--seed", &TrainConfig::seed,
       fmt::format("Seed of init, shuffling, dropout [{}]", d.seed));
   accepting_auto_threads(add(cmd, *f, "--threads", &TrainConfig::threads, kThreadsHelp));

@@ -6,6 +6,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "kernels/decode_step.h"
@@ -265,17 +266,52 @@ at::Tensor Seq2SeqImpl::greedy(const at::Tensor& src, int64_t max_len,
 std::pair<at::Tensor, at::Tensor> Seq2SeqImpl::score_and_greedy(const at::Tensor& src,
                                                                 const at::Tensor& tgt_in,
                                                                 int64_t max_len,
-                                                                const at::Tensor& src_lengths) {
+                                                                const at::Tensor& src_lengths,
+                                                                const at::Tensor& tgt) {
   at::NoGradGuard no_grad;
-  if (options.input_feeding()) {  // forward runs step by step then: nothing to share
-    return {forward(src, tgt_in, 1.0, src_lengths), greedy(src, max_len, src_lengths)};
+  // With input feeding forward runs step by step: no encoding to share.
+  const bool feeding = options.input_feeding();
+  std::optional<Encoded> e;
+  at::Tensor logp;
+  if (feeding) {
+    logp = forward(src, tgt_in, 1.0, src_lengths);
+  } else {
+    e = encode_source(src, src_lengths);
+    logp = teacher_forced(*e, tgt_in);
   }
-  const Encoded e = encode_source(src, src_lengths);
-  at::Tensor logp = teacher_forced(e, tgt_in);
-  at::Tensor pred = greedy_slices(src.size(1), max_len, [&](int64_t first, int64_t rows) {
-    return greedy_rows(e.rows(first, rows), rows, max_len);
-  });
-  return {logp, pred};
+  const auto decode = [&](const Encoded& part, int64_t rows) {
+    return greedy_slices(rows, max_len, [&](int64_t first, int64_t count) {
+      return greedy_rows(part.rows(first, count), count, max_len);
+    });
+  };
+  if (!tgt.defined()) {
+    return {logp, feeding ? greedy(src, max_len, src_lengths) : decode(*e, src.size(1))};
+  }
+  if (!tgt.sizes().equals(tgt_in.sizes()))
+    throw Error("Seq2Seq::score_and_greedy: tgt must have tgt_in's shape [T, B]");
+  // Every column starts as its target, cut to max_len: greedy's decoding where teacher forcing
+  // got it all right. The others are decoded, and their rows past the decoding are <pad>.
+  const at::Tensor right = logp.argmax(-1).eq(tgt).logical_or(tgt.eq(kPadId)).all(0);
+  const at::Tensor wrong = right.logical_not().nonzero().squeeze(1);
+  at::Tensor pred = tgt.narrow(0, 0, std::min(max_len, tgt.size(0))).clone();
+  if (wrong.numel() > 0) {
+    const int64_t rows = wrong.numel();
+    const at::Tensor decoded =
+        feeding ? greedy(src.index_select(1, wrong), max_len,
+                         src_lengths.defined() ? src_lengths.index_select(0, wrong) : src_lengths)
+                : decode(e->select(wrong), rows);
+    const int64_t steps = decoded.size(0);
+    if (steps > pred.size(0)) {
+      pred =
+          at::cat({pred, at::full({steps - pred.size(0), pred.size(1)}, kPadId, pred.options())});
+    }
+    pred.narrow(0, 0, steps).index_copy_(1, wrong, decoded);
+    pred.narrow(0, steps, pred.size(0) - steps).index_fill_(1, wrong, kPadId);
+  }
+  // As greedy's own output, it ends at its last row holding a token.
+  const at::Tensor used = pred.ne(kPadId).any(1).nonzero();
+  const int64_t steps = used.numel() > 0 ? used.max().item<int64_t>() + 1 : 0;
+  return {logp, pred.narrow(0, 0, std::max<int64_t>(steps, std::min<int64_t>(max_len, 1)))};
 }
 
 Seq2SeqImpl::Encoded Seq2SeqImpl::Encoded::rows(int64_t first, int64_t count) const {
@@ -287,6 +323,14 @@ Seq2SeqImpl::Encoded Seq2SeqImpl::Encoded::rows(int64_t first, int64_t count) co
     part.memory.keys = memory.keys.narrow(0, first, count);
     part.memory.mask = memory.mask.narrow(0, first, count);
   }
+  return part;
+}
+
+Seq2SeqImpl::Encoded Seq2SeqImpl::Encoded::select(const at::Tensor& index) const {
+  Encoded part;
+  part.rnn.h = rnn.h.index_select(1, index);
+  if (rnn.c.defined()) part.rnn.c = rnn.c.index_select(1, index);
+  if (memory.values.defined()) part.memory = memory.select(index);
   return part;
 }
 

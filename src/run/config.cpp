@@ -91,6 +91,7 @@ TrainConfig TrainConfig::from_json(const std::string& text, const std::string& s
   // Runs from before --lr-schedule decayed exponentially, whatever today's default is.
   if (!j.contains("lr_schedule")) c.lr_schedule = LrSchedule::Exponential;
   if (j.contains("warmup_steps") && !j.contains("warmup_epochs")) c.warmup_epochs = 0;
+  if (!j.contains("ema_epochs")) c.ema_epochs = 0;  // runs from before weight smoothing had none
   for (const auto& [key, value] : j.items()) {
     try {
 #define S2S_READ(name)           \
@@ -153,6 +154,8 @@ void TrainConfig::validate_settings() const {
   need(teacher_forcing >= 0 && teacher_forcing <= 1, "--teacher-forcing must be in [0, 1]");
   need(label_smoothing >= 0 && label_smoothing < 1, "--label-smoothing must be in [0, 1)");
   need(clip >= 0, "--clip must be >= 0 (0 disables clipping)");
+  need(ema_epochs >= 0 && ema_epochs <= 1000,
+       "--ema-epochs must be in [0, 1000] (0: no weight smoothing)");
   need(threads >= 0, "--threads must be auto (0: one per idle core) or a positive count");
   need(patience >= 0, "--patience must be >= 0 (0 disables early stopping)");
   need(seed >= 0, "--seed must be >= 0");

@@ -42,7 +42,7 @@ S2S_ENUM_JSON(GradCompression, parse_grad_compression)
   X(cell) X(layers) X(hidden) X(dropout) X(impl) X(precision)                       \
   X(attention) X(input_feeding) X(bidirectional) X(bidirectional_merge)             \
   X(epochs) X(time_budget) X(batch) X(bucket_pool) X(lr) X(lr_schedule) X(lr_decay) X(lr_patience) \
-  X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(label_smoothing) X(clip) X(seed) \
+  X(warmup_steps) X(warmup_epochs) X(teacher_forcing) X(label_smoothing) X(clip) X(ema_epochs) X(seed) \
   X(threads) X(patience) X(valid_batch) X(log_every) X(accumulate)                  \
   X(grad_compression) X(ranks)
 // clang-format on

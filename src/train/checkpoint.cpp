@@ -27,6 +27,13 @@ constexpr const char* kKind = "s2s-checkpoint";
 // not check the CRCs of the zip it reads: flipped bytes inside tensor data load silently.
 constexpr int64_t kRecordsVersion = 1;
 constexpr int64_t kEnvelopeVersion = 2;
+// The weights training goes on from, where they are not the model's (weight smoothing).
+constexpr const char* kTrainedWeights = "trained_weights";
+
+// The trained weights' keys: the model's parameters by position (their names hold dots).
+std::string trained_key(size_t position) {
+  return "p" + std::to_string(position);
+}
 
 uint32_t crc32_of(const void* data, size_t size) {
   return static_cast<uint32_t>(crc32_z(0L, static_cast<const Bytef*>(data), size));
@@ -73,7 +80,7 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, const Vocab& vocab
 
 void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, const Vocab& vocab,
                      const CheckpointMeta& meta, torch::optim::Optimizer* optimizer,
-                     CheckpointBuffer* buffer) {
+                     CheckpointBuffer* buffer, const std::vector<at::Tensor>* trained) {
   torch::serialize::OutputArchive archive;
   archive.write("kind", c10::IValue(std::string(kKind)));
   archive.write("format_version", c10::IValue(kRecordsVersion));
@@ -88,6 +95,16 @@ void save_checkpoint(const std::vector<std::string>& paths, Seq2Seq& model, cons
     torch::serialize::OutputArchive opt;
     optimizer->save(opt);
     archive.write("optimizer", opt);
+  }
+  if (trained) {
+    const size_t count = model->parameters().size();
+    if (trained->size() != count) {
+      throw Error(fmt::format("save_checkpoint: {} trained weights for a model of {} parameters",
+                              trained->size(), count));
+    }
+    torch::serialize::OutputArchive weights;
+    for (size_t k = 0; k < count; ++k) weights.write(trained_key(k), (*trained)[k]);
+    archive.write(kTrainedWeights, weights);
   }
   auto generator = at::detail::getDefaultCPUGenerator();
   {
@@ -270,7 +287,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, RnnImpl impl, Precisio
   return out;
 }
 
-void restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer) {
+bool restore_training_state(const std::string& path, torch::optim::Optimizer& optimizer,
+                            Seq2Seq* model) {
   torch::serialize::InputArchive archive = open_archive(path).records;
   try {
     torch::serialize::InputArchive opt;
@@ -285,6 +303,19 @@ void restore_training_state(const std::string& path, torch::optim::Optimizer& op
     std::string why = e.what();
     throw Error(path + ": cannot restore optimizer/RNG state: " + why.substr(0, why.find('\n')));
   }
+  torch::serialize::InputArchive weights;
+  if (!model || !archive.try_read(kTrainedWeights, weights)) return false;
+  at::NoGradGuard no_grad;
+  const auto params = (*model)->named_parameters();
+  for (size_t k = 0; k < params.size(); ++k) {
+    const auto& p = params[k];
+    at::Tensor stored;
+    if (!weights.try_read(trained_key(k), stored) || !stored.sizes().equals(p.value().sizes())) {
+      throw Error(path + ": its trained weights do not fit the model (" + p.key() + ")");
+    }
+    p.value().copy_(stored);
+  }
+  return true;
 }
 
 }  // namespace s2s

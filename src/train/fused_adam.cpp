@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "train/joint_spans.h"
+
 namespace s2s {
 namespace {
 
@@ -81,27 +83,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) double sum_of_squar
   for (int64_t i = begin; i < end; ++i) sum += static_cast<double>(x[i]) * x[i];
   return sum;
 }
-
-// Parameters laid end to end: chunks of their joint element count are a step's parallel work,
-// one fork and join in all instead of one per large parameter (the course model has 16).
-template <class Span>
-struct Joint {
-  const std::vector<Span>& spans;
-  std::vector<int64_t> starts{0};  // span k's first element in the joint count; then the total
-  explicit Joint(const std::vector<Span>& s) : spans(s) {
-    for (const Span& span : spans) starts.push_back(starts.back() + span.n);
-  }
-  int64_t total() const { return starts.back(); }
-  // f(span, begin, end) for the part of each span inside [begin, end) of the joint count.
-  template <class F>
-  void each(int64_t begin, int64_t end, const F& f) const {
-    auto k = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), begin) -
-                                 starts.begin() - 1);
-    for (; k < spans.size() && starts[k] < end; ++k) {
-      f(spans[k], std::max(begin, starts[k]) - starts[k], std::min(end, starts[k + 1]) - starts[k]);
-    }
-  }
-};
 
 }  // namespace
 

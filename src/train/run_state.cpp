@@ -68,8 +68,8 @@ RunState RunState::from_json(const std::string& text, const std::string& source)
 }
 
 Checkpointer::Checkpointer(const TrainConfig& config, Seq2Seq& model, const Vocab& vocab,
-                           torch::optim::Optimizer& optimizer)
-    : config_(config), model_(model), vocab_(vocab), optimizer_(optimizer) {}
+                           torch::optim::Optimizer& optimizer, WeightSmoothing* smoothing)
+    : config_(config), model_(model), vocab_(vocab), optimizer_(optimizer), smoothing_(smoothing) {}
 
 std::string Checkpointer::last_path() const {
   return (std::filesystem::path(config_.out) / run_files::kLastCheckpoint).string();
@@ -92,7 +92,9 @@ void Checkpointer::save(const std::vector<std::string>& paths, const RunState& s
   meta.epoch = state.epoch;
   meta.config_json = config_.to_json();
   meta.state_json = state.to_json();
-  save_checkpoint(paths, model_, vocab_, meta, &optimizer_, &buffer_);
+  const SmoothedWeights smoothed(smoothing_);  // the model holds them while it lives
+  save_checkpoint(paths, model_, vocab_, meta, &optimizer_, &buffer_,
+                  smoothing_ ? &smoothing_->trained() : nullptr);
 }
 
 }  // namespace s2s

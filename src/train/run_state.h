@@ -9,6 +9,7 @@
 #include "s2s/metrics.h"
 #include "s2s/run_record.h"
 #include "train/scheduler.h"
+#include "train/weight_smoothing.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -49,8 +50,10 @@ struct RunState {
 // Writes the run's checkpoints, each with the configuration and the state it was taken in.
 class Checkpointer {
  public:
+  // With `smoothing`, a checkpoint's model is the smoothed weights and it also holds the trained
+  // ones (save_checkpoint's `trained`).
   Checkpointer(const TrainConfig& config, Seq2Seq& model, const Vocab& vocab,
-               torch::optim::Optimizer& optimizer);
+               torch::optim::Optimizer& optimizer, WeightSmoothing* smoothing = nullptr);
   std::string last_path() const;
   std::string best_path() const;
   void save_last(const RunState& state);
@@ -64,6 +67,7 @@ class Checkpointer {
   Seq2Seq& model_;
   const Vocab& vocab_;
   torch::optim::Optimizer& optimizer_;
+  WeightSmoothing* smoothing_;
   CheckpointBuffer buffer_;  // reused by every save of the run
 };
 

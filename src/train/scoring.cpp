@@ -44,9 +44,10 @@ Tally evaluate(Seq2Seq& model, const DataLoader& loader, int rank, int world) {
   const auto plan = loader.plan(0);
   for (size_t i = static_cast<size_t>(rank); i < plan.size(); i += static_cast<size_t>(world)) {
     const Batch batch = loader.batch(plan[i]);
-    // The loss with teacher forcing, the predictions free-running; one encoding for both.
-    const auto [logp, pred] = model->score_and_greedy(batch.src, decoder_input(batch),
-                                                      batch.tgt.size(0), batch.src_lengths);
+    // The loss with teacher forcing, the predictions free-running; one encoding for both, and
+    // only the columns teacher forcing gets wrong decoded (the others' greedy output is tgt).
+    const auto [logp, pred] = model->score_and_greedy(
+        batch.src, decoder_input(batch), batch.tgt.size(0), batch.src_lengths, batch.tgt);
     const double loss = summed_nll(logp, batch.tgt).item<double>();
     tally_batch(tally, loss, pred, batch.tgt, batch.tgt_mask);
   }

@@ -35,6 +35,7 @@
 #include "train/scheduler.h"
 #include "train/scoring.h"
 #include "train/step_log.h"
+#include "train/weight_smoothing.h"
 
 namespace s2s {
 namespace {
@@ -83,7 +84,8 @@ struct Setup {
   RunState state;
   std::unique_ptr<DataLoader> train_loader, valid_loader;
   std::unique_ptr<FusedAdam> optimizer;
-  std::string threads_note;  // why --threads 0 chose its count ("" when given)
+  std::unique_ptr<WeightSmoothing> smoothing;  // --ema-epochs
+  std::string threads_note;                    // why --threads 0 chose its count ("" when given)
 };
 
 Setup set_up(const TrainConfig& config, bool resume, const DataParallel& parallel,
@@ -145,7 +147,15 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
 
   s.optimizer =
       std::make_unique<FusedAdam>(s.model->parameters(), torch::optim::AdamOptions(config.lr));
-  if (resume) restore_training_state(last_path, *s.optimizer);
+  // On resume the model holds the checkpoint's model, the smoothed weights if it had any: they
+  // start the smoothing, then the trained weights stored beside them replace them.
+  if (config.ema_epochs > 0) {
+    const auto steps = static_cast<double>(
+        std::max<int64_t>(parallel.steps_per_epoch(s.train_loader->num_batches()), 1));
+    s.smoothing = std::make_unique<WeightSmoothing>(
+        s.model->parameters(), std::min(1.0, 1.0 / (config.ema_epochs * steps)));
+  }
+  if (resume) restore_training_state(last_path, *s.optimizer, &s.model);
   return s;
 }
 
@@ -250,7 +260,7 @@ class Trainer {
         loader_(*s_.train_loader),
         steps_(parallel_.steps_per_epoch(loader_.num_batches())),
         scheduler_(config, steps_),
-        checkpoints_(config, s_.model, s_.vocab, *s_.optimizer),
+        checkpoints_(config, s_.model, s_.vocab, *s_.optimizer, s_.smoothing.get()),
         epochs_((fs::path(config.out) / run_files::kMetrics).string(), state_.epoch, writes_),
         step_log_((fs::path(config.out) / run_files::kSteps).string(),
                   writes_ ? config.log_every : 0, state_.epoch * steps_ + state_.step),
@@ -316,6 +326,7 @@ class Trainer {
         progress_.non_finite_loss(epoch, i + 1, r.loss, state_.epoch);
         return RunStatus::NonFiniteLoss;
       }
+      if (s_.smoothing) s_.smoothing->update(run_step + 1);
       const double seconds = seconds_since(step_start);
       state_.step_done(seconds);
       ++steps_this_process_;
@@ -337,6 +348,8 @@ class Trainer {
   // Validation, the epoch's record and verdict, checkpoints, and whether to stop.
   std::optional<RunStatus> end_epoch(int64_t epoch, double lr) {
     const auto valid_start = Clock::now();
+    // Validated and saved: the smoothed weights (--ema-epochs), while this lives.
+    const SmoothedWeights smoothed(s_.smoothing.get());
     // Every rank's tallies summed (and whether any rank was asked to stop), so all report and
     // decide alike; one process: the tallies themselves.
     bool stop = false;

@@ -270,33 +270,44 @@ TEST(Seq2Seq, GreedyDecodesTheSameTokensWithBatchSlicesOnTwoThreads) {
   }
 }
 
+// One model of each kind validation treats apart: GRU, LSTM, attention, input feeding.
+std::vector<s2s::Seq2SeqOptions> validation_kinds() {
+  return {s2s::Seq2SeqOptions(11).hidden(32).layers(2),
+          s2s::Seq2SeqOptions(11).cell(s2s::Cell::LSTM).hidden(32).layers(2),
+          s2s::Seq2SeqOptions(11).hidden(32).layers(2).attention(s2s::Attention::General),
+          s2s::Seq2SeqOptions(11)
+              .hidden(32)
+              .layers(1)
+              .attention(s2s::Attention::Dot)
+              .input_feeding(true)};
+}
+
+// `batch` random sources [9, batch] of 2-9 positions each (<eos> last, then <pad>), and their
+// lengths.
+std::pair<at::Tensor, at::Tensor> sources_of_several_lengths(int64_t batch) {
+  at::Tensor src = torch::randint(3, 11, {9, batch}, torch::kLong);
+  const at::Tensor lengths = torch::randint(2, 10, {batch}, torch::kLong);
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t n = lengths[b].item<int64_t>();
+    src.index_put_({n - 1, b}, s2s::kEosId);
+    if (n < 9) src.narrow(0, n, 9 - n).select(1, b).fill_(s2s::kPadId);
+  }
+  return {src, lengths};
+}
+
 // Validation's shared encoding: score_and_greedy gives forward's teacher-forced log-probabilities
 // and greedy's tokens, for every kind of model, with sources of several lengths, on one thread
 // and on two (where greedy decodes slices).
 TEST(Seq2Seq, ScoreAndGreedyEqualsForwardAndGreedy) {
   const int threads = at::get_num_threads();
-  const std::vector<s2s::Seq2SeqOptions> kinds{
-      s2s::Seq2SeqOptions(11).hidden(32).layers(2),
-      s2s::Seq2SeqOptions(11).cell(s2s::Cell::LSTM).hidden(32).layers(2),
-      s2s::Seq2SeqOptions(11).hidden(32).layers(2).attention(s2s::Attention::General),
-      s2s::Seq2SeqOptions(11)
-          .hidden(32)
-          .layers(1)
-          .attention(s2s::Attention::Dot)
-          .input_feeding(true)};
+  const std::vector<s2s::Seq2SeqOptions> kinds = validation_kinds();
   for (size_t k = 0; k < kinds.size(); ++k) {
     torch::manual_seed(5);
     s2s::Seq2Seq model(kinds[k]);
     model->eval();
     torch::NoGradGuard no_grad;
     const int64_t batch = 37;
-    at::Tensor src = torch::randint(3, 11, {9, batch}, torch::kLong);
-    const at::Tensor lengths = torch::randint(2, 10, {batch}, torch::kLong);
-    for (int64_t b = 0; b < batch; ++b) {
-      const int64_t n = lengths[b].item<int64_t>();
-      src.index_put_({n - 1, b}, s2s::kEosId);
-      if (n < 9) src.narrow(0, n, 9 - n).select(1, b).fill_(s2s::kPadId);
-    }
+    const auto [src, lengths] = sources_of_several_lengths(batch);
     const at::Tensor tgt_in = torch::randint(3, 11, {6, batch}, torch::kLong);
     for (const int n : {1, 2}) {
       at::set_num_threads(n);
@@ -308,6 +319,43 @@ TEST(Seq2Seq, ScoreAndGreedyEqualsForwardAndGreedy) {
       EXPECT_TRUE(torch::equal(pred, expected_pred)) << "model " << k << ", " << n << " threads";
     }
     at::set_num_threads(threads);
+  }
+}
+
+// Given the targets, score_and_greedy decodes only the columns teacher forcing gets wrong; its
+// tokens stay greedy's. Half the columns' targets are greedy's own output (teacher forcing then
+// predicts them: nothing to decode), the others random (decoded), and two tests take only one
+// kind: all right, all wrong.
+TEST(Seq2Seq, ScoreAndGreedyWithTargetsEqualsGreedy) {
+  const int threads = at::get_num_threads();
+  const std::vector<s2s::Seq2SeqOptions> kinds = validation_kinds();
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    torch::manual_seed(7);
+    s2s::Seq2Seq model(kinds[k]);
+    model->eval();
+    torch::NoGradGuard no_grad;
+    const int64_t batch = 40, max_len = 8;
+    const auto [src, lengths] = sources_of_several_lengths(batch);
+    const at::Tensor expected = model->greedy(src, max_len, lengths);
+    // Greedy's tokens as targets, <pad> after its last; tgt_in feeds them after <sos>.
+    at::Tensor own = torch::full({max_len, batch}, s2s::kPadId, torch::kLong);
+    own.narrow(0, 0, expected.size(0)).copy_(expected);
+    at::Tensor random = torch::randint(3, 11, {max_len, batch}, torch::kLong);
+    random[max_len - 1].fill_(s2s::kEosId);
+    const at::Tensor half = torch::where((torch::arange(batch) % 2 == 0).unsqueeze(0), own, random);
+    for (const at::Tensor& tgt : {half, own, random}) {
+      at::Tensor tgt_in = torch::full_like(tgt, s2s::kSosId);
+      tgt_in.narrow(0, 1, max_len - 1).copy_(tgt.narrow(0, 0, max_len - 1));
+      for (const int n : {1, 2}) {
+        at::set_num_threads(n);
+        const auto [logp, pred] = model->score_and_greedy(src, tgt_in, max_len, lengths, tgt);
+        EXPECT_TRUE(torch::allclose(logp, model->forward(src, tgt_in, 1.0, lengths), 1e-5, 1e-5))
+            << "model " << k;
+        ASSERT_TRUE(pred.sizes().equals(expected.sizes())) << "model " << k << ": " << pred.sizes();
+        EXPECT_TRUE(torch::equal(pred, expected)) << "model " << k << ", " << n << " threads";
+      }
+      at::set_num_threads(threads);
+    }
   }
 }
 

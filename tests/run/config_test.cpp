@@ -1,6 +1,8 @@
 // TrainConfig <-> config.json: typed fields, the flag spellings on disk, old files, bad files.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 #include "s2s/error.h"
@@ -56,6 +58,9 @@ TEST(TrainConfig, ReadsConfigurationsWrittenBeforeSchedulesAsExponential) {
   EXPECT_EQ(old.log_every, TrainConfig{}.log_every);
   EXPECT_EQ(old.label_smoothing, 0.0);  // before --label-smoothing: plain NLL
   EXPECT_EQ(old.bucket_pool, 0);        // before --bucket-pool: plain shuffled batches
+  EXPECT_EQ(old.ema_epochs, 0.0);       // before --ema-epochs: no weight smoothing
+  EXPECT_EQ(TrainConfig{}.ema_epochs, 0.5);
+  EXPECT_EQ(TrainConfig::from_json(R"({"ema_epochs": 2})", "x").ema_epochs, 2.0);
   EXPECT_EQ(TrainConfig{}.bucket_pool, 0);
   EXPECT_EQ(TrainConfig::from_json(R"({"bucket_pool": 8})", "x").bucket_pool, 8);
   EXPECT_EQ(TrainConfig::from_json(R"({"label_smoothing": 0.1})", "x").label_smoothing, 0.1);
@@ -124,6 +129,11 @@ TEST(TrainConfig, ValidateNamesTheFlag) {
   TrainConfig pool = c;
   pool.bucket_pool = -1;
   EXPECT_EQ(message(pool), "--bucket-pool must be >= 0 (0: no length bucketing)");
+  for (const double bad : {-0.01, 1001.0, std::nan("")}) {
+    TrainConfig ema = c;
+    ema.ema_epochs = bad;
+    EXPECT_EQ(message(ema), "--ema-epochs must be in [0, 1000] (0: no weight smoothing)") << bad;
+  }
 }
 
 TEST(LrSchedule, ParsesEveryNameItPrints) {

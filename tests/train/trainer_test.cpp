@@ -1,11 +1,13 @@
 // The trainer as a library: learning, exact resume, checkpoints and their error cases.
 #include <gtest/gtest.h>
+#include <torch/optim/adam.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "s2s/checkpoint.h"
+#include "s2s/decode.h"
 #include "s2s/error.h"
 #include "s2s/metrics_log.h"
 #include "s2s/trainer.h"
@@ -104,6 +106,44 @@ TEST(Trainer, ResumingAnInterruptedRunReproducesTheUninterruptedMetrics) {
   const auto expected = numbers_of(dir + "/straight/metrics.jsonl");
   ASSERT_EQ(expected.size(), 3u);
   EXPECT_EQ(numbers_of(dir + "/interrupted/metrics.jsonl"), expected);
+}
+
+// --ema-epochs: validation and the checkpoints' model are the smoothed weights, and last.pt also
+// holds the trained ones, which a resume goes on from (the resume tests here run with the default
+// --ema-epochs, so they check that too). Without it a checkpoint holds one set of weights.
+TEST(Trainer, EmaValidatesAndSavesTheSmoothedWeights) {
+  const std::string dir = temp_dir("ema");
+  write_copy_task(dir, 300, 60);
+  s2s::TrainConfig config = tiny_config(dir);
+  config.epochs = 2;
+  config.hidden = 16;
+  config.ema_epochs = 2;
+  s2s::train(config, s2s::testing::quietly());
+  const std::string last = config.out + "/last.pt";
+  const double logged =
+      nlohmann::json::parse(lines_of(read_text(config.out + "/metrics.jsonl")).back())["valid_loss"]
+          .get<double>();
+  EXPECT_NEAR(s2s::evaluate_file(last, config.valid).loss, logged, 1e-4 * logged);
+
+  // The trained weights: different, and so is their validation loss.
+  s2s::LoadedCheckpoint ck = s2s::load_checkpoint(last);
+  const std::vector<at::Tensor> smoothed = ck.model->parameters();
+  std::vector<at::Tensor> kept;
+  for (const auto& p : smoothed) kept.push_back(p.detach().clone());
+  torch::optim::Adam adam(ck.model->parameters(), torch::optim::AdamOptions(1e-3));
+  ASSERT_TRUE(s2s::restore_training_state(last, adam, &ck.model));
+  EXPECT_FALSE(torch::equal(ck.model->parameters()[0], kept[0]));
+  const std::string trained = dir + "/trained.pt";
+  s2s::save_checkpoint(trained, ck.model, ck.vocab, ck.meta);
+  EXPECT_GT(std::abs(s2s::evaluate_file(trained, config.valid).loss - logged), 1e-3 * logged);
+
+  config.ema_epochs = 0;
+  config.out = dir + "/plain";
+  s2s::train(config, s2s::testing::quietly());
+  s2s::LoadedCheckpoint plain = s2s::load_checkpoint(config.out + "/last.pt");
+  torch::optim::Adam plain_adam(plain.model->parameters(), torch::optim::AdamOptions(1e-3));
+  EXPECT_FALSE(s2s::restore_training_state(config.out + "/last.pt", plain_adam, &plain.model));
+  EXPECT_EQ(nlohmann::json::parse(read_text(config.out + "/config.json"))["ema_epochs"], 0.0);
 }
 
 // --precision is part of the run: written to config.json, and a resumed run trains (and
