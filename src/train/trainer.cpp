@@ -84,6 +84,7 @@ struct Setup {
   RunState state;
   std::unique_ptr<DataLoader> train_loader, valid_loader;
   std::unique_ptr<FusedAdam> optimizer;
+  int64_t steps_per_epoch = 1;  // optimizer steps (one per global batch, or per --accumulate)
   std::unique_ptr<WeightSmoothing> smoothing;  // --ema-epochs
   std::string threads_note;                    // why --threads 0 chose its count ("" when given)
 };
@@ -149,9 +150,9 @@ Setup set_up(const TrainConfig& config, bool resume, const DataParallel& paralle
       std::make_unique<FusedAdam>(s.model->parameters(), torch::optim::AdamOptions(config.lr));
   // On resume the model holds the checkpoint's model, the smoothed weights if it had any: they
   // start the smoothing, then the trained weights stored beside them replace them.
+  s.steps_per_epoch = parallel.steps_per_epoch(s.train_loader->num_batches());
   if (config.ema_epochs > 0) {
-    const auto steps = static_cast<double>(
-        std::max<int64_t>(parallel.steps_per_epoch(s.train_loader->num_batches()), 1));
+    const auto steps = static_cast<double>(std::max<int64_t>(s.steps_per_epoch, 1));
     s.smoothing = std::make_unique<WeightSmoothing>(
         s.model->parameters(), std::min(1.0, 1.0 / (config.ema_epochs * steps)));
   }
@@ -258,7 +259,7 @@ class Trainer {
         s_(set_up(config, options.resume, parallel_, warn_on_new_ranks())),
         state_(s_.state),
         loader_(*s_.train_loader),
-        steps_(parallel_.steps_per_epoch(loader_.num_batches())),
+        steps_(s_.steps_per_epoch),
         scheduler_(config, steps_),
         checkpoints_(config, s_.model, s_.vocab, *s_.optimizer, s_.smoothing.get()),
         epochs_((fs::path(config.out) / run_files::kMetrics).string(), state_.epoch, writes_),

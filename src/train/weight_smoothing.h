@@ -1,8 +1,8 @@
 // Exponential smoothing of the weights (an exponential moving average of them, Polyak averaging;
 // Marian's --exponential-smoothing): beside the weights the optimizer trains, a copy that after
 // every step moves a fraction of the way towards them, so that it averages out the noise of the
-// last ~1/factor steps. The trainer validates and saves the smoothed copy (TrainConfig::ema_epochs).
-// Private to src/train/.
+// last ~1/factor steps. The trainer validates and saves the smoothed copy
+// (TrainConfig::ema_epochs). Private to src/train/.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,5 +1,5 @@
-// Weight smoothing (--ema-epochs): its numbers against the formula in plain ATen, and the guard that
-// lends the smoothed weights to validation and checkpoints.
+// Weight smoothing (--ema-epochs): its numbers against the formula in plain ATen, and the guard
+// that lends the smoothed weights to validation and checkpoints.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
